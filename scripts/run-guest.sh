@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Builds the module and an initramfs, boots the test kernel under QEMU (TCG) and runs one
+# job in the guest. The host side of scripts/guest/init.
+#
+#   run-guest.sh [options] test [DIR|FILE...]   run .tc tests (default: tests/)
+#   run-guest.sh [options] demo                 the main job (scripts/guest/demo.sh)
+#   run-guest.sh [options] shell                an interactive guest shell
+# options:
+#   -f PATTERN   only tests whose file name contains PATTERN
+#   -o DIR       where the artifacts go (default: $EVENTFS_CACHE/runs/<time>)
+#   -T SECONDS   hard timeout of the whole VM (default 2400)
+#   -t SECONDS   timeout of one test (default 120)
+#   -k           no kmemleak scan at the end
+# The guest's console log (console.log), its whole kernel log (dmesg.log) and the job's
+# output (result.log) are kept in the artifacts directory. Exit status: the job's, and
+# non-zero if the guest did not finish or its kernel log shows a splat.
+set -euo pipefail
+shopt -s inherit_errexit
+. "$(dirname "$0")/lib.sh"
+
+filter= out= vm_timeout=2400 tc_timeout=120 kmemleak=1
+while getopts f:o:T:t:k opt; do
+	case $opt in
+	f) filter=$OPTARG ;;
+	o) out=$OPTARG ;;
+	T) vm_timeout=$OPTARG ;;
+	t) tc_timeout=$OPTARG ;;
+	k) kmemleak=0 ;;
+	*) sed -n '2,/^set /p' "$0" | sed '$d' >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+job=${1:-}
+shift || true
+case $job in test | demo | shell) ;; *) die "job must be test, demo or shell" ;; esac
+
+kdir=$(default_kdir)
+[ -n "$kdir" ] && [ -f "$kdir/.built" ] || die "no test kernel: run scripts/setup.sh"
+out=${out:-$EVENTFS_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$job}
+mkdir -p "$out"
+
+step "building eventfs.ko"
+make -s -C "$EVENTFS_TOP" KDIR="$kdir" modules >"$out/build.log" 2>&1 ||
+	{ cat "$out/build.log" >&2; die "module build failed"; }
+step_done
+
+step "building the initramfs"
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,eventfs/tests,sys/kernel/debug}
+cp /bin/busybox "$root/bin/busybox"
+mknod -m 600 "$root/dev/console" c 5 1
+cp "$EVENTFS_TOP/scripts/guest/init" "$root/init"
+cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh} "$root/eventfs/"
+cp "$EVENTFS_TOP/scripts/splat-patterns" "$root/eventfs/"
+cp "$EVENTFS_TOP/eventfs.ko" "$root/eventfs/"
+guest_args=()
+if [ "$job" = test ]; then
+	[ $# -gt 0 ] || set -- "$EVENTFS_TOP/tests/test.d"
+	k=0
+	for src in "$@"; do
+		k=$((k + 1))
+		dst=$root/eventfs/tests/$k
+		mkdir -p "$dst"
+		if [ -d "$src" ]; then
+			(cd "$src" && find . -name '*.tc' | cpio -pdm --quiet "$dst")
+		else
+			cp "$src" "$dst/"
+		fi
+	done
+	guest_args=(-t "$tc_timeout")
+	[ "$kmemleak" = 1 ] || guest_args+=(-k)
+	[ -z "$filter" ] || guest_args+=(-f "$filter")
+	guest_args+=(/eventfs/tests)
+fi
+{
+	echo "JOB=$job"
+	echo "RUNNER_ARGS='${guest_args[*]}'"
+} >"$root/eventfs/job.conf"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.gz"
+step_done
+
+step "booting the test kernel under QEMU/TCG (job: $job, artifacts: $out)"
+: >"$out/result.log"
+# KVM guests hang on these machines: TCG only.
+qemu_cmd() { # qemu_cmd CONSOLE-BACKEND
+	echo qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 2G \
+		-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$out/initramfs.gz" \
+		-append "'console=ttyS0 panic=-1 oops=panic loglevel=7 rdinit=/init'" \
+		-display none -no-reboot -monitor none \
+		-serial "$1" -serial "file:$out/result.log" -serial "file:$out/dmesg.log"
+}
+if [ "$job" = shell ]; then
+	eval "$(qemu_cmd mon:stdio)"
+	exit 0
+fi
+eval "qemu=($(qemu_cmd "file:$out/console.log"))"
+timeout --kill-after=10 "$vm_timeout" "${qemu[@]}" </dev/null &
+qpid=$!
+tail -n +1 -F "$out/result.log" --pid=$qpid 2>/dev/null | grep -v '^EVENTFS-DONE' || true
+wait $qpid && qrc=0 || qrc=$?
+step_done
+
+rc=0
+tr -d '\r' <"$out/result.log" >"$out/result.txt"
+done_line=$(grep -a '^EVENTFS-DONE rc=' "$out/result.txt" | tail -n 1 || true)
+if [ -z "$done_line" ]; then
+	echo "guest did not finish (qemu exit $qrc; timeout ${vm_timeout}s?): see $out/console.log" >&2
+	tail -n 30 "$out/console.log" >&2 || true
+	rc=1
+else
+	rc=${done_line#EVENTFS-DONE rc=}
+fi
+splats=$(cat "$out/console.log" "$out/dmesg.log" 2>/dev/null | tr -d '\r' |
+	grep -a -E -f "$EVENTFS_TOP/scripts/splat-patterns" | grep -v 'eventfs-ftracetest:' | sort -u | head -n 20 || true)
+if [ -n "$splats" ]; then
+	echo "kernel splat in the guest log ($out/console.log):" >&2
+	echo "$splats" | sed 's/^/  /' >&2
+	[ "$rc" != 0 ] || rc=1
+fi
+echo "artifacts: $out" >&2
+exit "$rc"

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs every test: set up if needed, host unit tests (cargo test), lint checks, the .tc
+# suite in the guest under the debug kernel, and the runner's own self-test (a failing
+# .tc and a planted kernel splat must each make the guest run fail).
+#   scripts/test.sh [-f PATTERN] [DIR...]   -f: only .tc files whose name has PATTERN;
+#                                           DIR: extra test directories (besides tests/)
+# Ends with "N passed, N failed"; exits non-zero if anything failed.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+filter=
+while getopts f: opt; do
+	case $opt in
+	f) filter=$OPTARG ;;
+	*) sed -n '2,/^set /p' "$0" | sed '$d' >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+"$EVENTFS_TOP/scripts/setup.sh" >/dev/null || die "setup failed"
+t0=$(date +%s)
+passed=0 failed=0
+counts=$(mktemp)
+trap 'rm -f "$counts"' EXIT
+# check NAME CMD...: one group of tests. A group that counts its own tests writes
+# "P F" to $counts; otherwise the group counts as one test.
+check() {
+	local name=$1 s rc p f
+	shift
+	s=$(date +%s)
+	: >"$counts"
+	step "$name"
+	"$@" && rc=0 || rc=$?
+	if read -r p f <"$counts"; then
+		[ "$rc" = 0 ] || [ "$f" != 0 ] || f=1
+	elif [ "$rc" = 0 ]; then p=1 f=0; else p=0 f=1; fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$rc" = 0 ]; then
+		echo "ok - $name: $p passed, $f failed ($(($(date +%s) - s))s)"
+	else
+		echo "not ok - $name: $p passed, $f failed ($(($(date +%s) - s))s)"
+	fi
+}
+# count_from LOG: take the "N passed, N failed" counts of a runner's output.
+count_from() {
+	local line
+	line=$(tr -d '\r' <"$1" | grep -aE '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	[ -n "$line" ] && echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' >"$counts"
+}
+
+host_tests() {
+	local log rc
+	log=$(mktemp)
+	(cd "$EVENTFS_TOP/tests/host" && cargo test 2>&1) >"$log"
+	rc=$?
+	grep -E '^test |^test result|error|panicked' "$log"
+	awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$log" >"$counts"
+	rm -f "$log"
+	return $rc
+}
+lint() {
+	local kdir
+	kdir=$(default_kdir)
+	make -s -C "$EVENTFS_TOP" fmtcheck &&
+		make -s -C "$EVENTFS_TOP" clean >/dev/null &&
+		make -s -C "$EVENTFS_TOP" CLIPPY=1 modules 2>&1 | tee /tmp/eventfs-clippy.log &&
+		! grep -qE '^(warning|error)' /tmp/eventfs-clippy.log &&
+		(cd "$EVENTFS_TOP/tests/host" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings)
+}
+guest_suite() {
+	local log rc
+	log=$(mktemp)
+	"$EVENTFS_TOP/scripts/run-guest.sh" ${filter:+-f "$filter"} test "$EVENTFS_TOP/tests/test.d" "$@" 2>&1 |
+		tee "$log"
+	rc=${PIPESTATUS[0]}
+	count_from "$log"
+	rm -f "$log"
+	return "$rc"
+}
+# The harness must be able to fail: each planted failure must fail a guest run.
+selftest_expect_failure() {
+	local tc=$1 want=$2 log
+	log=$(mktemp)
+	if "$EVENTFS_TOP/scripts/run-guest.sh" -k -T 600 test "$EVENTFS_TOP/tests/selftest/$tc" >"$log" 2>&1; then
+		echo "runner self-test: $tc passed, but must fail" >&2
+		cat "$log" >&2
+		rm -f "$log"
+		return 1
+	fi
+	if ! grep -q -- "$want" "$log"; then
+		echo "runner self-test: $tc failed without '$want'" >&2
+		cat "$log" >&2
+		rm -f "$log"
+		return 1
+	fi
+	echo "runner self-test: $tc failed the run as it must ('$want')"
+	rm -f "$log"
+}
+
+check "host unit tests (cargo test)" host_tests
+check "rustfmt and clippy clean (module and host crate)" lint
+check "guest .tc suite under the debug kernel" guest_suite "$@"
+if [ -z "$filter" ]; then
+	check "runner self-test: a failing .tc fails the run" selftest_expect_failure fail.tc "not ok 1 fail.tc"
+	check "runner self-test: a kernel splat fails the run" selftest_expect_failure splat.tc "kernel splat"
+fi
+echo "# total time $(($(date +%s) - t0))s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

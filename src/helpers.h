@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prototypes of the C wrappers in helpers.c. Each wraps one static inline function or
+ * macro that Rust cannot call; none holds logic of its own.
+ */
+#ifndef EVENTFS_HELPERS_H
+#define EVENTFS_HELPERS_H
+
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/uidgid.h>
+
+int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
+			    struct fs_parameter *param, struct fs_parse_result *result);
+int eventfs_helper_invalfc(struct fs_context *fc, const char *msg);
+uid_t eventfs_helper_from_kuid_munged(kuid_t uid);
+gid_t eventfs_helper_from_kgid_munged(kgid_t gid);
+bool eventfs_helper_uid_eq(kuid_t a, kuid_t b);
+bool eventfs_helper_gid_eq(kgid_t a, kgid_t b);
+kuid_t eventfs_helper_global_root_uid(void);
+kgid_t eventfs_helper_global_root_gid(void);
+
+#endif /* EVENTFS_HELPERS_H */

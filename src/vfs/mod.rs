@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The thin `unsafe` layer of eventfs.
+//!
+//! Every type here mirrors one C VFS object (`file_system_type`, `fs_context`,
+//! `super_block`, `inode`) one to one, as Al Viro asked of Rust VFS code: the objects and
+//! their operations are "externally given", and each type says who owns which reference.
+//! The filesystem itself (`crate::fs`) is safe Rust on top of these types; nothing below
+//! this module calls back up except through the [`FileSystem`] trait.
+
+pub(crate) mod fs_type;
+pub(crate) mod inode;
+pub(crate) mod super_block;
+
+pub(crate) use fs_type::{FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration};
+pub(crate) use inode::{Inode, NewInode};
+pub(crate) use super_block::{NewSuperBlock, SuperBlock};
+
+/// Bindings generated at build time by the module's own bindgen step (see `Kbuild`) for
+/// the headers the kernel crate does not bind: `linux/fs_context.h`, `linux/fs_parser.h`
+/// and our C helpers (`src/helpers.h`).
+#[allow(
+    dead_code,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    improper_ctypes,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    missing_docs
+)]
+pub(crate) mod fsb {
+    include!("../fs_bindings_generated.rs");
+}
+
+use kernel::bindings;
+
+/// A user id as the kernel keeps it (`kuid_t`), already mapped from the mounter's
+/// namespace.
+#[derive(Clone, Copy)]
+pub(crate) struct Kuid(pub(crate) bindings::kuid_t);
+
+/// A group id as the kernel keeps it (`kgid_t`).
+#[derive(Clone, Copy)]
+pub(crate) struct Kgid(pub(crate) bindings::kgid_t);
+
+impl Kuid {
+    /// `GLOBAL_ROOT_UID`.
+    pub(crate) const ROOT: Kuid = Kuid(bindings::kuid_t { val: 0 });
+
+    /// The id as seen from the current task's user namespace (`from_kuid_munged`).
+    pub(crate) fn in_current_ns(self) -> u32 {
+        // SAFETY: The helper only reads its by-value argument and the current task's
+        // credentials, which are valid in process context.
+        unsafe { fsb::eventfs_helper_from_kuid_munged(self.0) }
+    }
+}
+
+impl Kgid {
+    /// `GLOBAL_ROOT_GID`.
+    pub(crate) const ROOT: Kgid = Kgid(bindings::kgid_t { val: 0 });
+
+    /// The id as seen from the current task's user namespace (`from_kgid_munged`).
+    pub(crate) fn in_current_ns(self) -> u32 {
+        // SAFETY: As for `Kuid::in_current_ns`.
+        unsafe { fsb::eventfs_helper_from_kgid_munged(self.0) }
+    }
+}
+
+impl PartialEq for Kuid {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.val == other.0.val
+    }
+}
+
+impl PartialEq for Kgid {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.val == other.0.val
+    }
+}

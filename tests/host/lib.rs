@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of the kernel-independent parts of eventfs (`src/`), so that `cargo test`
+//! runs their unit tests. The module files are shared verbatim with the kernel build.
+
+#![allow(dead_code)]
+
+#[path = "../../src/opts.rs"]
+pub mod opts;

@@ -6,7 +6,7 @@
 #   make KDIR=/path/to/build  build against any Rust-enabled kernel build tree
 #   make CLIPPY=1             the same, linted with clippy
 #   make rust-analyzer        write rust-project.json for editors
-#   make fmt / fmtcheck       rustfmt the crate (kernel rustfmt settings)
+#   make fmt / fmtcheck       rustfmt the crate (.rustfmt.toml: the kernel's settings)
 #   make clean
 
 EVENTFS_CACHE ?= /var/cache/eventfs-rs
@@ -34,9 +34,9 @@ modules clean rust-analyzer: check-kdir
 	$(KMAKE) $@
 
 fmt:
-	$(RUSTFMT) --config-path $(KDIR)/source/.rustfmt.toml --edition 2021 $(RUST_SOURCES)
+	$(RUSTFMT) --config-path .rustfmt.toml $(RUST_SOURCES)
 
 fmtcheck:
-	$(RUSTFMT) --check --config-path $(KDIR)/source/.rustfmt.toml --edition 2021 $(RUST_SOURCES)
+	$(RUSTFMT) --check --config-path .rustfmt.toml $(RUST_SOURCES)
 
 .PHONY: all check-kdir modules clean rust-analyzer fmt fmtcheck

@@ -146,7 +146,17 @@ mod tests {
 
     #[test]
     fn mode_rejects_garbage() {
-        for bad in [&b""[..], b"8", b"0x1ff", b"-1", b"755 ", b" 755", b"abc", b"10000", b"77777"] {
+        for bad in [
+            &b""[..],
+            b"8",
+            b"0x1ff",
+            b"-1",
+            b"755 ",
+            b" 755",
+            b"abc",
+            b"10000",
+            b"77777",
+        ] {
             assert_eq!(parse_mode(bad), Err(OptError::BadMode), "{:?}", bad);
         }
     }
@@ -169,13 +179,45 @@ mod tests {
 
     #[test]
     fn remount_changes_only_what_it_names() {
-        let mut sb = Opts { uid: Some(1), gid: Some(2), mode: Some(0o755) };
-        sb.merge(&Opts { uid: Some(7), ..Opts::none() });
-        assert_eq!(sb, Opts { uid: Some(7), gid: Some(2), mode: Some(0o755) });
+        let mut sb = Opts {
+            uid: Some(1),
+            gid: Some(2),
+            mode: Some(0o755),
+        };
+        sb.merge(&Opts {
+            uid: Some(7),
+            ..Opts::none()
+        });
+        assert_eq!(
+            sb,
+            Opts {
+                uid: Some(7),
+                gid: Some(2),
+                mode: Some(0o755)
+            }
+        );
         sb.merge(&Opts::none());
-        assert_eq!(sb, Opts { uid: Some(7), gid: Some(2), mode: Some(0o755) });
-        sb.merge(&Opts { gid: Some(0), mode: Some(0o700), ..Opts::none() });
-        assert_eq!(sb, Opts { uid: Some(7), gid: Some(0), mode: Some(0o700) });
+        assert_eq!(
+            sb,
+            Opts {
+                uid: Some(7),
+                gid: Some(2),
+                mode: Some(0o755)
+            }
+        );
+        sb.merge(&Opts {
+            gid: Some(0),
+            mode: Some(0o700),
+            ..Opts::none()
+        });
+        assert_eq!(
+            sb,
+            Opts {
+                uid: Some(7),
+                gid: Some(0),
+                mode: Some(0o700)
+            }
+        );
         assert_eq!(sb.shows_mode(), None);
     }
 

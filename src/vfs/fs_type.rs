@@ -45,7 +45,12 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// Builds the data of one mount request, before any parameter was parsed.
     fn new_info() -> impl PinInit<Self::Info, Error>;
     /// Records one parameter of a mount request. `opt` is its index in [`Self::PARAMS`].
-    fn parse_param(info: Pin<&Self::Info>, fc: &FsContext, opt: u8, value: ParamValue<'_>) -> Result;
+    fn parse_param(
+        info: Pin<&Self::Info>,
+        fc: &FsContext,
+        opt: u8,
+        value: ParamValue<'_>,
+    ) -> Result;
     /// Fills a new superblock and returns the inode of its root directory.
     fn fill_super(sb: &NewSuperBlock<Self>) -> Result<NewInode>;
     /// Applies a later request (a remount, or a mount of the existing superblock) to it.
@@ -90,7 +95,12 @@ unsafe impl Sync for ParamSpec {}
 impl ParamSpec {
     /// The entry for a parameter named `name` of kind `kind`, with option number `opt`.
     pub(crate) const fn new(name: &'static CStr, kind: ParamKind, opt: u8) -> ParamSpec {
-        let parser = match kind {
+        let parser: unsafe extern "C" fn(
+            *mut fsb::p_log,
+            *const fsb::fs_parameter_spec,
+            *mut fsb::fs_parameter,
+            *mut fsb::fs_parse_result,
+        ) -> c_int = match kind {
             ParamKind::Uid => fsb::fs_param_is_uid,
             ParamKind::Gid => fsb::fs_param_is_gid,
             ParamKind::String => fsb::fs_param_is_string,
@@ -98,7 +108,7 @@ impl ParamSpec {
         // INVARIANT: `name` is `'static`, `parser` matches `kind`.
         ParamSpec(fsb::fs_parameter_spec {
             name: kernel::str::as_char_ptr_in_const_context(name),
-            type_: Some(parser as _),
+            type_: Some(parser),
             opt,
             flags: 0,
             data: core::ptr::null(),
@@ -284,10 +294,14 @@ impl<T: FileSystem> Tables<T> {
     /// # Safety
     ///
     /// Called by the VFS with a live `fc` of ours and a live parameter.
-    unsafe extern "C" fn parse_param(fc: *mut fsb::fs_context, param: *mut fsb::fs_parameter) -> c_int {
+    unsafe extern "C" fn parse_param(
+        fc: *mut fsb::fs_context,
+        param: *mut fsb::fs_parameter,
+    ) -> c_int {
         let mut result = fsb::fs_parse_result::default();
         // SAFETY: All pointers are live; `PARAMS` is a terminated table.
-        let opt = unsafe { fsb::eventfs_helper_fs_parse(fc, T::PARAMS.as_ptr(), param, &mut result) };
+        let opt =
+            unsafe { fsb::eventfs_helper_fs_parse(fc, T::PARAMS.as_ptr(), param, &mut result) };
         if opt < 0 {
             // -ENOPARAM lets the VFS handle "source" and report unknown keys (EINVAL).
             return opt;
@@ -302,7 +316,9 @@ impl<T: FileSystem> Tables<T> {
             match kind {
                 ParamKind::Uid => ParamValue::Uid(Kuid(*result.__bindgen_anon_1.uid.as_ref())),
                 ParamKind::Gid => ParamValue::Gid(Kgid(*result.__bindgen_anon_1.gid.as_ref())),
-                ParamKind::String => ParamValue::String(CStr::from_char_ptr((*param).__bindgen_anon_1.string)),
+                ParamKind::String => {
+                    ParamValue::String(CStr::from_char_ptr((*param).__bindgen_anon_1.string))
+                }
             }
         };
         // SAFETY: `fc` is live and its `s_fs_info` is our info (it is only moved away in
@@ -322,13 +338,16 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// Called by `sget_fc()`'s caller with a new superblock whose `s_fs_info` was moved
     /// from `fc`.
-    unsafe extern "C" fn fill_super(sb: *mut bindings::super_block, _fc: *mut fsb::fs_context) -> c_int {
+    unsafe extern "C" fn fill_super(
+        sb: *mut bindings::super_block,
+        _fc: *mut fsb::fs_context,
+    ) -> c_int {
         from_result(|| {
             // SAFETY: `sb` is new and only ours until we return.
             unsafe {
-                (*sb).s_blocksize = bindings::PAGE_SIZE as _;
-                (*sb).s_blocksize_bits = bindings::PAGE_SHIFT as _;
-                (*sb).s_magic = T::MAGIC as _;
+                (*sb).s_blocksize = bindings::PAGE_SIZE;
+                (*sb).s_blocksize_bits = bindings::PAGE_SHIFT as u8;
+                (*sb).s_magic = T::MAGIC as usize;
                 (*sb).s_op = &Self::SUPER_OPS;
                 (*sb).s_time_gran = 1;
             }
@@ -408,9 +427,17 @@ impl<T: FileSystem> Tables<T> {
     /// # Safety
     ///
     /// Called by the VFS with a live seq_file and the root of a mounted superblock of ours.
-    unsafe extern "C" fn show_options(m: *mut bindings::seq_file, root: *mut bindings::dentry) -> c_int {
+    unsafe extern "C" fn show_options(
+        m: *mut bindings::seq_file,
+        root: *mut bindings::dentry,
+    ) -> c_int {
         // SAFETY: `m` is live and used by this thread only; `root` pins its superblock.
-        let (m, sb) = unsafe { (SeqFile::from_raw(m), SuperBlock::<T>::from_raw((*root).d_sb)) };
+        let (m, sb) = unsafe {
+            (
+                SeqFile::from_raw(m),
+                SuperBlock::<T>::from_raw((*root).d_sb),
+            )
+        };
         T::show_options(m, sb);
         0
     }

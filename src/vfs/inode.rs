@@ -49,13 +49,17 @@ impl Inode {
     pub(crate) fn set_uid(&self, uid: Kuid) {
         // SAFETY: `self.as_ptr()` is valid by the type invariant; a plain word store, as
         // `inode->i_uid = ...` in C.
-        unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*self.as_ptr()).i_uid), uid.0) };
+        unsafe {
+            core::ptr::write_volatile(core::ptr::addr_of_mut!((*self.as_ptr()).i_uid), uid.0)
+        };
     }
 
     /// Sets the group.
     pub(crate) fn set_gid(&self, gid: Kgid) {
         // SAFETY: As for `set_uid`.
-        unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*self.as_ptr()).i_gid), gid.0) };
+        unsafe {
+            core::ptr::write_volatile(core::ptr::addr_of_mut!((*self.as_ptr()).i_gid), gid.0)
+        };
     }
 }
 
@@ -95,7 +99,7 @@ impl NewInode {
         // SAFETY: `p` is a new inode that nobody else can see yet, so its fields may be
         // written without synchronisation. The operation tables are statics.
         unsafe {
-            (*p).i_ino = ino as _;
+            (*p).i_ino = ino;
             (*p).i_uid = uid.0;
             (*p).i_gid = gid.0;
             bindings::simple_inode_init_ts(p);

@@ -12,7 +12,9 @@ pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod super_block;
 
-pub(crate) use fs_type::{FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration};
+pub(crate) use fs_type::{
+    FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration,
+};
 pub(crate) use inode::{Inode, NewInode};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
 
@@ -28,6 +30,9 @@ pub(crate) use super_block::{NewSuperBlock, SuperBlock};
     unsafe_op_in_unsafe_fn,
     improper_ctypes,
     clippy::all,
+    clippy::pedantic,
+    clippy::restriction,
+    clippy::nursery,
     clippy::undocumented_unsafe_blocks,
     missing_docs
 )]

@@ -42,7 +42,11 @@ impl<T: FileSystem> SuperBlock<T> {
     pub(crate) fn info(&self) -> Pin<&T::Info> {
         // SAFETY: By the type invariant `s_fs_info` came from `into_foreign()` of a
         // `Pin<KBox<T::Info>>` that lives as long as the superblock, thus as long as `self`.
-        unsafe { <Pin<kernel::alloc::KBox<T::Info>> as ForeignOwnable>::borrow((*self.as_ptr()).s_fs_info) }
+        unsafe {
+            <Pin<kernel::alloc::KBox<T::Info>> as ForeignOwnable>::borrow(
+                (*self.as_ptr()).s_fs_info,
+            )
+        }
     }
 
     /// The root directory's inode.
@@ -81,6 +85,10 @@ impl<T: FileSystem> NewSuperBlock<T> {
     pub(crate) fn info(&self) -> Pin<&T::Info> {
         // SAFETY: `s_fs_info` is set up as for `SuperBlock::info`, and the superblock
         // outlives `self`.
-        unsafe { <Pin<kernel::alloc::KBox<T::Info>> as ForeignOwnable>::borrow((*self.as_ptr()).s_fs_info) }
+        unsafe {
+            <Pin<kernel::alloc::KBox<T::Info>> as ForeignOwnable>::borrow(
+                (*self.as_ptr()).s_fs_info,
+            )
+        }
     }
 }

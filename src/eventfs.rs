@@ -7,6 +7,8 @@
 //! filesystem in safe Rust on top of it; `opts` is plain Rust shared with the host
 //! tests (`tests/host`).
 
+mod ei;
+mod events;
 mod fs;
 mod opts;
 mod vfs;
@@ -21,16 +23,38 @@ module! {
     license: "GPL",
 }
 
-/// The module: while it is loaded, the filesystem type `eventfs` is registered.
+/// The module: while it is loaded, the registry exists and the filesystem type
+/// `eventfs` is registered. Fields drop in order: the type is unregistered (nothing can
+/// be mounted then) before the registry goes.
 #[pin_data]
 struct EventfsModule {
     #[pin]
     fs: vfs::Registration<fs::Eventfs>,
+    registry: Registry,
+}
+
+/// Owns the registry of events from module init to module exit.
+struct Registry;
+
+impl Registry {
+    fn new() -> Result<Registry> {
+        ei::init()?;
+        Ok(Registry)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        ei::exit();
+        // Every SRCU and RCU callback of ours must have run before our text goes.
+        vfs::rcu::barrier(ei::TREE_DEPTH);
+    }
 }
 
 impl InPlaceModule for EventfsModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            registry: Registry::new()?,
             fs <- vfs::Registration::new(module),
         })
     }

@@ -7,17 +7,15 @@ use core::pin::Pin;
 
 use kernel::{new_spinlock, prelude::*, seq_file::SeqFile, seq_print, sync::SpinLock};
 
+use crate::ei::{self, Ei, EiRef, FileKind};
 use crate::opts::{self, Key, MountOpts};
 use crate::vfs::{
-    self, FileSystem, FsContext, Kgid, Kuid, NewInode, NewSuperBlock, ParamKind, ParamSpec,
-    ParamTable, ParamValue, SuperBlock,
+    AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
+    ParamKind, ParamSpec, ParamTable, ParamValue, Reader, RootSpec, SuperBlock, Tree,
 };
 
 /// Magic number reported by `statfs(2)` (TRACEFS_MAGIC + 1, so both can be told apart).
 const EVENTFS_MAGIC: u32 = 0x74726163 + 1;
-
-/// Inode number of the root directory. Later directories get their own stable numbers.
-const ROOT_INO: u64 = 1;
 
 /// The options of a request, or those in force on the superblock, in kernel ids.
 pub(crate) type Opts = MountOpts<Kuid, Kgid>;
@@ -56,6 +54,7 @@ impl FileSystem for Eventfs {
     const MAGIC: u32 = EVENTFS_MAGIC;
     const PARAMS: ParamTable = ParamTable::new(&PARAM_SPECS, &PARAM_KINDS);
     type Info = Info;
+    type Tree = EventfsTree;
 
     fn new_info() -> impl PinInit<Info, Error> {
         try_pin_init!(Info {
@@ -76,16 +75,22 @@ impl FileSystem for Eventfs {
         Ok(())
     }
 
-    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<NewInode> {
+    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<RootSpec<Ei>> {
         let o = sb.info().opts();
-        NewInode::new(
-            sb.as_ptr(),
-            ROOT_INO,
-            vfs::inode::InodeKind::SimpleDir,
-            o.root_mode(),
-            o.uid_or(Kuid::ROOT),
-            o.gid_or(Kgid::ROOT),
-        )
+        // A new superblock: its options (or root) become the default ownership.
+        ei::set_mount_owner(
+            Some(o.uid_or(Kuid::ROOT)),
+            Some(o.gid_or(Kgid::ROOT)),
+            false,
+        );
+        Ok(RootSpec {
+            node: ei::root()?,
+            attrs: Attrs {
+                perm: o.root_mode(),
+                uid: o.uid_or(Kuid::ROOT),
+                gid: o.gid_or(Kgid::ROOT),
+            },
+        })
     }
 
     fn reconfigure(sb: &SuperBlock<Self>, request: Pin<&Info>) -> Result {
@@ -96,7 +101,9 @@ impl FileSystem for Eventfs {
             o.merge(&req);
             *o
         };
-        // Only what the request names changes; the root follows the options in force.
+        // Only what the request names changes; the root follows the options in force,
+        // and so does every entry (rule 8), without walking anything.
+        ei::set_mount_owner(req.uid, req.gid, true);
         let root = sb.root_inode();
         if req.mode.is_some() {
             root.set_perm(now.root_mode());
@@ -121,5 +128,56 @@ impl FileSystem for Eventfs {
         if let Some(mode) = o.shows_mode() {
             seq_print!(m, ",mode={:o}", mode);
         }
+    }
+}
+
+/// The eventfs metadata tree as the VFS sees it (see `vfs::node`).
+pub(crate) struct EventfsTree;
+
+impl Tree for EventfsTree {
+    type Node = Ei;
+    type Open = ();
+    const FILE_INO: u64 = ei::FILE_INO;
+
+    fn lookup(dir: &EiRef, name: &[u8]) -> Result<Option<Found<Ei>>> {
+        Ok(ei::lookup(dir, name))
+    }
+
+    fn is_live(node: &Ei) -> bool {
+        ei::is_live(node)
+    }
+
+    fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) -> Result {
+        ei::iterate(dir, pos, emit);
+        Ok(())
+    }
+
+    fn attrs(node: &Ei, file: Option<u32>) -> Attrs {
+        ei::attrs(node, file)
+    }
+
+    fn set_attrs(node: &Ei, file: Option<u32>, change: &AttrChange) -> Result {
+        ei::set_attrs(node, file, change)
+    }
+
+    fn open(dir: &EiRef, file: u32, trunc: bool) -> Result<()> {
+        if trunc && ei::file_kind(dir, file)? == FileKind::DynamicEvents {
+            ei::truncate()?;
+        }
+        Ok(())
+    }
+
+    fn read(dir: &Ei, file: u32, _open: &(), out: &mut Reader<'_>) -> Result<usize> {
+        let text = ei::content(dir, ei::file_kind(dir, file)?)?;
+        out.copy_out(&text.0)
+    }
+
+    fn write(dir: &Ei, file: u32, _open: &(), data: &[u8]) -> Result<usize> {
+        match ei::file_kind(dir, file)? {
+            FileKind::DynamicEvents => ei::write_dynamic_events(data)?,
+            FileKind::Enable => ei::write_enable(dir, data)?,
+            FileKind::Id | FileKind::Format => return Err(EINVAL),
+        }
+        Ok(data.len())
     }
 }

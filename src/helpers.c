@@ -49,3 +49,52 @@ kgid_t eventfs_helper_global_root_gid(void)
 {
 	return GLOBAL_ROOT_GID;
 }
+
+/*
+ * The SRCU domain under which readers walk eventfs' children lists (readdir) without the
+ * writer mutex. DEFINE_STATIC_SRCU is a macro; the accessors below are static inlines.
+ */
+DEFINE_STATIC_SRCU(eventfs_srcu);
+
+int eventfs_helper_srcu_read_lock(void)
+{
+	return srcu_read_lock(&eventfs_srcu);
+}
+
+void eventfs_helper_srcu_read_unlock(int idx)
+{
+	srcu_read_unlock(&eventfs_srcu, idx);
+}
+
+void eventfs_helper_call_srcu(struct rcu_head *head, rcu_callback_t func)
+{
+	call_srcu(&eventfs_srcu, head, func);
+}
+
+void eventfs_helper_srcu_barrier(void)
+{
+	srcu_barrier(&eventfs_srcu);
+}
+
+/* dir_emit() and dir_emit_dots() are static inlines in linux/fs.h. */
+bool eventfs_helper_dir_emit(struct dir_context *ctx, const char *name, int namelen, u64 ino,
+			     unsigned int type)
+{
+	return dir_emit(ctx, name, namelen, ino, type);
+}
+
+bool eventfs_helper_dir_emit_dots(struct file *file, struct dir_context *ctx)
+{
+	return dir_emit_dots(file, ctx);
+}
+
+/* memalloc_nofs_save()/restore() are static inlines in linux/sched/mm.h. */
+unsigned int eventfs_helper_memalloc_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void eventfs_helper_memalloc_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
+}

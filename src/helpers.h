@@ -10,6 +10,8 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/uidgid.h>
+#include <linux/srcu.h>
+#include <linux/sched/mm.h>
 
 int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
 			    struct fs_parameter *param, struct fs_parse_result *result);
@@ -20,5 +22,15 @@ bool eventfs_helper_uid_eq(kuid_t a, kuid_t b);
 bool eventfs_helper_gid_eq(kgid_t a, kgid_t b);
 kuid_t eventfs_helper_global_root_uid(void);
 kgid_t eventfs_helper_global_root_gid(void);
+
+int eventfs_helper_srcu_read_lock(void);
+void eventfs_helper_srcu_read_unlock(int idx);
+void eventfs_helper_call_srcu(struct rcu_head *head, rcu_callback_t func);
+void eventfs_helper_srcu_barrier(void);
+bool eventfs_helper_dir_emit(struct dir_context *ctx, const char *name, int namelen, u64 ino,
+			     unsigned int type);
+bool eventfs_helper_dir_emit_dots(struct file *file, struct dir_context *ctx);
+unsigned int eventfs_helper_memalloc_nofs_save(void);
+void eventfs_helper_memalloc_nofs_restore(unsigned int flags);
 
 #endif /* EVENTFS_HELPERS_H */

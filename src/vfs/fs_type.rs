@@ -28,7 +28,8 @@ use kernel::{
     ThisModule,
 };
 
-use super::{fsb, Kgid, Kuid, NewInode, NewSuperBlock, SuperBlock};
+use super::node::{Dentry, InodeRole, NodeOps};
+use super::{fsb, Attrs, Kgid, Kuid, NewSuperBlock, RcuArc, SuperBlock, Tree};
 
 /// A filesystem type: the hooks the VFS calls, in terms of the wrappers of this module.
 pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
@@ -41,6 +42,8 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// Per-superblock data. One is built for every mount request, holding its options;
     /// the first mount moves it into the (single, shared) superblock.
     type Info: Send + Sync;
+    /// The metadata tree behind the dentries.
+    type Tree: Tree;
 
     /// Builds the data of one mount request, before any parameter was parsed.
     fn new_info() -> impl PinInit<Self::Info, Error>;
@@ -51,12 +54,21 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         opt: u8,
         value: ParamValue<'_>,
     ) -> Result;
-    /// Fills a new superblock and returns the inode of its root directory.
-    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<NewInode>;
+    /// Fills a new superblock and returns what its root directory is.
+    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<RootSpec<<Self::Tree as Tree>::Node>>;
     /// Applies a later request (a remount, or a mount of the existing superblock) to it.
     fn reconfigure(sb: &SuperBlock<Self>, request: Pin<&Self::Info>) -> Result;
     /// Writes the `,key=value` options shown in `/proc/mounts`.
     fn show_options(m: &SeqFile, sb: &SuperBlock<Self>);
+}
+
+/// The root directory of a new superblock: its node (a reference for the root dentry's
+/// `d_fsdata`) and its attributes.
+pub(crate) struct RootSpec<N: Send + Sync + 'static> {
+    /// The node.
+    pub(crate) node: RcuArc<N>,
+    /// Mode and ownership of the root inode.
+    pub(crate) attrs: Attrs,
 }
 
 /// The C type of a parameter, as `fs_parse()` should check it.
@@ -354,11 +366,25 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: `s_fs_info` holds our info (moved by sget_fc()); `sb` lives for
             // this call.
             let root = T::fill_super(unsafe { NewSuperBlock::from_raw(sb) })?;
+            // SAFETY: `sb` is ours; every dentry made from now on gets the tree's ops.
+            unsafe { bindings::set_default_d_op(sb, &NodeOps::<T::Tree>::DENTRY_OPS) };
+            // SAFETY: `sb` is live.
+            let inode = unsafe { bindings::new_inode(sb) };
+            if inode.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: `inode` is new and invisible.
+            unsafe {
+                NodeOps::<T::Tree>::init_inode(inode, &root.node, InodeRole::Root, 1, root.attrs)
+            };
             // SAFETY: `d_make_root()` consumes the inode reference, also on failure.
-            let dentry = unsafe { bindings::d_make_root(root.into_raw()) };
+            let dentry = unsafe { bindings::d_make_root(inode) };
             if dentry.is_null() {
                 return Err(ENOMEM);
             }
+            // SAFETY: The new root dentry is not visible yet; it owns the node reference
+            // until `d_release`, when the superblock is shut down.
+            unsafe { Dentry::<T::Tree>::from_raw(dentry) }.set_node(root.node);
             // SAFETY: `sb` is ours; the superblock owns the root dentry from now on
             // (generic_shutdown_super() puts it).
             unsafe { (*sb).s_root = dentry };

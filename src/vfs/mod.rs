@@ -10,12 +10,16 @@
 
 pub(crate) mod fs_type;
 pub(crate) mod inode;
+pub(crate) mod node;
+pub(crate) mod rcu;
 pub(crate) mod super_block;
 
 pub(crate) use fs_type::{
-    FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration,
+    FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration, RootSpec,
 };
-pub(crate) use inode::{Inode, NewInode};
+pub(crate) use inode::Inode;
+pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, Reader, Tree};
+pub(crate) use rcu::{NofsScope, RcuArc, SrcuCell, SrcuGuard};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
 
 /// Bindings generated at build time by the module's own bindgen step (see `Kbuild`) for

@@ -5,5 +5,7 @@
 
 #![allow(dead_code)]
 
+#[path = "../../src/events.rs"]
+pub mod events;
 #[path = "../../src/opts.rs"]
 pub mod opts;

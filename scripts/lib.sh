@@ -39,10 +39,16 @@ die() {
 	exit 1
 }
 
-# The kernel build directory for the current key, written by scripts/setup.sh.
-kernel_key_file() { echo "$EVENTFS_CACHE/current-kdir"; }
+# The kernel build directory of a flavor (test: the debug kernel; report: the one for
+# memory figures), as scripts/setup.sh last built it.
+kernel_key_file() {
+	case ${1:-test} in
+	test) echo "$EVENTFS_CACHE/current-kdir" ;;
+	*) echo "$EVENTFS_CACHE/current-kdir-$1" ;;
+	esac
+}
 default_kdir() {
 	local f
-	f=$(kernel_key_file)
+	f=$(kernel_key_file "${1:-test}")
 	[ -r "$f" ] && cat "$f"
 }

@@ -5,7 +5,9 @@
 #   run-guest.sh [options] test [DIR|FILE...]   run .tc tests (default: tests/)
 #   run-guest.sh [options] demo                 the main job (scripts/guest/demo.sh)
 #   run-guest.sh [options] shell                an interactive guest shell
+#   run-guest.sh [options] memreport [N]        memory report, eventfs vs tracefs, N events
 # options:
+#   -K FLAVOR    kernel: test (debug, default) or report (no checkers; memreport uses it)
 #   -f PATTERN   only tests whose file name contains PATTERN
 #   -o DIR       where the artifacts go (default: $EVENTFS_CACHE/runs/<time>)
 #   -T SECONDS   hard timeout of the whole VM (default 2400)
@@ -18,9 +20,10 @@ set -euo pipefail
 shopt -s inherit_errexit
 . "$(dirname "$0")/lib.sh"
 
-filter= out= vm_timeout=2400 tc_timeout=120 kmemleak=1
-while getopts f:o:T:t:k opt; do
+filter= out= vm_timeout=2400 tc_timeout=120 kmemleak=1 flavor=test
+while getopts f:o:T:t:kK: opt; do
 	case $opt in
+	K) flavor=$OPTARG ;;
 	f) filter=$OPTARG ;;
 	o) out=$OPTARG ;;
 	T) vm_timeout=$OPTARG ;;
@@ -32,15 +35,25 @@ done
 shift $((OPTIND - 1))
 job=${1:-}
 shift || true
-case $job in test | demo | shell) ;; *) die "job must be test, demo or shell" ;; esac
+case $job in test | demo | shell | memreport) ;; *) die "job must be test, demo, shell or memreport" ;; esac
 
-kdir=$(default_kdir)
-[ -n "$kdir" ] && [ -f "$kdir/.built" ] || die "no test kernel: run scripts/setup.sh"
+kdir=$(default_kdir "$flavor")
+[ -n "$kdir" ] && [ -f "$kdir/.built" ] || die "no $flavor kernel: run scripts/setup.sh $flavor"
 out=${out:-$EVENTFS_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$job}
 mkdir -p "$out"
 
-step "building eventfs.ko"
-make -s -C "$EVENTFS_TOP" KDIR="$kdir" modules >"$out/build.log" 2>&1 ||
+step "building eventfs.ko for the $flavor kernel"
+if [ "$flavor" = test ]; then
+	modsrc=$EVENTFS_TOP
+else
+	# Kbuild writes its objects next to the sources: build other flavors in a copy.
+	modsrc=$out/module
+	rm -rf "$modsrc"
+	mkdir -p "$modsrc"
+	cp -r "$EVENTFS_TOP/Kbuild" "$EVENTFS_TOP/Makefile" "$EVENTFS_TOP/src" "$modsrc/"
+	find "$modsrc/src" -name '*.o' -o -name '.*.cmd' -o -name '*_generated.rs' | xargs rm -f
+fi
+make -s -C "$modsrc" KDIR="$kdir" modules >"$out/build.log" 2>&1 ||
 	{ cat "$out/build.log" >&2; die "module build failed"; }
 step_done
 
@@ -51,9 +64,9 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,eventfs/tests,sys/kernel/debug}
 cp /bin/busybox "$root/bin/busybox"
 mknod -m 600 "$root/dev/console" c 5 1
 cp "$EVENTFS_TOP/scripts/guest/init" "$root/init"
-cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh} "$root/eventfs/"
+cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh} "$root/eventfs/"
 cp "$EVENTFS_TOP/scripts/splat-patterns" "$root/eventfs/"
-cp "$EVENTFS_TOP/eventfs.ko" "$root/eventfs/"
+cp "$modsrc/eventfs.ko" "$root/eventfs/"
 guest_args=()
 if [ "$job" = test ]; then
 	[ $# -gt 0 ] || set -- "$EVENTFS_TOP/tests/test.d"
@@ -72,6 +85,8 @@ if [ "$job" = test ]; then
 	[ "$kmemleak" = 1 ] || guest_args+=(-k)
 	[ -z "$filter" ] || guest_args+=(-f "$filter")
 	guest_args+=(/eventfs/tests)
+elif [ "$job" = memreport ]; then
+	guest_args=("${1:-10000}")
 fi
 {
 	echo "JOB=$job"

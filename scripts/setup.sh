@@ -4,9 +4,11 @@
 #      tools, busybox-static, QEMU);
 #   2. bindgen-cli from crates.io, into the cache;
 #   3. Debian's linux-source-7.2 (pinned version, falling back to the newest 7.2.x);
-#   4. the debug test kernel, built from tinyconfig + kernel/test.config.
+#   4. the debug test kernel, built from tinyconfig + kernel/test.config; or, with
+#      `setup.sh report`, the memory-report kernel (the same without the checkers,
+#      kernel/report.config on top).
 # The kernel build is cached in $EVENTFS_CACHE (default /var/cache/eventfs-rs) under a key
-# made of the kernel version, the config fragment and the compiler versions, so a second
+# made of the kernel version, the config fragments and the compiler versions, so a second
 # run (or a fresh clone) reuses it. Prints the build directory (KDIR) on stdout.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -93,10 +95,10 @@ unpack_kernel_source() {
 }
 
 cache_key() {
-	local tree=$1
+	local tree=$1 f
 	{
 		echo "kernel $(cat "$tree/.version-deb")"
-		sha256sum <"$EVENTFS_TOP/kernel/test.config"
+		for f in "${FRAGMENTS[@]}"; do sha256sum <"$f"; done
 		"$LLVM_DIR/bin/clang" --version | head -n 1
 		"$KRUSTC" --version
 		"$KBINDGEN" --version
@@ -113,17 +115,17 @@ build_kernel() {
 	fi
 	# shellcheck disable=SC2207
 	flags=($(kmake_flags))
-	step "configuring the test kernel in $kdir"
+	step "configuring the ${FLAVOR} kernel in $kdir"
 	rm -rf "$kdir"
 	mkdir -p "$kdir"
 	make -s -C "$tree" O="$kdir" "${flags[@]}" tinyconfig >/dev/null
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" \
-		"$EVENTFS_TOP/kernel/test.config" >/dev/null
+		"${FRAGMENTS[@]}" >/dev/null
 	make -s -C "$tree" O="$kdir" "${flags[@]}" olddefconfig >/dev/null
 	check_config "$kdir/.config"
 	make -s -C "$tree" O="$kdir" "${flags[@]}" rustavailable >&2
 	step_done
-	step "building the test kernel ($(nproc) jobs; about 6 minutes on 2 cores)"
+	step "building the ${FLAVOR} kernel ($(nproc) jobs; about 6 minutes on 2 cores)"
 	make -C "$tree" O="$kdir" "${flags[@]}" -j"$(nproc)" all >"$kdir/build.log" 2>&1 ||
 		{ tail -n 40 "$kdir/build.log" >&2; die "kernel build failed (log: $kdir/build.log)"; }
 	touch "$kdir/.built"
@@ -131,26 +133,29 @@ build_kernel() {
 	echo "$kdir"
 }
 
-# Every option of the fragment must have survived olddefconfig, or the kernel would
-# silently lack a checker (or Rust).
+# Every option of the fragments (the last one to set it wins) must have survived
+# olddefconfig, or the kernel would silently lack a checker (or Rust).
 check_config() {
-	local cfg=$1 line opt val bad=0
-	while IFS= read -r line; do
-		case "$line" in '' | '#'*) continue ;; esac
-		opt=${line%%=*}
-		val=${line#*=}
+	local cfg=$1 opt val bad=0
+	while IFS='=' read -r opt val; do
 		if [ "$val" = n ]; then
 			grep -qx "$opt=y" "$cfg" && { echo "config: $opt is still y" >&2; bad=1; }
 		else
 			grep -qx "$opt=$val" "$cfg" || { echo "config: $opt=$val did not stick" >&2; bad=1; }
 		fi
-	done <"$EVENTFS_TOP/kernel/test.config"
+	done < <(cat "${FRAGMENTS[@]}" | grep -E '^CONFIG_' | tac | awk -F= '!seen[$1]++' )
 	[ $bad = 0 ] || die "kernel config fragment not applied"
 }
 
 main() {
-	local t0 deb tree kdir
+	local t0 deb tree kdir flavor=${1:-test}
+	FLAVOR=$flavor
 	t0=$(date +%s)
+	case $flavor in
+	test) FRAGMENTS=("$EVENTFS_TOP/kernel/test.config") ;;
+	report) FRAGMENTS=("$EVENTFS_TOP/kernel/test.config" "$EVENTFS_TOP/kernel/report.config") ;;
+	*) die "usage: setup.sh [test|report]" ;;
+	esac
 	mkdir -p "$EVENTFS_CACHE"
 	install_packages
 	install_bindgen
@@ -158,8 +163,8 @@ main() {
 	tree=$(unpack_kernel_source "$deb")
 	dpkg-deb -f "$deb" Version >"$tree/.version-deb"
 	kdir=$(build_kernel "$tree")
-	echo "$kdir" >"$(kernel_key_file)"
-	echo "setup: kernel $(cat "$tree/.version-deb") in $kdir ($(($(date +%s) - t0))s)" >&2
+	echo "$kdir" >"$(kernel_key_file "$flavor")"
+	echo "setup: $flavor kernel $(cat "$tree/.version-deb") in $kdir ($(($(date +%s) - t0))s)" >&2
 	echo "$kdir"
 }
 

@@ -600,23 +600,26 @@ fn walk_events<'a>(ei: &'a Ei, guard: &'a SrcuGuard, f: &mut dyn FnMut(&'a Ei, &
     }
 }
 
-/// The `dynamic_events` listing: one creating command per live event.
+/// The `dynamic_events` listing: one creating command per live event, in creation order
+/// (as tracefs lists them).
 fn list(root: &Ei, t: &mut Text) -> core::fmt::Result {
     let guard = SrcuGuard::new();
+    let mut all: KVec<(&Ei, &Ei)> = KVec::new();
     let mut r = Ok(());
     walk_events(root, &guard, &mut |g, e| {
-        if r.is_ok() {
-            if let Some(ev) = e.event() {
-                r = events::write_listing(
-                    t,
-                    &g.name,
-                    &e.name,
-                    ev.fields.iter().map(|f| (f.ty, f.name.as_slice())),
-                );
-            }
+        if r.is_ok() && all.push((g, e), GFP_KERNEL).is_err() {
+            r = Err(core::fmt::Error);
         }
     });
-    r
+    r?;
+    all.sort_unstable_by_key(|(_, e)| e.seq);
+    for (g, e) in all.iter() {
+        if let Some(ev) = e.event() {
+            let fields = ev.fields.iter().map(|f| (f.ty, f.name.as_slice()));
+            events::write_listing(t, &g.name, &e.name, fields)?;
+        }
+    }
+    Ok(())
 }
 
 // --- writing ---------------------------------------------------------------------------
@@ -653,9 +656,17 @@ fn refuse(e: ParseError) -> Error {
     EINVAL
 }
 
-/// Applies a write to `dynamic_events`: every line, or none (partial failure leaves
-/// nothing behind).
-pub(crate) fn write_dynamic_events(data: &[u8]) -> Result {
+/// Applies a write to `dynamic_events`: every complete line, or none (partial failure
+/// leaves nothing behind). A write that ends inside a line (a writer's buffer boundary)
+/// consumes up to its last newline, so the writer sends the rest again with the next
+/// line, as tracefs does; a write with no newline at all is one line. Returns the bytes
+/// consumed.
+pub(crate) fn write_dynamic_events(data: &[u8]) -> Result<usize> {
+    let used = match data.iter().rposition(|&c| c == b'\n') {
+        Some(last) => last + 1,
+        None => data.len(),
+    };
+    let data = &data[..used];
     let mut cmds = KVec::new();
     for line in events::lines(data) {
         if let Some(c) = events::parse_line(line).map_err(refuse)? {
@@ -663,7 +674,7 @@ pub(crate) fn write_dynamic_events(data: &[u8]) -> Result {
         }
     }
     if cmds.is_empty() {
-        return Ok(());
+        return Ok(used);
     }
     let mut st = TREE.lock();
     // Rule 9: nothing allocated under the writer mutex may recurse into fs reclaim.
@@ -676,7 +687,8 @@ pub(crate) fn write_dynamic_events(data: &[u8]) -> Result {
             Command::Remove { group, event } => w.remove(group, event, false)?,
         }
     }
-    w.commit()
+    w.commit()?;
+    Ok(used)
 }
 
 /// `O_TRUNC` on `dynamic_events`: removes every event, or none if one is enabled.
@@ -714,10 +726,19 @@ struct Work {
     root: EiRef,
     /// Edited copy of the root's children, if touched.
     root_dir: Option<Dir>,
-    /// Touched groups and the edited copies of their children.
-    groups: KVec<(EiRef, Dir)>,
+    /// Touched groups and the edited copies of their children. A group emptied by the
+    /// batch is removed from the tree (`gone`): a later create in the same batch makes a
+    /// new group of that name.
+    groups: KVec<WorkGroup>,
     /// Nodes to mark freed on commit.
     removed: KVec<EiRef>,
+}
+
+/// A group touched by a batch.
+struct WorkGroup {
+    ei: EiRef,
+    dir: Dir,
+    gone: bool,
 }
 
 impl Work {
@@ -743,20 +764,27 @@ impl Work {
         if let Some(i) = self
             .groups
             .iter()
-            .position(|(g, _)| g.name.as_slice() == name)
+            .position(|w| !w.gone && w.ei.name.as_slice() == name)
         {
             return Ok(Some(i));
         }
         let Some(g) = self.root_dir()?.get(name).cloned() else {
             return Ok(None);
         };
-        let cur = g
+        let dir = g
             .children
             .as_ref()
             .ok_or(EINVAL)?
             .read_locked()
             .try_clone()?;
-        self.groups.push((g, cur), GFP_KERNEL)?;
+        self.groups.push(
+            WorkGroup {
+                ei: g,
+                dir,
+                gone: false,
+            },
+            GFP_KERNEL,
+        )?;
         Ok(Some(self.groups.len() - 1))
     }
 
@@ -766,11 +794,16 @@ impl Work {
             None => {
                 let g = Ei::new(st, copy(spec.group)?, Kind::Group, true)?;
                 self.root_dir()?.insert(g.clone())?;
-                self.groups.push((g, Dir::empty()), GFP_KERNEL)?;
+                let w = WorkGroup {
+                    ei: g,
+                    dir: Dir::empty(),
+                    gone: false,
+                };
+                self.groups.push(w, GFP_KERNEL)?;
                 self.groups.len() - 1
             }
         };
-        if self.groups[gi].1.get(spec.event).is_some() {
+        if self.groups[gi].dir.get(spec.event).is_some() {
             return Err(EEXIST);
         }
         let mut fields = KVec::with_capacity(spec.fields().len(), GFP_KERNEL)?;
@@ -791,12 +824,12 @@ impl Work {
             fields,
         };
         let e = Ei::new(st, copy(spec.event)?, Kind::Event(ev), false)?;
-        self.groups[gi].1.insert(e)
+        self.groups[gi].dir.insert(e)
     }
 
     fn remove(&mut self, group: &[u8], event: &[u8], force: bool) -> Result {
         let gi = self.group(group)?.ok_or(ENOENT)?;
-        let dir = &mut self.groups[gi].1;
+        let dir = &mut self.groups[gi].dir;
         let e = dir.get(event).ok_or(ENOENT)?;
         if !force
             && e.event()
@@ -809,6 +842,7 @@ impl Work {
         self.removed.push(e, GFP_KERNEL)?;
         if empty {
             // The group goes with its last event.
+            self.groups[gi].gone = true;
             let g = self.root_dir()?.remove(group).ok_or(ENOENT)?;
             self.removed.push(g, GFP_KERNEL)?;
         }
@@ -818,8 +852,8 @@ impl Work {
     fn commit(mut self) -> Result {
         // Allocate every node to publish first: after this, nothing can fail.
         let mut prepared = KVec::with_capacity(self.groups.len(), GFP_KERNEL)?;
-        for (g, d) in self.groups.drain_all() {
-            prepared.push((g, SrcuCell::prepare(d, GFP_KERNEL)?), GFP_KERNEL)?;
+        for w in self.groups.drain_all() {
+            prepared.push((w.ei, SrcuCell::prepare(w.dir, GFP_KERNEL)?), GFP_KERNEL)?;
         }
         let root_prepared = match self.root_dir.take() {
             Some(d) => Some(SrcuCell::prepare(d, GFP_KERNEL)?),

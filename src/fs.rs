@@ -174,10 +174,9 @@ impl Tree for EventfsTree {
 
     fn write(dir: &Ei, file: u32, _open: &(), data: &[u8]) -> Result<usize> {
         match ei::file_kind(dir, file)? {
-            FileKind::DynamicEvents => ei::write_dynamic_events(data)?,
-            FileKind::Enable => ei::write_enable(dir, data)?,
-            FileKind::Id | FileKind::Format => return Err(EINVAL),
+            FileKind::DynamicEvents => ei::write_dynamic_events(data),
+            FileKind::Enable => ei::write_enable(dir, data).map(|()| data.len()),
+            FileKind::Id | FileKind::Format => Err(EINVAL),
         }
-        Ok(data.len())
     }
 }

@@ -1,0 +1,84 @@
+#!/bin/sh
+# Memory report (guest side): N events in eventfs-rs and N synthetic events in mainline
+# tracefs, side by side. Run on the report kernel (no KASAN: byte figures are real).
+#   memreport.sh [N]
+# Slab bytes come from /proc/meminfo (Slab:, page granular), live dentries from the first
+# field of /proc/sys/fs/dentry-state, live inodes from the first field of
+# /proc/sys/fs/inode-nr. Each phase is measured after settling (sync, a short sleep for
+# RCU callbacks), relative to a baseline taken before any event exists.
+N=${1:-10000}
+MNT=/mnt/events
+T=/sys/kernel/tracing
+echo 1 >/tmp/memreport.rc
+set -e
+
+settle() { sync; sleep 2; }
+slab() { awk '/^Slab:/ { print $2 * 1024 }' /proc/meminfo; }
+dentries() { cut -f1 /proc/sys/fs/dentry-state; }
+inodes() { cut -f1 /proc/sys/fs/inode-nr; }
+snap() { settle; echo "$(slab) $(dentries) $(inodes)"; }
+# delta BASE NOW: "bytes/event dentries inodes"
+delta() {
+	echo "$1 $2" | awk -v n="$N" '{ printf "%d %d %d", ($4 - $1) / n, $5 - $2, $6 - $3 }'
+}
+
+# measure NAME DIR CREATE REMOVE: the four phases for one filesystem.
+measure() {
+	name=$1 dir=$2 create=$3 remove=$4
+	echo 3 >/proc/sys/vm/drop_caches
+	base=$(snap)
+	t0=$(date +%s)
+	$create
+	t1=$(date +%s)
+	echo 3 >/proc/sys/vm/drop_caches
+	idle=$(delta "$base" "$(snap)")
+	find "$dir" >/dev/null
+	looked=$(delta "$base" "$(snap)")
+	nfiles=$(find "$dir" -type f | wc -l)
+	echo 2 >/proc/sys/vm/drop_caches
+	dropped=$(delta "$base" "$(snap)")
+	$remove
+	echo 3 >/proc/sys/vm/drop_caches
+	gone=$(delta "$base" "$(snap)")
+	eval "R_${name}_idle='$idle' R_${name}_looked='$looked' R_${name}_dropped='$dropped'"
+	eval "R_${name}_gone='$gone' R_${name}_files=$nfiles R_${name}_secs=$((t1 - t0))"
+}
+
+awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "s:memgrp/ev%d u64 lat; pid_t pid\n", i }' >/tmp/efs.txt
+awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "memev%d u64 lat; pid_t pid\n", i }' >/tmp/synth.txt
+efs_create() { cat /tmp/efs.txt >>$MNT/dynamic_events; }
+efs_remove() { echo >$MNT/dynamic_events; }
+synth_create() { cat /tmp/synth.txt >>$T/synthetic_events; }
+synth_remove() { echo >$T/synthetic_events; }
+
+insmod /eventfs/eventfs.ko
+mkdir -p $MNT
+mount -t eventfs none $MNT
+measure efs $MNT/memgrp efs_create efs_remove
+[ "$(ls $MNT | wc -l)" = 2 ] || { echo "eventfs not empty after removal"; exit 1; }
+measure tfs $T/events/synthetic synth_create synth_remove
+umount $MNT
+rmmod eventfs
+
+row() { # row LABEL FIELD(1=bytes,2=dentries,3=inodes) PHASE
+	a=$(eval echo "\$R_efs_$3" | cut -d' ' -f"$2")
+	b=$(eval echo "\$R_tfs_$3" | cut -d' ' -f"$2")
+	printf '%-44s %14s %22s\n' "$1" "$a" "$b"
+}
+echo
+echo "memory report: N=$N events, $(uname -r), kernel without KASAN"
+printf '%-44s %14s %22s\n' "" "eventfs-rs" "tracefs (synthetic)"
+printf '%-44s %14s %22s\n' "files per event" "$((R_efs_files / N))" "$((R_tfs_files / N))"
+printf '%-44s %14s %22s\n' "seconds to create N events" "$R_efs_secs" "$R_tfs_secs"
+row "idle slab bytes per event (metadata only)" 1 idle
+row "slab bytes per event, every file looked up" 1 looked
+row "slab bytes per event after drop_caches" 1 dropped
+row "slab bytes per event after removing all" 1 gone
+row "live dentries, idle (delta)" 2 idle
+row "live dentries, every file looked up" 2 looked
+row "live dentries after drop_caches" 2 dropped
+row "live inodes, idle (delta)" 3 idle
+row "live inodes, every file looked up" 3 looked
+row "live inodes after drop_caches" 3 dropped
+echo
+echo 0 >/tmp/memreport.rc

@@ -656,17 +656,41 @@ fn refuse(e: ParseError) -> Error {
     EINVAL
 }
 
-/// Applies a write to `dynamic_events`: every complete line, or none (partial failure
-/// leaves nothing behind). A write that ends inside a line (a writer's buffer boundary)
-/// consumes up to its last newline, so the writer sends the rest again with the next
-/// line, as tracefs does; a write with no newline at all is one line. Returns the bytes
-/// consumed.
-pub(crate) fn write_dynamic_events(data: &[u8]) -> Result<usize> {
-    let used = match data.iter().rposition(|&c| c == b'\n') {
-        Some(last) => last + 1,
-        None => data.len(),
-    };
-    let data = &data[..used];
+/// A write to `dynamic_events` on an open file whose unfinished line is `pending`.
+///
+/// Complete lines are applied as one batch: all of them or none (a partial failure leaves
+/// nothing behind). The unfinished end of a write is kept in `pending` and completed by
+/// the file's next write (or applied at its last close), so writers may cut their
+/// buffers anywhere. A write without any newline, on a file with nothing pending, is one
+/// whole command (`echo -n`), so that its errors reach the writer.
+pub(crate) fn write_dynamic_events(pending: &mut KVec<u8>, data: &[u8]) -> Result {
+    if pending.is_empty() && !data.contains(&b'\n') {
+        return apply_batch(data);
+    }
+    let mut buf = core::mem::take(pending);
+    buf.extend_from_slice(data, GFP_KERNEL)?;
+    let used = buf
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |last| last + 1);
+    apply_batch(&buf[..used])?;
+    pending.extend_from_slice(&buf[used..], GFP_KERNEL)?;
+    Ok(())
+}
+
+/// The last close of a `dynamic_events` file: applies an unfinished last line. Its
+/// errors can only be logged.
+pub(crate) fn flush_dynamic_events(pending: &mut KVec<u8>) {
+    if !pending.is_empty() {
+        if let Err(e) = apply_batch(pending) {
+            pr_info!("dynamic_events: last line refused at close: {:?}\n", e);
+        }
+        pending.clear();
+    }
+}
+
+/// Applies complete command lines, all or none.
+fn apply_batch(data: &[u8]) -> Result {
     let mut cmds = KVec::new();
     for line in events::lines(data) {
         if let Some(c) = events::parse_line(line).map_err(refuse)? {
@@ -674,7 +698,7 @@ pub(crate) fn write_dynamic_events(data: &[u8]) -> Result<usize> {
         }
     }
     if cmds.is_empty() {
-        return Ok(used);
+        return Ok(());
     }
     let mut st = TREE.lock();
     // Rule 9: nothing allocated under the writer mutex may recurse into fs reclaim.
@@ -687,8 +711,7 @@ pub(crate) fn write_dynamic_events(data: &[u8]) -> Result<usize> {
             Command::Remove { group, event } => w.remove(group, event, false)?,
         }
     }
-    w.commit()?;
-    Ok(used)
+    w.commit()
 }
 
 /// `O_TRUNC` on `dynamic_events`: removes every event, or none if one is enabled.

@@ -5,7 +5,13 @@
 
 use core::pin::Pin;
 
-use kernel::{new_spinlock, prelude::*, seq_file::SeqFile, seq_print, sync::SpinLock};
+use kernel::{
+    new_mutex, new_spinlock,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::{Mutex, SpinLock},
+};
 
 use crate::ei::{self, Ei, EiRef, FileKind};
 use crate::opts::{self, Key, MountOpts};
@@ -136,7 +142,7 @@ pub(crate) struct EventfsTree;
 
 impl Tree for EventfsTree {
     type Node = Ei;
-    type Open = ();
+    type Open = OpenFile;
     const FILE_INO: u64 = ei::FILE_INO;
 
     fn lookup(dir: &EiRef, name: &[u8]) -> Result<Option<Found<Ei>>> {
@@ -160,23 +166,45 @@ impl Tree for EventfsTree {
         ei::set_attrs(node, file, change)
     }
 
-    fn open(dir: &EiRef, file: u32, trunc: bool) -> Result<()> {
+    fn open(dir: &EiRef, file: u32, trunc: bool) -> Result {
         if trunc && ei::file_kind(dir, file)? == FileKind::DynamicEvents {
             ei::truncate()?;
         }
         Ok(())
     }
 
-    fn read(dir: &Ei, file: u32, _open: &(), out: &mut Reader<'_>) -> Result<usize> {
+    fn new_open() -> impl PinInit<OpenFile, Error> {
+        try_pin_init!(OpenFile {
+            pending <- new_mutex!(KVec::new(), "eventfs_pending"),
+        })
+    }
+
+    fn release(dir: &Ei, file: u32, open: Pin<&OpenFile>) {
+        if ei::file_kind(dir, file) == Ok(FileKind::DynamicEvents) {
+            ei::flush_dynamic_events(&mut open.pending.lock());
+        }
+    }
+
+    fn read(dir: &Ei, file: u32, _open: Pin<&OpenFile>, out: &mut Reader<'_>) -> Result<usize> {
         let text = ei::content(dir, ei::file_kind(dir, file)?)?;
         out.copy_out(&text.0)
     }
 
-    fn write(dir: &Ei, file: u32, _open: &(), data: &[u8]) -> Result<usize> {
+    fn write(dir: &Ei, file: u32, open: Pin<&OpenFile>, data: &[u8]) -> Result<usize> {
         match ei::file_kind(dir, file)? {
-            FileKind::DynamicEvents => ei::write_dynamic_events(data),
+            FileKind::DynamicEvents => {
+                ei::write_dynamic_events(&mut open.pending.lock(), data).map(|()| data.len())
+            }
             FileKind::Enable => ei::write_enable(dir, data).map(|()| data.len()),
             FileKind::Id | FileKind::Format => Err(EINVAL),
         }
     }
+}
+
+/// State of an open file: for `dynamic_events`, the start of a line whose end has not
+/// been written yet (writers such as `cat` cut their buffers anywhere).
+#[pin_data]
+pub(crate) struct OpenFile {
+    #[pin]
+    pending: Mutex<KVec<u8>>,
 }

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Memory report (guest side): N events in eventfs-rs and N synthetic events in mainline
-# tracefs, side by side. Run on the report kernel (no KASAN: byte figures are real).
+# tracefs, side by side. Run on the report kernel (built without the checkers, whose
+# redzones and quarantine would distort the figures).
 #   memreport.sh [N]
-# Slab bytes come from /proc/meminfo (Slab:, page granular), live dentries from the first
-# field of /proc/sys/fs/dentry-state, live inodes from the first field of
-# /proc/sys/fs/inode-nr. Each phase is measured after settling (sync, a short sleep for
+# Slab bytes are the sum over /proc/slabinfo of active objects x object size (object
+# bytes, without slab fragmentation), live dentries the first field of
+# /proc/sys/fs/dentry-state, live inodes the first field of /proc/sys/fs/inode-nr. Each phase is measured after settling (sync, a short sleep for
 # RCU callbacks), relative to a baseline taken before any event exists.
 N=${1:-10000}
 MNT=/mnt/events
@@ -12,8 +13,14 @@ T=/sys/kernel/tracing
 echo 1 >/tmp/memreport.rc
 set -e
 
-settle() { sync; sleep 2; }
-slab() { awk '/^Slab:/ { print $2 * 1024 }' /proc/meminfo; }
+# settle: let RCU callbacks run, then flush SLUB's per-CPU slabs, whose free objects
+# /proc/slabinfo would count as active.
+settle() {
+	sync
+	sleep 2
+	for f in /sys/kernel/slab/*/shrink; do echo 1 >"$f" 2>/dev/null || true; done
+}
+slab() { awk 'NR > 2 { b += $2 * $4 } END { printf "%d", b }' /proc/slabinfo; }
 dentries() { cut -f1 /proc/sys/fs/dentry-state; }
 inodes() { cut -f1 /proc/sys/fs/inode-nr; }
 snap() { settle; echo "$(slab) $(dentries) $(inodes)"; }
@@ -44,11 +51,19 @@ measure() {
 	eval "R_${name}_gone='$gone' R_${name}_files=$nfiles R_${name}_secs=$((t1 - t0))"
 }
 
-awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "s:memgrp/ev%d u64 lat; pid_t pid\n", i }' >/tmp/efs.txt
-awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "memev%d u64 lat; pid_t pid\n", i }' >/tmp/synth.txt
-efs_create() { cat /tmp/efs.txt >>$MNT/dynamic_events; }
+# create FILE FORMAT: N commands written 100 lines (under 4 KiB) per write, because
+# tracefs parses a write in 4 KiB pieces and refuses a line cut by a piece boundary.
+create() {
+	i=0
+	while [ $i -lt "$N" ]; do
+		awk -v a=$i -v n="$N" -v f="$2" 'BEGIN {
+			for (j = a; j < a + 100 && j < n; j++) printf f "\n", j }' >>"$1"
+		i=$((i + 100))
+	done
+}
+efs_create() { create $MNT/dynamic_events "s:memgrp/ev%d u64 lat; pid_t pid"; }
 efs_remove() { echo >$MNT/dynamic_events; }
-synth_create() { cat /tmp/synth.txt >>$T/synthetic_events; }
+synth_create() { create $T/synthetic_events "memev%d u64 lat; pid_t pid"; }
 synth_remove() { echo >$T/synthetic_events; }
 
 insmod /eventfs/eventfs.ko
@@ -66,7 +81,7 @@ row() { # row LABEL FIELD(1=bytes,2=dentries,3=inodes) PHASE
 	printf '%-44s %14s %22s\n' "$1" "$a" "$b"
 }
 echo
-echo "memory report: N=$N events, $(uname -r), kernel without KASAN"
+echo "memory report: N=$N events, Linux $(uname -r), report kernel (no debug checkers)"
 printf '%-44s %14s %22s\n' "" "eventfs-rs" "tracefs (synthetic)"
 printf '%-44s %14s %22s\n' "files per event" "$((R_efs_files / N))" "$((R_tfs_files / N))"
 printf '%-44s %14s %22s\n' "seconds to create N events" "$R_efs_secs" "$R_tfs_secs"
@@ -77,6 +92,7 @@ row "slab bytes per event after removing all" 1 gone
 row "live dentries, idle (delta)" 2 idle
 row "live dentries, every file looked up" 2 looked
 row "live dentries after drop_caches" 2 dropped
+row "live dentries after removing all" 2 gone
 row "live inodes, idle (delta)" 3 idle
 row "live inodes, every file looked up" 3 looked
 row "live inodes after drop_caches" 3 dropped

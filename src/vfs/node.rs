@@ -15,18 +15,20 @@
 //!   `d_release`, after it dropped the inode. In RCU-walk (`permission` with
 //!   `MAY_NOT_BLOCK`) the node's memory outlives its last reference by an RCU grace
 //!   period.
-//! - `file->private_data` of an open regular file owns a `KBox<Tree::Open>` made by
+//! - `file->private_data` of an open regular file owns a `Pin<KBox<Tree::Open>>` made by
 //!   `open` and dropped by `release`. The open file pins its dentry, so the dentry's node
 //!   reference keeps the metadata alive while the file is open (rule 10).
 //! - No structure of the filesystem keeps a dentry or inode pointer (rule 1).
 
 use core::marker::PhantomData;
+use core::pin::Pin;
 
 use kernel::{
     bindings,
     error::from_result,
     ffi::{c_char, c_int, c_uint, c_void},
     prelude::*,
+    types::ForeignOwnable,
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -104,12 +106,21 @@ pub(crate) trait Tree: Sized + 'static {
     fn attrs(node: &Self::Node, file: Option<u32>) -> Attrs;
     /// Records `chmod`/`chown` of directory `node` or of its file in the metadata.
     fn set_attrs(node: &Self::Node, file: Option<u32>, change: &AttrChange) -> Result;
-    /// Opens file `file` of `dir`. `trunc` is `O_TRUNC`.
-    fn open(dir: &RcuArc<Self::Node>, file: u32, trunc: bool) -> Result<Self::Open>;
+    /// Opens file `file` of `dir`. `trunc` is `O_TRUNC` on a file opened for writing.
+    fn open(dir: &RcuArc<Self::Node>, file: u32, trunc: bool) -> Result;
+    /// The state of a new open file.
+    fn new_open() -> impl PinInit<Self::Open, Error>;
+    /// The last close of an open file.
+    fn release(dir: &Self::Node, file: u32, open: Pin<&Self::Open>);
     /// Reads from offset `pos`; returns the bytes written to `out`.
-    fn read(dir: &Self::Node, file: u32, open: &Self::Open, out: &mut Reader<'_>) -> Result<usize>;
+    fn read(
+        dir: &Self::Node,
+        file: u32,
+        open: Pin<&Self::Open>,
+        out: &mut Reader<'_>,
+    ) -> Result<usize>;
     /// Writes `data` (the whole write, copied in) at offset `pos`.
-    fn write(dir: &Self::Node, file: u32, open: &Self::Open, data: &[u8]) -> Result<usize>;
+    fn write(dir: &Self::Node, file: u32, open: Pin<&Self::Open>, data: &[u8]) -> Result<usize>;
 }
 
 /// The destination of a `read(2)`: user memory and the file position.
@@ -594,8 +605,9 @@ impl<T: Tree> NodeOps<T> {
                 let node = Dentry::<T>::from_raw(dentry).node_ref().ok_or(EIO)?;
                 let trunc =
                     (*file).f_flags & bindings::O_TRUNC != 0 && (*file).f_mode & FMODE_WRITE != 0;
-                let open = KBox::new(T::open(&node, i, trunc)?, GFP_KERNEL)?;
-                (*file).private_data = KBox::into_raw(open).cast();
+                T::open(&node, i, trunc)?;
+                let open = KBox::pin_init(T::new_open(), GFP_KERNEL)?;
+                (*file).private_data = open.into_foreign();
             }
             Ok(0)
         })
@@ -607,11 +619,15 @@ impl<T: Tree> NodeOps<T> {
     ///
     /// Called by the VFS with live arguments of this tree, as the C prototype requires.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: Called once per successful `open`, which stored the box.
+        // SAFETY: Called once per successful `open`, which stored the box; the file's
+        // path still pins the dentry.
         unsafe {
+            if let Ok((node, i, open)) = Self::parts(file) {
+                T::release(node, i, open);
+            }
             let p = (*file).private_data;
             if !p.is_null() {
-                drop(KBox::from_raw(p.cast::<T::Open>()));
+                drop(<Pin<KBox<T::Open>> as ForeignOwnable>::from_foreign(p));
             }
         }
         0
@@ -620,7 +636,7 @@ impl<T: Tree> NodeOps<T> {
     /// # Safety
     ///
     /// `file` must be a live file opened by `open` above.
-    unsafe fn parts<'a>(file: *mut bindings::file) -> Result<(&'a T::Node, u32, &'a T::Open)> {
+    unsafe fn parts<'a>(file: *mut bindings::file) -> Result<(&'a T::Node, u32, Pin<&'a T::Open>)> {
         // SAFETY: Per the caller: the file pins dentry and inode, and owns private_data.
         unsafe {
             let dentry = (*file).__bindgen_anon_1.f_path.dentry;
@@ -628,7 +644,11 @@ impl<T: Tree> NodeOps<T> {
                 return Err(EINVAL);
             };
             let node = Dentry::<T>::from_raw(dentry).node().ok_or(EIO)?;
-            let open = &*(*file).private_data.cast::<T::Open>();
+            let p = (*file).private_data;
+            if p.is_null() {
+                return Err(EBADF);
+            }
+            let open = <Pin<KBox<T::Open>> as ForeignOwnable>::borrow(p);
             Ok((node, i, open))
         }
     }

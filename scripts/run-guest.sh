@@ -6,6 +6,7 @@
 #   run-guest.sh [options] demo                 the main job (scripts/guest/demo.sh)
 #   run-guest.sh [options] shell                an interactive guest shell
 #   run-guest.sh [options] memreport [N]        memory report, eventfs vs tracefs, N events
+#   run-guest.sh [options] soak SECS THREADS [SEED]  long stress, faults, leak check
 # options:
 #   -K FLAVOR    kernel: test (debug, default) or report (no checkers; memreport uses it)
 #   -f PATTERN   only tests whose file name contains PATTERN
@@ -35,7 +36,7 @@ done
 shift $((OPTIND - 1))
 job=${1:-}
 shift || true
-case $job in test | demo | shell | memreport) ;; *) die "job must be test, demo, shell or memreport" ;; esac
+case $job in test | demo | shell | memreport | soak) ;; *) die "job must be test, demo, shell, memreport or soak" ;; esac
 
 kdir=$(default_kdir "$flavor")
 [ -n "$kdir" ] && [ -f "$kdir/.built" ] || die "no $flavor kernel: run scripts/setup.sh $flavor"
@@ -57,6 +58,12 @@ make -s -C "$modsrc" KDIR="$kdir" modules >"$out/build.log" 2>&1 ||
 	{ cat "$out/build.log" >&2; die "module build failed"; }
 step_done
 
+step "building the guest stress tool (tests/stress)"
+(cd "$EVENTFS_TOP/tests/stress" &&
+	RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet) >"$out/stress-build.log" 2>&1 ||
+	{ cat "$out/stress-build.log" >&2; die "stress tool build failed"; }
+step_done
+
 step "building the initramfs"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -64,9 +71,10 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,eventfs/tests,sys/kernel/debug}
 cp /bin/busybox "$root/bin/busybox"
 mknod -m 600 "$root/dev/console" c 5 1
 cp "$EVENTFS_TOP/scripts/guest/init" "$root/init"
-cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh} "$root/eventfs/"
+cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh,soak.sh} "$root/eventfs/"
 cp "$EVENTFS_TOP/scripts/splat-patterns" "$root/eventfs/"
 cp "$modsrc/eventfs.ko" "$root/eventfs/"
+objcopy --strip-debug "$EVENTFS_TOP/tests/stress/target/release/eventfs-stress" "$root/bin/eventfs-stress"
 guest_args=()
 if [ "$job" = test ]; then
 	[ $# -gt 0 ] || set -- "$EVENTFS_TOP/tests/test.d"
@@ -87,6 +95,8 @@ if [ "$job" = test ]; then
 	guest_args+=(/eventfs/tests)
 elif [ "$job" = memreport ]; then
 	guest_args=("${1:-10000}")
+elif [ "$job" = soak ]; then
+	guest_args=("$@")
 fi
 {
 	echo "JOB=$job"

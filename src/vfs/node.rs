@@ -107,6 +107,7 @@ pub(crate) trait Tree: Sized + 'static {
     /// Records `chmod`/`chown` of directory `node` or of its file in the metadata.
     fn set_attrs(node: &Self::Node, file: Option<u32>, change: &AttrChange) -> Result;
     /// Opens file `file` of `dir`. `trunc` is `O_TRUNC` on a file opened for writing.
+    /// The last step of `open` that can fail: its effects stay if it succeeds.
     fn open(dir: &RcuArc<Self::Node>, file: u32, trunc: bool) -> Result;
     /// The state of a new open file.
     fn new_open() -> impl PinInit<Self::Open, Error>;
@@ -605,8 +606,10 @@ impl<T: Tree> NodeOps<T> {
                 let node = Dentry::<T>::from_raw(dentry).node_ref().ok_or(EIO)?;
                 let trunc =
                     (*file).f_flags & bindings::O_TRUNC != 0 && (*file).f_mode & FMODE_WRITE != 0;
-                T::open(&node, i, trunc)?;
+                // Allocate first: `T::open` may change the filesystem (O_TRUNC), so it
+                // must be the last step that can fail.
                 let open = KBox::pin_init(T::new_open(), GFP_KERNEL)?;
+                T::open(&node, i, trunc)?;
                 (*file).private_data = open.into_foreign();
             }
             Ok(0)

@@ -1,0 +1,301 @@
+//! `getdents64` records: parsing, and the checks of one complete directory pass.
+
+use std::collections::BTreeMap;
+
+use crate::text::valid_name;
+
+/// `d_type` of a directory.
+pub const DT_DIR: u8 = 4;
+/// `d_type` of a regular file.
+pub const DT_REG: u8 = 8;
+
+/// Bytes of a `linux_dirent64` before the name: `d_ino`, `d_off`, `d_reclen`, `d_type`.
+const HEADER: usize = 19;
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dirent {
+    /// Inode number.
+    pub ino: u64,
+    /// Position of the next entry.
+    pub off: i64,
+    /// Record length (used to tell whether it fits a buffer).
+    pub reclen: usize,
+    /// `DT_*` type.
+    pub dtype: u8,
+    /// The name (lossily decoded; eventfs names are ASCII).
+    pub name: String,
+}
+
+impl Dirent {
+    /// Whether this is `.` or `..`.
+    pub fn is_dot(&self) -> bool {
+        self.name == "." || self.name == ".."
+    }
+}
+
+/// Parses the records `getdents64` wrote into `buf` (exactly the bytes it returned).
+pub fn parse(buf: &[u8]) -> Result<Vec<Dirent>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        let rest = &buf[at..];
+        if rest.len() < HEADER + 1 {
+            return Err(format!("truncated record at byte {at}"));
+        }
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&rest[i..i + 8]);
+            b
+        };
+        let ino = u64::from_ne_bytes(word(0));
+        let off = i64::from_ne_bytes(word(8));
+        let reclen = usize::from(u16::from_ne_bytes([rest[16], rest[17]]));
+        let dtype = rest[18];
+        if reclen <= HEADER || reclen > rest.len() {
+            return Err(format!("bad d_reclen {reclen} at byte {at}"));
+        }
+        let raw = &rest[HEADER..reclen];
+        let Some(len) = raw.iter().position(|&c| c == 0) else {
+            return Err(format!("unterminated name at byte {at}"));
+        };
+        out.push(Dirent {
+            ino,
+            off,
+            reclen,
+            dtype,
+            name: String::from_utf8_lossy(&raw[..len]).into_owned(),
+        });
+        at += reclen;
+    }
+    Ok(out)
+}
+
+/// The names that occur more than once, each once, sorted, with their counts.
+pub fn duplicates<'a, I>(names: I) -> Vec<(String, usize)>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in names {
+        *counts.entry(n).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|&(_, c)| c > 1)
+        .map(|(n, c)| (n.to_string(), c))
+        .collect()
+}
+
+/// How many entries are named `name`.
+pub fn count(entries: &[Dirent], name: &str) -> usize {
+    entries.iter().filter(|e| e.name == name).count()
+}
+
+/// The subdirectories of a pass (without `.` and `..`).
+pub fn subdirs(entries: &[Dirent]) -> Vec<&str> {
+    entries
+        .iter()
+        .filter(|e| e.dtype == DT_DIR && !e.is_dot())
+        .map(|e| e.name.as_str())
+        .collect()
+}
+
+/// The kinds of eventfs directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirKind {
+    /// The root: `dynamic_events`, `enable` and the groups.
+    Root,
+    /// A group: `enable` and the events.
+    Group,
+    /// An event: `enable`, `id`, `format`; no subdirectories.
+    Event,
+}
+
+impl DirKind {
+    /// The control files every directory of this kind shows.
+    pub fn files(self) -> &'static [&'static str] {
+        match self {
+            DirKind::Root => &["dynamic_events", "enable"],
+            DirKind::Group => &["enable"],
+            DirKind::Event => &["enable", "id", "format"],
+        }
+    }
+}
+
+/// Checks one complete pass (one open directory read to the end) over a directory of
+/// `kind`. With `complete`, the directory existed throughout the pass, so `.`, `..` and
+/// every control file must appear exactly once; without it (the directory may have been
+/// removed meanwhile) entries may be missing, but none may be duplicated or wrong.
+/// Returns the problems found (empty if none).
+pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, n) in duplicates(entries.iter().map(|e| e.name.as_str())) {
+        problems.push(format!("'{name}' appears {n} times in one pass"));
+    }
+    // Every directory has its own inode number (rule 7): no two subdirectories of one
+    // pass may share one.
+    let mut inos: BTreeMap<u64, &str> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.dtype == DT_DIR && !e.is_dot()) {
+        if let Some(other) = inos.insert(e.ino, &e.name) {
+            if other != e.name {
+                problems.push(format!(
+                    "directories '{other}' and '{}' share inode {}",
+                    e.name, e.ino
+                ));
+            }
+        }
+    }
+    let files = kind.files();
+    for e in entries {
+        if e.is_dot() {
+            if e.dtype != DT_DIR {
+                problems.push(format!("'{}' has d_type {}", e.name, e.dtype));
+            }
+        } else if files.contains(&e.name.as_str()) {
+            if e.dtype != DT_REG {
+                problems.push(format!("file '{}' has d_type {}", e.name, e.dtype));
+            }
+        } else if kind == DirKind::Event {
+            problems.push(format!(
+                "unexpected entry '{}' in an event directory",
+                e.name
+            ));
+        } else if e.dtype != DT_DIR {
+            problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
+        } else if !valid_name(&e.name) {
+            problems.push(format!("invalid name '{}'", e.name));
+        }
+    }
+    if complete {
+        for name in [".", ".."].iter().chain(files) {
+            if count(entries, name) == 0 {
+                problems.push(format!("'{name}' missing from a complete pass"));
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes entries the way the kernel does (8-byte aligned records).
+    fn encode(entries: &[(u64, u8, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, &(ino, dtype, name)) in entries.iter().enumerate() {
+            let reclen = (HEADER + name.len() + 1).div_ceil(8) * 8;
+            out.extend_from_slice(&ino.to_ne_bytes());
+            out.extend_from_slice(&(i as i64 + 1).to_ne_bytes());
+            out.extend_from_slice(&(reclen as u16).to_ne_bytes());
+            out.push(dtype);
+            out.extend_from_slice(name.as_bytes());
+            out.resize(out.len() + reclen - HEADER - name.len(), 0);
+        }
+        out
+    }
+
+    fn pass(entries: &[(u64, u8, &str)]) -> Vec<Dirent> {
+        parse(&encode(entries)).unwrap()
+    }
+
+    #[test]
+    fn parse_records() {
+        let d = pass(&[
+            (1, DT_DIR, "."),
+            (1, DT_DIR, ".."),
+            (2, DT_REG, "dynamic_events"),
+        ]);
+        assert_eq!(d.len(), 3);
+        assert_eq!(d[2].name, "dynamic_events");
+        assert_eq!(d[2].reclen, 40);
+        assert_eq!(d[2].off, 3);
+        assert!(d[0].is_dot() && !d[2].is_dot());
+        assert_eq!(parse(&[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn parse_rejects_garbage() {
+        let good = encode(&[(1, DT_DIR, "abc")]);
+        assert!(parse(&good[..10]).is_err());
+        let mut bad = good.clone();
+        bad[16] = 200;
+        assert!(parse(&bad).is_err());
+        let mut bad = good.clone();
+        bad[16] = 19;
+        bad[17] = 0;
+        assert!(parse(&bad).is_err());
+        let mut bad = good;
+        for b in &mut bad[HEADER..] {
+            *b = b'x';
+        }
+        assert!(parse(&bad).is_err());
+    }
+
+    #[test]
+    fn duplicate_detection() {
+        assert!(duplicates(["a", "b", "c"]).is_empty());
+        assert_eq!(
+            duplicates(["a", "b", "a", "c", "b", "a"]),
+            vec![("a".to_string(), 3), ("b".to_string(), 2)]
+        );
+        assert!(duplicates(Vec::<&str>::new()).is_empty());
+    }
+
+    #[test]
+    fn root_pass() {
+        let d = pass(&[
+            (1, DT_DIR, "."),
+            (1, DT_DIR, ".."),
+            (2, DT_REG, "dynamic_events"),
+            (2, DT_REG, "enable"),
+            (16, DT_DIR, "pinned"),
+            (17, DT_DIR, "g0"),
+        ]);
+        assert!(check_pass(&d, DirKind::Root, true).is_empty());
+        assert_eq!(subdirs(&d), ["pinned", "g0"]);
+        assert_eq!(count(&d, "pinned"), 1);
+    }
+
+    #[test]
+    fn problems_found() {
+        let d = pass(&[
+            (1, DT_DIR, "."),
+            (2, DT_REG, "enable"),
+            (16, DT_DIR, "e1"),
+            (16, DT_DIR, "e2"),
+            (18, DT_DIR, "e1"),
+            (19, DT_REG, "e3"),
+            (20, DT_DIR, "bad-name"),
+        ]);
+        let p = check_pass(&d, DirKind::Group, true);
+        let all = p.join("\n");
+        assert!(all.contains("'e1' appears 2 times"), "{all}");
+        assert!(all.contains("share inode 16"), "{all}");
+        assert!(all.contains("'e3' has d_type 8"), "{all}");
+        assert!(all.contains("invalid name 'bad-name'"), "{all}");
+        assert!(all.contains("'..' missing"), "{all}");
+        // Incomplete passes may lack entries, nothing else.
+        let p = check_pass(&d[..2], DirKind::Group, false);
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn event_dirs_have_no_children() {
+        let d = pass(&[
+            (20, DT_DIR, "."),
+            (5, DT_DIR, ".."),
+            (2, DT_REG, "enable"),
+            (2, DT_REG, "id"),
+            (2, DT_REG, "format"),
+        ]);
+        assert!(check_pass(&d, DirKind::Event, true).is_empty());
+        let d = pass(&[(21, DT_DIR, "x"), (2, DT_DIR, "id")]);
+        let p = check_pass(&d, DirKind::Event, false);
+        assert_eq!(p.len(), 2, "{p:?}");
+        // A removed event directory may still list its files, or nothing.
+        assert!(check_pass(&[], DirKind::Event, false).is_empty());
+        assert_eq!(check_pass(&[], DirKind::Event, true).len(), 5);
+    }
+}

@@ -1,0 +1,901 @@
+//! Fault-injection mode: fail the 1st, 2nd, ... slab allocation of one operation at a
+//! time (`/proc/thread-self/fail-nth` with failslab), and check after each that the
+//! operation failed cleanly (ENOMEM) or succeeded, and that it left the registry
+//! consistent and nothing half-done.
+//!
+//! Everything runs in the main thread, alone. The armed part of an iteration is a
+//! single system call on C strings, descriptors and buffers built (and touched)
+//! beforehand: any allocation of the task while armed, even a page fault on fresh
+//! memory, would consume the fault meant for the operation.
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::path::Path;
+
+use libc::{ENOMEM, O_APPEND, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+
+use crate::cli::Config;
+use crate::dirent::{self, DirKind};
+use crate::expect::Outcomes;
+use crate::registry;
+use crate::stats::{Counts, Reporter};
+use crate::sys::{self, cpath, Errno, Fd, SysResult};
+use crate::text::{self, Field};
+
+/// The failslab debugfs directory.
+const FAILSLAB: &str = "/sys/kernel/debug/failslab";
+/// The calling thread's fail-nth file.
+const FAIL_NTH: &str = "/proc/thread-self/fail-nth";
+/// The failslab settings fail-nth needs: sleeping allocations count too, no cache
+/// filter, no stack dumps, and no random failures besides ours.
+const KNOBS: [(&str, &str); 4] = [
+    ("ignore-gfp-wait", "N"),
+    ("cache-filter", "N"),
+    ("verbose", "0"),
+    ("probability", "0"),
+];
+/// Size of the pre-touched read buffer.
+const BUF: usize = 1 << 20;
+/// `getdents64` buffer of the readdir kind.
+const DIR_BUF: usize = 32 * 1024;
+
+/// The kinds of operations tested, each with an operation that allocates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `mount -t eventfs none SCRATCH` (then umount).
+    Mount,
+    /// Create an event in a new group.
+    CreateNewGroup,
+    /// Create an event in an existing group.
+    CreateInGroup,
+    /// Remove an event that has a sibling.
+    Remove,
+    /// Remove the last event of a group (the group goes too).
+    RemoveLast,
+    /// `open(dynamic_events, O_TRUNC)`: remove every event.
+    Truncate,
+    /// `stat` of an event directory nobody looked up since `drop_caches`.
+    LookupDir,
+    /// `stat` of an event's `format` nobody looked up since `drop_caches`.
+    LookupFile,
+    /// `open(format)`.
+    OpenFormat,
+    /// `read(format)`.
+    ReadFormat,
+    /// `read(dynamic_events)`.
+    ReadListing,
+    /// `write(enable, "1")` of an event.
+    WriteEnable,
+    /// `write(enable, "1")` of a group.
+    WriteGroupEnable,
+    /// `getdents64` of a group.
+    Readdir,
+    /// `chmod` of a file.
+    Chmod,
+    /// `mount -o remount,uid=,gid=`.
+    Remount,
+}
+
+impl Kind {
+    /// Every kind, in run order.
+    pub const ALL: [Kind; 16] = [
+        Kind::Mount,
+        Kind::CreateNewGroup,
+        Kind::CreateInGroup,
+        Kind::Remove,
+        Kind::RemoveLast,
+        Kind::Truncate,
+        Kind::LookupDir,
+        Kind::LookupFile,
+        Kind::OpenFormat,
+        Kind::ReadFormat,
+        Kind::ReadListing,
+        Kind::WriteEnable,
+        Kind::WriteGroupEnable,
+        Kind::Readdir,
+        Kind::Chmod,
+        Kind::Remount,
+    ];
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Mount => "mount",
+            Kind::CreateNewGroup => "create_new_group",
+            Kind::CreateInGroup => "create_in_group",
+            Kind::Remove => "remove",
+            Kind::RemoveLast => "remove_last",
+            Kind::Truncate => "truncate",
+            Kind::LookupDir => "lookup_dir",
+            Kind::LookupFile => "lookup_file",
+            Kind::OpenFormat => "open_format",
+            Kind::ReadFormat => "read_format",
+            Kind::ReadListing => "read_listing",
+            Kind::WriteEnable => "write_enable",
+            Kind::WriteGroupEnable => "write_group_enable",
+            Kind::Readdir => "readdir",
+            Kind::Chmod => "chmod",
+            Kind::Remount => "remount",
+        }
+    }
+
+    /// The failures accepted when a fault was injected: a failed allocation is ENOMEM
+    /// for every one of these system calls.
+    pub fn allowed(self) -> Outcomes {
+        Outcomes::ok_or(&[ENOMEM])
+    }
+}
+
+/// Formats `n` in decimal into `buf` without allocating; returns the digits.
+pub fn format_u32(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Parses what reading `fail-nth` gives (`"5\n"`).
+pub fn parse_u32(text: &[u8]) -> Option<u32> {
+    std::str::from_utf8(text).ok()?.trim().parse().ok()
+}
+
+/// The calling thread's `fail-nth`.
+struct FailNth {
+    fd: Fd,
+}
+
+impl FailNth {
+    fn open() -> Result<FailNth, String> {
+        sys::open(&cpath(FAIL_NTH), O_RDWR)
+            .map(|fd| FailNth { fd })
+            .map_err(|e| format!("open {FAIL_NTH}: {e} (the kernel needs CONFIG_FAULT_INJECTION)"))
+    }
+
+    /// Makes the `n`-th fault-injection point of this thread from now on fail.
+    fn arm(&self, n: u32) -> SysResult<()> {
+        let mut buf = [0u8; 10];
+        sys::write(&self.fd, format_u32(n, &mut buf)).map(|_| ())
+    }
+
+    /// Disarms; returns whether the fault was injected (the counter reached 0).
+    fn disarm(&self) -> SysResult<bool> {
+        let mut buf = [0u8; 16];
+        let n = sys::pread(&self.fd, &mut buf, 0)?;
+        let left = parse_u32(&buf[..n]).ok_or(Errno(libc::EIO))?;
+        if left != 0 {
+            sys::write(&self.fd, b"0")?;
+        }
+        Ok(left == 0)
+    }
+}
+
+/// The failslab knobs as fail-nth needs them; restores the old values on drop.
+struct Failslab {
+    saved: Vec<(String, String)>,
+    mounted_debugfs: bool,
+}
+
+impl Failslab {
+    fn setup() -> Result<Failslab, String> {
+        let mut me = Failslab {
+            saved: Vec::new(),
+            mounted_debugfs: false,
+        };
+        if !Path::new(FAILSLAB).is_dir() {
+            let r = sys::mount(c"debugfs", c"/sys/kernel/debug", c"debugfs", 0, None);
+            me.mounted_debugfs = r.is_ok();
+        }
+        if !Path::new(FAILSLAB).is_dir() {
+            return Err(format!(
+                "no {FAILSLAB}: the kernel needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS"
+            ));
+        }
+        for (name, value) in KNOBS {
+            let path = format!("{FAILSLAB}/{name}");
+            let old = sys::read_file(&path, 4096).map_err(|e| format!("read {path}: {e}"))?;
+            let old = String::from_utf8_lossy(&old).trim().to_string();
+            sys::write_file(&path, value).map_err(|e| format!("write {value} to {path}: {e}"))?;
+            me.saved.push((path, old));
+        }
+        Ok(me)
+    }
+}
+
+impl Drop for Failslab {
+    fn drop(&mut self) {
+        for (path, old) in self.saved.iter().rev() {
+            if let Err(e) = sys::write_file(path, old) {
+                println!("warning: could not restore {path} to {old}: {e}");
+            }
+        }
+        if self.mounted_debugfs {
+            let _ = sys::umount(c"/sys/kernel/debug");
+        }
+    }
+}
+
+/// What happened to one kind.
+#[derive(Clone, Debug, Default)]
+pub struct KindStats {
+    /// Iterations in which the fault was injected.
+    pub injected: u64,
+    /// Outcomes of those iterations.
+    pub counts: Counts,
+    /// The `n` at which the operation ran without reaching the fault.
+    pub clean_at: Option<u32>,
+    /// Violations found.
+    pub violations: u64,
+}
+
+impl KindStats {
+    /// One report line.
+    pub fn describe(&self, kind: Kind, max_nth: u32) -> String {
+        let end = match self.clean_at {
+            Some(n) => format!("ran clean at n={n}"),
+            None => format!("cap n={max_nth} reached"),
+        };
+        format!(
+            "fault {}: {} faults injected ({end}): {}; {} violations",
+            kind.name(),
+            self.injected,
+            self.counts.describe(),
+            self.violations
+        )
+    }
+}
+
+/// The fields of the events the fault mode creates.
+fn fields() -> Vec<Field> {
+    vec![
+        Field {
+            ty: "u64",
+            name: "a".into(),
+            array: None,
+        },
+        Field {
+            ty: "char",
+            name: "c".into(),
+            array: Some(8),
+        },
+    ]
+}
+
+/// Everything the armed system calls use, built in advance.
+struct Prebuilt {
+    mnt: CString,
+    scratch: CString,
+    dynamic: CString,
+    lk_dir: CString,
+    lk_format: CString,
+    create_new: String,
+    create_in: String,
+    remove_ev: String,
+    remove_solo: String,
+    remount_to: CString,
+}
+
+/// The state of the fault mode.
+struct Faults<'r> {
+    mnt: String,
+    scratch: String,
+    rep: &'r Reporter,
+    nth: FailNth,
+    dyn_fd: Fd,
+    pre: Prebuilt,
+    /// Root ownership at start (restored after every remount).
+    owner: (u32, u32),
+    /// The pre-touched buffer reads go to.
+    buf: Vec<u8>,
+    /// A descriptor opened by `prepare` for the armed call, or by it.
+    fd: Option<Fd>,
+    /// What a reading operation must return.
+    reference: Vec<u8>,
+    /// The listing before an O_TRUNC.
+    before: BTreeSet<String>,
+    /// The id of `fault/ev` before a removal.
+    id_before: Option<u64>,
+    /// Who reports: `fault KIND n=N`.
+    who: String,
+    violations: u64,
+}
+
+impl Faults<'_> {
+    fn path(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.mnt)
+    }
+
+    fn violation(&mut self, details: impl std::fmt::Display) {
+        self.violations += 1;
+        self.rep.violation(&self.who, "fault", details);
+    }
+
+    /// Makes `group/event` present or absent (unarmed).
+    fn ensure(&mut self, group: &str, event: &str, present: bool) -> Result<(), String> {
+        let path = cpath(&self.path(&format!("{group}/{event}")));
+        if sys::stat(&path).is_ok() == present {
+            return Ok(());
+        }
+        let line = if present {
+            text::create_line(group, event, &fields())
+        } else {
+            text::remove_line(group, event)
+        };
+        sys::write(&self.dyn_fd, line.as_bytes()).map_err(|e| format!("write {line:?}: {e}"))?;
+        if sys::stat(&path).is_ok() == present {
+            Ok(())
+        } else {
+            Err(format!(
+                "{group}/{event} still {}",
+                if present { "absent" } else { "present" }
+            ))
+        }
+    }
+
+    /// The base state: `fault/keep` and `fault/lk` present and disabled.
+    fn base(&mut self) -> Result<(), String> {
+        self.ensure("fault", "keep", true)?;
+        self.ensure("fault", "lk", true)?;
+        let enable = self.path("fault/enable");
+        sys::write_file(&enable, "0").map_err(|e| format!("write 0 to {enable}: {e}"))
+    }
+
+    fn read_text(&self, rel: &str) -> Result<Vec<u8>, String> {
+        let path = self.path(rel);
+        sys::read_file(&path, BUF).map_err(|e| format!("read {path}: {e}"))
+    }
+
+    fn drop_caches() -> Result<(), String> {
+        sys::write_file("/proc/sys/vm/drop_caches", "2")
+            .map_err(|e| format!("echo 2 > /proc/sys/vm/drop_caches: {e}"))
+    }
+
+    fn remount(&self, uid: u32, gid: u32) -> Result<(), String> {
+        let data = cpath(&format!("uid={uid},gid={gid}"));
+        sys::mount(
+            c"none",
+            &self.pre.mnt,
+            c"eventfs",
+            libc::MS_REMOUNT,
+            Some(&data),
+        )
+        .map_err(|e| format!("remount uid={uid},gid={gid}: {e}"))
+    }
+
+    fn listing_lines(&self) -> Result<BTreeSet<String>, String> {
+        let text = registry::read_listing(&self.mnt)?;
+        Ok(text.split_inclusive('\n').map(String::from).collect())
+    }
+
+    fn is_mounted(&self, dir: &str) -> bool {
+        let info = sys::read_file("/proc/self/mountinfo", 1 << 22).unwrap_or_default();
+        String::from_utf8_lossy(&info)
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(dir))
+    }
+
+    /// Puts the registry in the state `kind` starts from, and opens what it uses.
+    fn prepare(&mut self, kind: Kind) -> Result<(), String> {
+        self.fd = None;
+        self.base()?;
+        match kind {
+            Kind::Mount => {
+                if self.is_mounted(&self.scratch) {
+                    sys::umount(&self.pre.scratch)
+                        .map_err(|e| format!("umount {}: {e}", self.scratch))?;
+                }
+            }
+            Kind::CreateNewGroup => self.ensure("fault_new", "ev", false)?,
+            Kind::CreateInGroup => self.ensure("fault", "ev", false)?,
+            Kind::Remove => {
+                self.ensure("fault", "ev", true)?;
+                let id = self.read_text("fault/ev/id")?;
+                self.id_before = text::parse_id(&id).ok();
+            }
+            Kind::RemoveLast => self.ensure("fault_solo", "ev", true)?,
+            Kind::Truncate => {
+                self.ensure("fault", "ev", true)?;
+                self.before = self.listing_lines()?;
+            }
+            Kind::LookupDir => Self::drop_caches()?,
+            Kind::LookupFile => {
+                Self::drop_caches()?;
+                sys::stat(&self.pre.lk_dir).map_err(|e| format!("stat fault/lk: {e}"))?;
+            }
+            Kind::OpenFormat => {
+                self.reference = self.read_text("fault/lk/format")?;
+            }
+            Kind::ReadFormat => {
+                self.reference = self.read_text("fault/lk/format")?;
+                self.fd = Some(self.open_unarmed("fault/lk/format", O_RDONLY)?);
+            }
+            Kind::ReadListing => {
+                self.reference = registry::read_listing(&self.mnt)?.into_bytes();
+                self.fd = Some(self.open_unarmed("dynamic_events", O_RDONLY)?);
+            }
+            Kind::WriteEnable => self.fd = Some(self.open_unarmed("fault/lk/enable", O_RDWR)?),
+            Kind::WriteGroupEnable => self.fd = Some(self.open_unarmed("fault/enable", O_RDWR)?),
+            Kind::Readdir => self.fd = Some(self.open_unarmed("fault", O_RDONLY | O_DIRECTORY)?),
+            Kind::Chmod => {
+                sys::chmod(&self.pre.lk_format, 0o440).map_err(|e| format!("chmod: {e}"))?
+            }
+            Kind::Remount => self.remount(self.owner.0, self.owner.1)?,
+        }
+        Ok(())
+    }
+
+    fn open_unarmed(&self, rel: &str, flags: i32) -> Result<Fd, String> {
+        let path = self.path(rel);
+        sys::open(&cpath(&path), flags).map_err(|e| format!("open {path}: {e}"))
+    }
+
+    /// The armed operation: one system call, no allocation.
+    fn op(&mut self, kind: Kind) -> SysResult<usize> {
+        let p = &self.pre;
+        match kind {
+            Kind::Mount => sys::mount(c"none", &p.scratch, c"eventfs", 0, None).map(|()| 0),
+            Kind::CreateNewGroup => sys::write(&self.dyn_fd, p.create_new.as_bytes()),
+            Kind::CreateInGroup => sys::write(&self.dyn_fd, p.create_in.as_bytes()),
+            Kind::Remove => sys::write(&self.dyn_fd, p.remove_ev.as_bytes()),
+            Kind::RemoveLast => sys::write(&self.dyn_fd, p.remove_solo.as_bytes()),
+            Kind::Truncate => sys::open(&p.dynamic, O_WRONLY | O_TRUNC).map(|fd| {
+                self.fd = Some(fd);
+                0
+            }),
+            Kind::LookupDir => sys::stat(&p.lk_dir).map(|_| 0),
+            Kind::LookupFile => sys::stat(&p.lk_format).map(|_| 0),
+            Kind::OpenFormat => sys::open(&p.lk_format, O_RDONLY).map(|fd| {
+                self.fd = Some(fd);
+                0
+            }),
+            Kind::ReadFormat | Kind::ReadListing => match &self.fd {
+                Some(fd) => sys::pread(fd, &mut self.buf, 0),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::WriteEnable | Kind::WriteGroupEnable => match &self.fd {
+                Some(fd) => sys::write(fd, b"1"),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::Readdir => match &self.fd {
+                Some(fd) => sys::getdents64(fd, &mut self.buf[..DIR_BUF]),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::Chmod => sys::chmod(&p.lk_format, 0o400).map(|()| 0),
+            Kind::Remount => sys::mount(
+                c"none",
+                &p.mnt,
+                c"eventfs",
+                libc::MS_REMOUNT,
+                Some(&p.remount_to),
+            )
+            .map(|()| 0),
+        }
+    }
+
+    /// The states a failed (`ok == false`) or successful operation must leave.
+    fn check_state(&mut self, kind: Kind, r: &SysResult<usize>) -> Result<(), String> {
+        let ok = r.is_ok();
+        let exists = |f: &Self, rel: &str| sys::stat(&cpath(&f.path(rel))).is_ok();
+        let expect = |f: &mut Self, rel: &str, want: bool| {
+            if exists(f, rel) != want {
+                let state = if want { "absent" } else { "present" };
+                let how = if ok { "succeeded" } else { "failed" };
+                f.violation(format!("{rel} is {state} after the operation {how}"));
+            }
+        };
+        match kind {
+            Kind::Mount => {
+                if ok {
+                    let t = sys::fs_type(&self.pre.scratch);
+                    if t != Ok(sys::EVENTFS_MAGIC) {
+                        self.violation(format!(
+                            "{} is not an eventfs after mount: {t:?}",
+                            self.scratch
+                        ));
+                    }
+                    let dynamic = cpath(&format!("{}/dynamic_events", self.scratch));
+                    if let Err(e) = sys::stat(&dynamic) {
+                        self.violation(format!("stat {}/dynamic_events: {e}", self.scratch));
+                    }
+                    sys::umount(&self.pre.scratch)
+                        .map_err(|e| format!("umount {}: {e}", self.scratch))?;
+                } else if self.is_mounted(&self.scratch) {
+                    self.violation(format!("{} is mounted although mount failed", self.scratch));
+                    sys::umount(&self.pre.scratch)
+                        .map_err(|e| format!("umount {}: {e}", self.scratch))?;
+                }
+            }
+            Kind::CreateNewGroup => {
+                expect(self, "fault_new/ev", ok);
+                expect(self, "fault_new", ok);
+                self.ensure("fault_new", "ev", false)?;
+            }
+            Kind::CreateInGroup => {
+                expect(self, "fault/ev", ok);
+                expect(self, "fault/keep", true);
+                self.ensure("fault", "ev", false)?;
+            }
+            Kind::Remove => {
+                expect(self, "fault/ev", !ok);
+                expect(self, "fault/keep", true);
+                if !ok {
+                    let id = text::parse_id(&self.read_text("fault/ev/id")?).ok();
+                    if id != self.id_before {
+                        self.violation(format!(
+                            "fault/ev id {id:?} after a failed removal, was {:?}",
+                            self.id_before
+                        ));
+                    }
+                }
+            }
+            Kind::RemoveLast => {
+                expect(self, "fault_solo/ev", !ok);
+                expect(self, "fault_solo", !ok);
+            }
+            Kind::Truncate => {
+                let after = self.listing_lines()?;
+                if ok && !after.is_empty() {
+                    self.violation(format!("O_TRUNC succeeded but left {after:?}"));
+                } else if !ok && after != self.before {
+                    let kept = after.len();
+                    let was = self.before.len();
+                    self.violation(format!(
+                        "O_TRUNC failed but changed the registry: {kept} of {was} events left \
+                         (errors must leave the registry unchanged)"
+                    ));
+                }
+            }
+            Kind::LookupDir | Kind::LookupFile => {
+                // Rule 6: a failed lookup leaves no negative dentry for a name that exists.
+                for rel in ["fault/lk", "fault/lk/format"] {
+                    match sys::stat(&cpath(&self.path(rel))) {
+                        Ok(st) if sys::is_dir(st.st_mode) == (rel == "fault/lk") => {}
+                        Ok(st) => self.violation(format!("{rel}: wrong type {:o}", st.st_mode)),
+                        Err(e) => self.violation(format!("stat {rel} after the fault: {e}")),
+                    }
+                }
+            }
+            Kind::OpenFormat => {
+                if let Some(fd) = self.fd.take() {
+                    let mut buf = vec![0u8; BUF];
+                    let n =
+                        sys::pread(&fd, &mut buf, 0).map_err(|e| format!("read format: {e}"))?;
+                    if buf[..n] != self.reference[..] {
+                        self.violation("format read through the opened file differs");
+                    }
+                }
+                if self.read_text("fault/lk/format")? != self.reference {
+                    self.violation("format differs after the fault");
+                }
+            }
+            Kind::ReadFormat | Kind::ReadListing => {
+                if let Ok(n) = *r {
+                    if self.buf[..n] != self.reference[..] {
+                        self.violation("read returned different content under the fault");
+                    }
+                }
+                if let Some(fd) = self.fd.take() {
+                    let mut buf = vec![0u8; BUF];
+                    let n = sys::pread(&fd, &mut buf, 0).map_err(|e| format!("read again: {e}"))?;
+                    if buf[..n] != self.reference[..] {
+                        self.violation("read after the fault returned different content");
+                    }
+                }
+            }
+            Kind::WriteEnable | Kind::WriteGroupEnable => {
+                let want: &[u8] = if ok { b"1\n" } else { b"0\n" };
+                let rels: &[&str] = if kind == Kind::WriteEnable {
+                    &["fault/lk/enable"]
+                } else {
+                    &["fault/keep/enable", "fault/lk/enable", "fault/enable"]
+                };
+                for rel in rels {
+                    let got = self.read_text(rel)?;
+                    if got != want {
+                        self.violation(format!(
+                            "{rel} reads {:?} after a write of 1 that {}",
+                            String::from_utf8_lossy(&got),
+                            if ok { "succeeded" } else { "failed" }
+                        ));
+                    }
+                }
+                if let Some(fd) = self.fd.take() {
+                    sys::write(&fd, b"0").map_err(|e| format!("write 0: {e}"))?;
+                }
+            }
+            Kind::Readdir => {
+                if let Some(fd) = self.fd.take() {
+                    let mut entries = match *r {
+                        Ok(n) => dirent::parse(&self.buf[..n])?,
+                        Err(_) => Vec::new(),
+                    };
+                    let mut buf = vec![0u8; DIR_BUF];
+                    for _ in 0..1000 {
+                        let n =
+                            sys::getdents64(&fd, &mut buf).map_err(|e| format!("getdents: {e}"))?;
+                        if n == 0 {
+                            break;
+                        }
+                        entries.extend(dirent::parse(&buf[..n])?);
+                    }
+                    for p in dirent::check_pass(&entries, DirKind::Group, true) {
+                        self.violation(format!("getdents fault: {p}"));
+                    }
+                    for ev in ["keep", "lk"] {
+                        if dirent::count(&entries, ev) != 1 {
+                            self.violation(format!("getdents fault: '{ev}' not listed once"));
+                        }
+                    }
+                }
+            }
+            Kind::Chmod => {
+                let st = sys::stat(&self.pre.lk_format).map_err(|e| format!("stat format: {e}"))?;
+                let want = if ok { 0o400 } else { 0o440 };
+                if st.st_mode & 0o7777 != want {
+                    self.violation(format!(
+                        "format mode {:o}, expected {want:o}",
+                        st.st_mode & 0o7777
+                    ));
+                }
+            }
+            Kind::Remount => {
+                let want = if ok {
+                    (self.owner.0 + 1, self.owner.1 + 1)
+                } else {
+                    self.owner
+                };
+                for rel in ["", "fault/lk"] {
+                    let path = cpath(&format!("{}/{rel}", self.mnt));
+                    let st = sys::stat(&path).map_err(|e| format!("stat {rel}: {e}"))?;
+                    if (st.st_uid, st.st_gid) != want {
+                        self.violation(format!(
+                            "'{rel}' owned by {}:{}, expected {}:{} after the remount {}",
+                            st.st_uid,
+                            st.st_gid,
+                            want.0,
+                            want.1,
+                            if ok { "succeeded" } else { "failed" }
+                        ));
+                    }
+                }
+                self.remount(self.owner.0, self.owner.1)?;
+            }
+        }
+        self.fd = None;
+        Ok(())
+    }
+
+    /// Runs `kind` for n = 1, 2, ... until it no longer reaches the n-th allocation.
+    fn run_kind(&mut self, kind: Kind, max_nth: u32) -> KindStats {
+        let mut st = KindStats::default();
+        let start = self.violations;
+        warm_stack();
+        for n in 1..=max_nth {
+            self.who = format!("fault {} n={n}", kind.name());
+            if let Err(e) = self.prepare(kind) {
+                self.violation(format!("cannot prepare: {e}"));
+                break;
+            }
+            if let Err(e) = self.nth.arm(n) {
+                self.violation(format!("arm {FAIL_NTH}: {e}"));
+                break;
+            }
+            let r = self.op(kind);
+            let injected = match self.nth.disarm() {
+                Ok(i) => i,
+                Err(e) => {
+                    self.violation(format!("read {FAIL_NTH}: {e}"));
+                    break;
+                }
+            };
+            if injected {
+                st.injected += 1;
+                st.counts.record(&r);
+                if !kind.allowed().allows(&r) {
+                    let got = r.map_or_else(|e| e.to_string(), |_| "ok".to_string());
+                    let want = kind.allowed().describe();
+                    self.violation(format!("{got} under the fault, expected {want}"));
+                }
+            } else if let Err(e) = r {
+                self.violation(format!("failed with {e} although no fault was injected"));
+            }
+            if let Err(e) = self.check_state(kind, &r) {
+                self.violation(format!("checking the state: {e}"));
+            }
+            match registry::check(&self.mnt) {
+                Ok((_, problems)) => {
+                    for p in problems {
+                        self.violation(format!("registry inconsistent: {p}"));
+                    }
+                }
+                Err(e) => self.violation(format!("registry unreadable: {e}")),
+            }
+            if !injected {
+                st.clean_at = Some(n);
+                break;
+            }
+        }
+        st.violations = self.violations - start;
+        st
+    }
+}
+
+/// Touches 256 KiB of stack, so that the armed calls do not fault in stack pages.
+#[inline(never)]
+fn warm_stack() {
+    let mut a = [0u8; 256 * 1024];
+    for chunk in a.chunks_mut(4096) {
+        chunk[0] = 1;
+    }
+    std::hint::black_box(&mut a);
+}
+
+/// Runs the fault-injection mode; returns the exit code.
+pub fn run(cfg: &Config) -> i32 {
+    let rep = Reporter::default();
+    let mnt = cfg.mount.clone();
+    println!(
+        "eventfs-stress --faults: mount {mnt}, scratch {}, n up to {}",
+        cfg.scratch, cfg.max_nth
+    );
+    if sys::fs_type(&cpath(&mnt)) != Ok(sys::EVENTFS_MAGIC) {
+        println!("error: {mnt} is not an eventfs mount (statfs magic)");
+        println!("faults: 1 violations");
+        return 1;
+    }
+    println!("note: the truncate kind removes every event of the mount");
+    let setup = (|| -> Result<(Failslab, FailNth, Fd, (u32, u32)), String> {
+        match sys::mkdir(&cpath(&cfg.scratch), 0o755) {
+            Ok(()) | Err(Errno(libc::EEXIST)) => {}
+            Err(e) => return Err(format!("mkdir {}: {e}", cfg.scratch)),
+        }
+        let root = sys::stat(&cpath(&mnt)).map_err(|e| format!("stat {mnt}: {e}"))?;
+        let dynamic = format!("{mnt}/dynamic_events");
+        let dyn_fd = sys::open(&cpath(&dynamic), O_WRONLY | O_APPEND)
+            .map_err(|e| format!("open {dynamic}: {e}"))?;
+        let failslab = Failslab::setup()?;
+        let nth = FailNth::open()?;
+        Ok((failslab, nth, dyn_fd, (root.st_uid, root.st_gid)))
+    })();
+    let (failslab, nth, dyn_fd, owner) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            println!("error: {e}");
+            println!("faults: 1 violations");
+            return 1;
+        }
+    };
+    let ev_fields = fields();
+    let pre = Prebuilt {
+        mnt: cpath(&mnt),
+        scratch: cpath(&cfg.scratch),
+        dynamic: cpath(&format!("{mnt}/dynamic_events")),
+        lk_dir: cpath(&format!("{mnt}/fault/lk")),
+        lk_format: cpath(&format!("{mnt}/fault/lk/format")),
+        create_new: text::create_line("fault_new", "ev", &ev_fields),
+        create_in: text::create_line("fault", "ev", &ev_fields),
+        remove_ev: text::remove_line("fault", "ev"),
+        remove_solo: text::remove_line("fault_solo", "ev"),
+        remount_to: cpath(&format!("uid={},gid={}", owner.0 + 1, owner.1 + 1)),
+    };
+    let mut f = Faults {
+        mnt: mnt.clone(),
+        scratch: cfg.scratch.clone(),
+        rep: &rep,
+        nth,
+        dyn_fd,
+        pre,
+        owner,
+        buf: vec![0xa5; BUF],
+        fd: None,
+        reference: Vec::new(),
+        before: BTreeSet::new(),
+        id_before: None,
+        who: "fault".to_string(),
+        violations: 0,
+    };
+    let mut lines = Vec::new();
+    for kind in Kind::ALL {
+        let st = f.run_kind(kind, cfg.max_nth);
+        let line = st.describe(kind, cfg.max_nth);
+        println!("{line}");
+        lines.push(line);
+    }
+    drop(failslab);
+
+    // Clean up, then check once more with nothing armed.
+    f.who = "fault cleanup".to_string();
+    for (g, e) in [
+        ("fault", "ev"),
+        ("fault", "keep"),
+        ("fault", "lk"),
+        ("fault_new", "ev"),
+        ("fault_solo", "ev"),
+    ] {
+        let _ = sys::write_file(&format!("{mnt}/{g}/enable"), "0");
+        if let Err(e) = f.ensure(g, e, false) {
+            f.violation(format!("cleanup: {e}"));
+        }
+    }
+    if f.is_mounted(&cfg.scratch) {
+        f.violation(format!("{} still mounted at the end", cfg.scratch));
+        let _ = sys::umount(&cpath(&cfg.scratch));
+    }
+    match registry::check(&mnt) {
+        Ok((_, problems)) => {
+            for p in problems {
+                f.violation(format!("registry inconsistent at the end: {p}"));
+            }
+        }
+        Err(e) => f.violation(format!("registry unreadable at the end: {e}")),
+    }
+    println!("summary:");
+    for line in &lines {
+        println!("  {line}");
+    }
+    let n = rep.count();
+    println!("faults: {n} violations");
+    i32::from(n != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formatting() {
+        let mut buf = [0u8; 10];
+        assert_eq!(format_u32(0, &mut buf), b"0");
+        assert_eq!(format_u32(7, &mut buf), b"7");
+        assert_eq!(format_u32(200, &mut buf), b"200");
+        assert_eq!(format_u32(u32::MAX, &mut buf), b"4294967295");
+        assert_eq!(parse_u32(b"0\n"), Some(0));
+        assert_eq!(parse_u32(b"37\n"), Some(37));
+        assert_eq!(parse_u32(b""), None);
+        assert_eq!(parse_u32(b"x\n"), None);
+    }
+
+    #[test]
+    fn kinds() {
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            assert!(Kind::ALL[i + 1..].iter().all(|o| o.name() != k.name()));
+            // Only ENOMEM is accepted as a failure under a fault.
+            assert_eq!(k.allowed(), Outcomes::ok_or(&[ENOMEM]));
+        }
+    }
+
+    #[test]
+    fn kind_report() {
+        let mut st = KindStats {
+            injected: 3,
+            clean_at: Some(4),
+            ..KindStats::default()
+        };
+        st.counts.record::<()>(&Err(Errno(ENOMEM)));
+        st.counts.record::<()>(&Ok(()));
+        assert_eq!(
+            st.describe(Kind::Mount, 200),
+            "fault mount: 3 faults injected (ran clean at n=4): 1 ok, ENOMEM 1; 0 violations"
+        );
+        st.clean_at = None;
+        assert!(st
+            .describe(Kind::Remount, 200)
+            .contains("cap n=200 reached"));
+    }
+
+    #[test]
+    fn main_rs_documents_every_kind() {
+        let doc = include_str!("main.rs");
+        for k in Kind::ALL {
+            assert!(
+                doc.contains(&format!("//! | {} |", k.name())),
+                "{}",
+                k.name()
+            );
+        }
+    }
+}

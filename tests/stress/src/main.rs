@@ -1,0 +1,232 @@
+//! # eventfs-stress
+//!
+//! Userspace stress and fault-injection tool for a mounted eventfs (see
+//! `EVENTFS.md`). Built as a static binary for the busybox test guest:
+//!
+//! ```text
+//! cd tests/stress && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release
+//! eventfs-stress [--mount DIR] [--threads N] [--duration SECS] [--seed U64]
+//!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
+//! ```
+//!
+//! The first line printed is always `seed: N`; the same seed and thread count replay
+//! every thread's sequence of choices (the interleaving of threads, and so the outcomes,
+//! still vary). The exit code is 0 if every invariant held, 1 if one was violated (each
+//! violation is printed as `VIOLATION [thread] op OP: details`), 2 on a usage error.
+//! The tool assumes it owns the mount's registry while it runs: O_TRUNC (both modes)
+//! removes every event.
+//!
+//! ## Stress mode
+//!
+//! N worker threads, each with its own PRNG (SplitMix64 seeded from the seed and the
+//! thread index), pick weighted random actions until the deadline. Names:
+//!
+//! - shared: groups `g0..g3`, events `e0..e31`: every thread creates, removes, enables
+//!   and chmods them at will, so most outcomes there are "either";
+//! - pinned: `pinned/p0..p3`, created by the main thread before the workers start,
+//!   never removed or enabled by workers (O_TRUNC removes them; the thread that did it
+//!   recreates them before anyone can look), removed at the end;
+//! - own: `tN/e0..e7` belong to worker N alone, which models them and so knows the
+//!   exact outcome of every operation on them.
+//!
+//! A reader-writer lock, the *gate*, is held shared by the checks that rely on the
+//! pinned or own events, and exclusively by the three actions that change them behind
+//! their owners' backs: O_TRUNC, writing 0 to the root `enable`, and remount.
+//!
+//! Actions (weight per 10,000):
+//!
+//! | action | weight | what it does |
+//! |---|---|---|
+//! | create | 1500 | `s:gX/eY` with 1–4 random fields, through a fresh or a kept fd |
+//! | remove | 1200 | `-:gX/eY`; 5 % a never-existing name |
+//! | batch | 200 | create and remove one event in a single write |
+//! | truncate | 100 | `open(dynamic_events, O_WRONLY\|O_TRUNC)` (gate exclusive) |
+//! | stat | 1430 | pinned / shared / never-existing (incl. a 255-byte name) / 300-byte name / through a file |
+//! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, a group or an event dir |
+//! | read_file | 1100 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format` |
+//! | write_enable | 700 | `0`/`1` to an event's or group's `enable`, mostly off |
+//! | write_bad | 100 | `2` to `enable`, anything to `id` |
+//! | keep_stale | 350 | open a file or directory and keep it (up to 8 per thread) |
+//! | use_stale | 450 | `pread` a kept file (maybe write `0` to a kept `enable`), or rewind and read a kept directory |
+//! | chattr | 350 | chmod/chown the root, a pinned, shared or own entry |
+//! | own | 900 | create/remove/enable/read/readdir/attribute checks on the thread's own events |
+//! | chdir | 300 | chdir into an event dir (own: maybe remove it while inside), getdents on `.`, stat `enable` relatively, chdir back to `/` (threads `unshare(CLONE_FS)`) |
+//! | listing | 120 | read `dynamic_events` in one call and check it |
+//! | root_enable | 40 | write `0` to the root `enable` (gate exclusive) |
+//! | remount | 30 | `mount(MS_REMOUNT, "uid=N,gid=M")`, N, M in 0..4 (gate exclusive; `--no-remount`) |
+//! | drop_caches | 30 | write `2` to `/proc/sys/vm/drop_caches` (`--no-drop-caches`) |
+//!
+//! Remount and drop_caches are also off when the directory is not an eventfs (statfs
+//! magic), so that the tool can be tried on a plain directory.
+//!
+//! ### Invariants
+//!
+//! 1. **Pinned events**: always found by stat (as directories with the inode number
+//!    they were created with), `pinned` appears exactly once in every complete pass of
+//!    the root, and `p0..p3` exactly once in every complete pass of `pinned`; each is
+//!    listed exactly once in `dynamic_events` with its creating line; its `enable`
+//!    reads `0`, its `id` is the one read at creation, its `format` has that ID and its
+//!    fields.
+//! 2. **Readdir**: within one complete pass (one open directory read to EOF) no name
+//!    appears twice and no two subdirectories share an inode number; `d_type` is
+//!    `DT_DIR` for directories and `DT_REG` for the control files; event directories
+//!    have no subdirectories; for directories that existed throughout, `.`, `..` and
+//!    each control file appear exactly once. A pass ends within 10,000 calls. With the
+//!    40-byte buffer, EINVAL is accepted only if the next entry is longer than 40 bytes.
+//! 3. **Errnos**: every outcome is in the table below for its operation and target.
+//! 4. **Own events** (exact, from the model): create gives EEXIST iff present; remove
+//!    gives ENOENT iff absent, EBUSY iff enabled; a created event is found at once and a
+//!    removed one is gone at once (ENOENT for it and its files, also relative to a
+//!    working directory inside it; the group goes with its last event: rules 5, 6);
+//!    the group's complete passes and its `dynamic_events` lines are exactly the
+//!    model's; `enable` reads what was written, the group `enable` reads `0`/`1`/`X`
+//!    accordingly; `id` is stable within an incarnation; `format` shows the created
+//!    fields; a kept fd reads fine while its incarnation lives and gives ENODEV
+//!    afterwards; mode and owner are exactly what chmod/chown set (defaults 0755,
+//!    0640, 0440 and the mount's uid/gid), surviving dentry reclaim (rule 8).
+//! 5. **Ids** are never reused: no id is seen for two own incarnations or pinned
+//!    generations.
+//! 6. **Remount** (rule 8): right after `remount,uid=N,gid=M`, the root,
+//!    `dynamic_events`, `pinned`, a pinned event and its `enable` are owned by N:M,
+//!    chowned or not; own entries fall back to N:M unless chowned again.
+//! 7. **O_TRUNC**: on success, `pinned` and every `tN` are gone at once; on EBUSY,
+//!    the pinned events are all still there.
+//! 8. **Types and contents**: files are regular and directories are directories with
+//!    nlink 1 (rule 7); `enable` reads `0\n`/`1\n` (`X\n` too for groups and the root),
+//!    `id` a positive decimal, `format` the tracefs layout (header, four common fields,
+//!    declared fields with offset/size/signed, `print fmt:`); listing lines are
+//!    `s:GROUP/EVENT FIELDS` and no event is listed twice; writes are never short.
+//! 9. **End of run**: after removing everything it created, the `dynamic_events`
+//!    listing and the tree agree (every listed event has a directory and vice versa, no
+//!    empty group) and none of the run's groups is left.
+//! 10. **Liveness**: no action runs longer than 30 s (a blocked system call); workers
+//!     still running 60 s after the deadline are abandoned (exit 1).
+//!
+//! ### Errno table
+//!
+//! Acceptable outcomes per operation (rows) and target (columns): *fixed* is an entry
+//! that exists throughout the check (the root and its files; pinned entries under the
+//! gate), *shared* one that others may create or remove at any moment (or a kept fd),
+//! *missing* a name that never exists; `—` means the combination is not used (any
+//! outcome is a violation). Operations on own events expect one exact outcome, always
+//! one of the *shared* column's.
+//!
+//! | op | fixed | shared | missing |
+//! |---|---|---|---|
+//! | create | ok | ok, EEXIST | — |
+//! | remove | ok | ok, ENOENT, EBUSY | ENOENT |
+//! | batch | — | ok, EEXIST | — |
+//! | truncate | — | ok, EBUSY | — |
+//! | stat | ok | ok, ENOENT | ENOENT |
+//! | stat_long | ENAMETOOLONG | — | — |
+//! | stat_notdir | ENOTDIR | — | — |
+//! | open | ok | ok, ENOENT | ENOENT |
+//! | read | ok | ok, ENODEV | — |
+//! | read_stale | ok | ok, ENODEV | — |
+//! | write | ok | ok, ENODEV | — |
+//! | write_bad | EINVAL | ENODEV, EINVAL | — |
+//! | opendir | ok | ok, ENOENT | ENOENT |
+//! | getdents | ok | ok, ENOENT, ENODEV | — |
+//! | seek | ok | ok | — |
+//! | close | ok | ok | — |
+//! | chmod | ok | ok, ENOENT | ENOENT |
+//! | chown | ok | ok, ENOENT | ENOENT |
+//! | chdir | ok | ok, ENOENT | ENOENT |
+//! | open_cwd | ok | ok, ENOENT, ENODEV | — |
+//! | remount | ok | — | — |
+//! | drop_caches | ok | — | — |
+//!
+//! Notes: generated `dynamic_events` lines are valid, so EINVAL on create is a
+//! violation, and ENOENT cannot happen there (a missing group is created). ENODEV is
+//! what reads and writes through an fd opened before its event was removed give.
+//! `getdents` and `open_cwd` on a removed directory may end early or fail.
+//!
+//! ### Output
+//!
+//! Per operation `op stat: 12345 ok, ENOENT 321, ENAMETOOLONG 40`, then
+//! `total: N ops (M by workers in S s, R ops/s)` and last `stress: N violations`.
+//!
+//! ## Fault-injection mode (`--faults`)
+//!
+//! Needs `CONFIG_FAILSLAB`, `CONFIG_FAULT_INJECTION_DEBUG_FS` and root. The tool sets
+//! `/sys/kernel/debug/failslab/{ignore-gfp-wait,cache-filter,verbose,probability}` to
+//! `N, N, 0, 0` (restored on exit; debugfs is mounted if needed), opens
+//! `/proc/thread-self/fail-nth`, and for each kind below runs, for n = 1, 2, … up to
+//! `--max-nth` (200):
+//!
+//! 1. prepare the state (unarmed): `fault/keep` and `fault/lk` exist, disabled, plus
+//!    what the kind needs; open the descriptors and build the strings it uses;
+//! 2. write n to `fail-nth`, make the one system call, read `fail-nth` back (then
+//!    write 0). A non-zero value means the n-th allocation was never reached: the call
+//!    ran without a fault, and this is the last iteration;
+//! 3. check: under a fault the call may succeed (an allocation may be optional or
+//!    retried) or fail with ENOMEM, nothing else; without one it must succeed; the
+//!    state is what a success, or a failure that changed nothing, leaves (table); and
+//!    the registry is consistent: every `dynamic_events` line has its directory and
+//!    every event directory its line, no empty group.
+//!
+//! | kind | armed call | checked after |
+//! |---|---|---|
+//! | mount | `mount -t eventfs none SCRATCH` | ok: an eventfs is there, then umount; failed: nothing mounted |
+//! | create_new_group | write `s:fault_new/ev ...` | `fault_new/ev` and `fault_new` exist iff ok |
+//! | create_in_group | write `s:fault/ev ...` | `fault/ev` exists iff ok, `fault/keep` untouched |
+//! | remove | write `-:fault/ev` | `fault/ev` gone iff ok; if failed, same id |
+//! | remove_last | write `-:fault_solo/ev` | event and group gone iff ok |
+//! | truncate | `open(dynamic_events, O_TRUNC)` | ok: nothing listed; failed: listing unchanged |
+//! | lookup_dir | `stat fault/lk` after drop_caches | the dir and its files are found afterwards (no negative dentry left) |
+//! | lookup_file | `stat fault/lk/format` after drop_caches | as above |
+//! | open_format | `open fault/lk/format` | ok: it reads the reference content; afterwards too |
+//! | read_format | `read` of an open `format` | ok: reference content; a second read too |
+//! | read_listing | `read` of an open `dynamic_events` | ok: reference content; a second read too |
+//! | write_enable | write `1` to `fault/lk/enable` | reads `1` iff ok, else `0` |
+//! | write_group_enable | write `1` to `fault/enable` | every event and the group read `1` iff ok, else `0` (never half) |
+//! | readdir | `getdents64` of `fault` | the pass, continued unarmed, is complete and has no duplicates |
+//! | chmod | `chmod 0400 fault/lk/format` | mode 0400 iff ok, else 0440 |
+//! | remount | `remount,uid=U+1,gid=G+1` | root and `fault/lk` owned by U+1:G+1 iff ok, else U:G |
+//!
+//! fail-nth counts every fault-injection point of the task, nested ones included: with
+//! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's
+//! own metadata, which falls back to kmemleak's reserve pool when failed. About every
+//! other n therefore lets the operation succeed; both outcomes are checked the same way.
+//! A kind that allocates nothing (readdir, rule 7) runs clean at n=1.
+//!
+//! Output per kind: `fault KIND: N faults injected (ran clean at n=M): 16 ok, ENOMEM 15;
+//! 0 violations`, and last `faults: N violations`.
+
+mod cli;
+mod dirent;
+mod expect;
+mod faults;
+mod registry;
+mod rng;
+mod stats;
+mod stress;
+mod sys;
+mod text;
+
+use std::process::exit;
+
+fn main() {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cfg = match cli::parse(&args, cli::default_seed()) {
+        Ok(cli::Parsed::Run(cfg)) => cfg,
+        Ok(cli::Parsed::Help) => {
+            print!("{}", cli::USAGE);
+            exit(0);
+        }
+        Err(e) => {
+            eprintln!("eventfs-stress: {e}\n\n{}", cli::USAGE);
+            exit(2);
+        }
+    };
+    println!("seed: {}", cfg.seed);
+    let code = if cfg.faults {
+        faults::run(&cfg)
+    } else {
+        stress::run(&cfg)
+    };
+    exit(code);
+}

@@ -1,0 +1,751 @@
+//! The actions on the shared name space, the pinned events and the whole mount: create,
+//! remove, O_TRUNC, stat, readdir, reads and writes, kept descriptors, chmod/chown,
+//! remount, drop_caches and the `dynamic_events` listing.
+
+use super::*;
+
+impl Worker<'_> {
+    // --- shared name space -----------------------------------------------------------
+
+    pub(super) fn act_create(&mut self) {
+        let (g, e) = self.shared_event();
+        let fields = text::random_fields(&mut self.rng);
+        let line = text::create_line(&g, &e, &fields);
+        let _ = self.write_dyn(Op::Create, expected(Op::Create, Scope::Shared), &line);
+    }
+
+    pub(super) fn act_remove(&mut self) {
+        let (g, e) = self.shared_event();
+        if self.rng.chance(50) {
+            let line = if self.rng.chance(500) {
+                text::remove_line("nx", &e)
+            } else {
+                text::remove_line(&g, "nx")
+            };
+            let _ = self.write_dyn(Op::Remove, expected(Op::Remove, Scope::Missing), &line);
+        } else {
+            let line = text::remove_line(&g, &e);
+            let _ = self.write_dyn(Op::Remove, expected(Op::Remove, Scope::Shared), &line);
+        }
+    }
+
+    /// Creates and removes one event in one write: applied whole, so it leaves nothing.
+    pub(super) fn act_batch(&mut self) {
+        let (g, e) = self.shared_event();
+        let fields = text::random_fields(&mut self.rng);
+        let line = text::create_line(&g, &e, &fields) + &text::remove_line(&g, &e);
+        let _ = self.write_dyn(Op::Batch, expected(Op::Batch, Scope::Shared), &line);
+    }
+
+    pub(super) fn act_truncate(&mut self) {
+        let ctx = self.ctx;
+        let mut gate = ctx.write_gate();
+        let what = format!("open {} with O_TRUNC", self.full("dynamic_events"));
+        let r = sys::open(&self.path("dynamic_events"), O_WRONLY | O_TRUNC);
+        match self.check(
+            Op::Truncate,
+            expected(Op::Truncate, Scope::Shared),
+            &what,
+            r,
+        ) {
+            Ok(fd) => {
+                self.close(fd, "dynamic_events");
+                gate.generation += 1;
+                // Nobody creates own or pinned events while we hold the gate: all gone.
+                let gone = Outcomes::errors(&[ENOENT]);
+                self.stat(PINNED_GROUP, gone);
+                for t in 0..ctx.threads {
+                    self.stat(&format!("t{t}"), gone);
+                }
+                self.create_pinned(&mut gate);
+            }
+            Err(Errno(EBUSY)) => {
+                // Refused as a whole: the pinned events are still there.
+                for k in 0..PINNED {
+                    self.stat(&format!("{PINNED_GROUP}/p{k}"), Outcomes::OK);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Creates the pinned events and records their ids and inode numbers in the gate.
+    /// Returns whether all of them exist (problems on the way are reported).
+    pub(super) fn create_pinned(&mut self, gate: &mut Gate) -> bool {
+        let mut found = 0;
+        for k in 0..PINNED {
+            let line = text::create_line(PINNED_GROUP, &format!("p{k}"), &pinned_fields());
+            let _ = self.write_dyn(Op::Create, expected(Op::Create, Scope::Fixed), &line);
+        }
+        for k in 0..PINNED {
+            let rel = format!("{PINNED_GROUP}/p{k}");
+            let Some(st) = self.stat(&rel, Outcomes::OK) else {
+                continue;
+            };
+            found += 1;
+            let id_rel = format!("{rel}/id");
+            let Some(bytes) = self.read_file(&id_rel, Outcomes::OK, Outcomes::OK) else {
+                continue;
+            };
+            if let Some(Content::Id(id)) = self.validate(Op::Read, &id_rel, &bytes) {
+                gate.pinned[k] = (id, st.st_ino);
+                let identity = format!("{rel}@{}", gate.generation);
+                if let Some(prev) = self.ctx.register_id(id, &identity) {
+                    self.violation(
+                        "read",
+                        format!("id {id} of {identity} was already used by {prev}"),
+                    );
+                }
+            }
+        }
+        found == PINNED
+    }
+
+    pub(super) fn act_stat(&mut self) {
+        let ctx = self.ctx;
+        match self.rng.below(5) {
+            0 => {
+                let gate = ctx.read_gate();
+                let (k, ev) = self.pinned_event();
+                let rel = match self.rng.below(8) {
+                    0 => String::new(),
+                    1 => "dynamic_events".to_string(),
+                    2 => "enable".to_string(),
+                    3 => PINNED_GROUP.to_string(),
+                    4 => format!("{PINNED_GROUP}/enable"),
+                    5 => ev.clone(),
+                    _ => {
+                        let file: &str = self.rng.pick(&EVENT_FILES);
+                        join(&ev, file)
+                    }
+                };
+                let st = self.stat(&rel, expected(Op::Stat, Scope::Fixed));
+                if let Some(st) = st.filter(|_| rel == ev) {
+                    if st.st_ino != gate.pinned[k].1 {
+                        let want = gate.pinned[k].1;
+                        self.violation(
+                            "stat",
+                            format!(
+                                "{}: inode {} changed from {want} (rule 7)",
+                                self.full(&rel),
+                                st.st_ino
+                            ),
+                        );
+                    }
+                }
+            }
+            1 => {
+                let (g, e) = self.shared_event();
+                let rel = match self.rng.below(4) {
+                    0 => g,
+                    1 => format!("{g}/enable"),
+                    2 => format!("{g}/{e}"),
+                    _ => format!("{g}/{e}/{}", self.rng.pick(&EVENT_FILES)),
+                };
+                self.stat(&rel, expected(Op::Stat, Scope::Shared));
+            }
+            2 => {
+                let (g, e) = self.shared_event();
+                let rel = match self.rng.below(7) {
+                    0 => "nx".to_string(),
+                    1 => format!("{g}/nx"),
+                    2 => format!("{PINNED_GROUP}/nx"),
+                    3 => format!("{PINNED_GROUP}/p9"),
+                    4 => format!("{PINNED_GROUP}/p0/nx"),
+                    5 => format!("{g}/{e}/nx"),
+                    // NAME_MAX itself is a valid length: ENOENT, not ENAMETOOLONG.
+                    _ => format!("{PINNED_GROUP}/{}", self.name255),
+                };
+                let _gate = ctx.read_gate();
+                self.missing(&rel);
+            }
+            3 => {
+                let _gate = ctx.read_gate();
+                let (_, ev) = self.pinned_event();
+                let parent = match self.rng.below(3) {
+                    0 => String::new(),
+                    1 => PINNED_GROUP.to_string(),
+                    _ => ev,
+                };
+                let rel = join(&parent, &self.long_name.clone());
+                self.stat_op(Op::StatLong, &rel, expected(Op::StatLong, Scope::Fixed));
+            }
+            _ => {
+                let _gate = ctx.read_gate();
+                let (_, ev) = self.pinned_event();
+                let rel = match self.rng.below(3) {
+                    0 => "dynamic_events/x".to_string(),
+                    1 => format!("{ev}/enable/x"),
+                    _ => format!("{ev}/format/x"),
+                };
+                self.stat_op(Op::StatNotDir, &rel, expected(Op::StatNotDir, Scope::Fixed));
+            }
+        }
+    }
+
+    /// One operation on a name that never exists: all must fail with ENOENT.
+    pub(super) fn missing(&mut self, rel: &str) {
+        let shown = self.full(rel);
+        let path = self.path(rel);
+        let op = match self.rng.below(8) {
+            0 => Op::Open,
+            1 => Op::OpenDir,
+            2 => Op::Chmod,
+            3 => Op::Chown,
+            4 if self.can_chdir => Op::Chdir,
+            _ => Op::Stat,
+        };
+        let expect = expected(op, Scope::Missing);
+        let r = match op {
+            Op::Open => sys::open(&path, O_RDONLY).map(drop),
+            Op::OpenDir => sys::open(&path, O_RDONLY | O_DIRECTORY).map(drop),
+            Op::Chmod => sys::chmod(&path, 0o700),
+            Op::Chown => sys::chown(&path, 0, 0),
+            Op::Chdir => sys::chdir(&path),
+            _ => {
+                self.stat(rel, expect);
+                return;
+            }
+        };
+        let what = format!("{} {shown}", op.name());
+        if self.check(op, expect, &what, r).is_ok() && op == Op::Chdir {
+            self.chdir_back();
+        }
+    }
+
+    pub(super) fn act_readdir(&mut self) {
+        let ctx = self.ctx;
+        match self.rng.below(5) {
+            0 => {
+                let _gate = ctx.read_gate();
+                for pass in self.readdir("", DirKind::Root, Scope::Fixed) {
+                    let n = dirent::count(&pass, PINNED_GROUP);
+                    if n != 1 {
+                        let what = format!("getdents {}", self.ctx.mnt);
+                        self.violation(
+                            "getdents",
+                            format!("{what}: '{PINNED_GROUP}' appears {n} times"),
+                        );
+                    }
+                }
+            }
+            1 => {
+                let _gate = ctx.read_gate();
+                for pass in self.readdir(PINNED_GROUP, DirKind::Group, Scope::Fixed) {
+                    for k in 0..PINNED {
+                        let n = dirent::count(&pass, &format!("p{k}"));
+                        if n != 1 {
+                            let what = format!("getdents {}", self.full(PINNED_GROUP));
+                            self.violation("getdents", format!("{what}: 'p{k}' appears {n} times"));
+                        }
+                    }
+                }
+            }
+            2 => {
+                let _gate = ctx.read_gate();
+                let (_, ev) = self.pinned_event();
+                self.readdir(&ev, DirKind::Event, Scope::Fixed);
+            }
+            3 => {
+                let (g, _) = self.shared_event();
+                self.readdir(&g, DirKind::Group, Scope::Shared);
+            }
+            _ => {
+                let (g, e) = self.shared_event();
+                self.readdir(&format!("{g}/{e}"), DirKind::Event, Scope::Shared);
+            }
+        }
+    }
+
+    pub(super) fn act_read_file(&mut self) {
+        let ctx = self.ctx;
+        match self.rng.below(4) {
+            0 => {
+                let gate = ctx.read_gate();
+                let (k, ev) = self.pinned_event();
+                let file: &str = self.rng.pick(&EVENT_FILES);
+                let rel = join(&ev, file);
+                let fixed = expected(Op::Open, Scope::Fixed);
+                if let Some(bytes) = self.read_file(&rel, fixed, expected(Op::Read, Scope::Fixed)) {
+                    self.validate_pinned(Op::Read, &rel, k, &bytes, &gate);
+                }
+            }
+            1 => {
+                let (g, e) = self.shared_event();
+                let rel = format!("{g}/{e}/{}", self.rng.pick(&EVENT_FILES));
+                let open = expected(Op::Open, Scope::Shared);
+                if let Some(bytes) = self.read_file(&rel, open, expected(Op::Read, Scope::Shared)) {
+                    self.validate(Op::Read, &rel, &bytes);
+                }
+            }
+            2 => {
+                let (g, _) = self.shared_event();
+                let rel = format!("{g}/enable");
+                let open = expected(Op::Open, Scope::Shared);
+                if let Some(bytes) = self.read_file(&rel, open, expected(Op::Read, Scope::Shared)) {
+                    self.validate(Op::Read, &rel, &bytes);
+                }
+            }
+            _ => {
+                let _gate = ctx.read_gate();
+                let pinned = self.rng.chance(500);
+                let rel = if pinned {
+                    format!("{PINNED_GROUP}/enable")
+                } else {
+                    "enable".to_string()
+                };
+                let fixed = expected(Op::Open, Scope::Fixed);
+                if let Some(bytes) = self.read_file(&rel, fixed, expected(Op::Read, Scope::Fixed)) {
+                    let c = self.validate(Op::Read, &rel, &bytes);
+                    if pinned && !matches!(c, Some(Content::Enable('0')) | None) {
+                        let shown = self.full(&rel);
+                        self.violation("read", format!("{shown}: pinned group enabled: {c:?}"));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn act_write_enable(&mut self) {
+        let (g, e) = self.shared_event();
+        let group = self.rng.chance(250);
+        let rel = if group {
+            format!("{g}/enable")
+        } else {
+            format!("{g}/{e}/enable")
+        };
+        let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, expected(Op::Open, Scope::Shared))
+        else {
+            return;
+        };
+        // Mostly off, so that removals mostly succeed.
+        let on = self.rng.chance(if group { 50 } else { 300 });
+        let write = expected(Op::Write, Scope::Shared);
+        let r = self.write_value(&fd, Op::Write, write, if on { "1" } else { "0" }, &rel);
+        if r.is_ok() && on && self.rng.chance(800) {
+            let _ = self.write_value(&fd, Op::Write, write, "0", &rel);
+        }
+        self.close(fd, &rel);
+    }
+
+    pub(super) fn act_write_bad(&mut self) {
+        let ctx = self.ctx;
+        match self.rng.below(3) {
+            0 | 1 => {
+                let _gate = ctx.read_gate();
+                let (_, ev) = self.pinned_event();
+                let (rel, value) = if self.rng.chance(500) {
+                    (format!("{ev}/enable"), "2")
+                } else {
+                    (format!("{ev}/id"), "1")
+                };
+                let fixed = expected(Op::Open, Scope::Fixed);
+                if let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, fixed) {
+                    let bad = expected(Op::WriteBad, Scope::Fixed);
+                    let _ = self.write_value(&fd, Op::WriteBad, bad, value, &rel);
+                    self.close(fd, &rel);
+                }
+            }
+            _ => {
+                let (g, e) = self.shared_event();
+                let rel = format!("{g}/{e}/enable");
+                let shared = expected(Op::Open, Scope::Shared);
+                if let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, shared) {
+                    let bad = expected(Op::WriteBad, Scope::Shared);
+                    let _ = self.write_value(&fd, Op::WriteBad, bad, "x", &rel);
+                    self.close(fd, &rel);
+                }
+            }
+        }
+    }
+
+    // --- kept descriptors ----------------------------------------------------------
+
+    pub(super) fn act_keep_stale(&mut self) {
+        if self.stale.len() >= MAX_STALE {
+            let s = self.stale.remove(0);
+            self.close(s.fd, &s.rel);
+        }
+        let ctx = self.ctx;
+        let dir = self.rng.chance(250);
+        let file = *self.rng.pick(&EVENT_FILES);
+        let flags = if dir {
+            O_RDONLY | O_DIRECTORY
+        } else if file == "enable" {
+            O_RDWR
+        } else {
+            O_RDONLY
+        };
+        let op = if dir { Op::OpenDir } else { Op::Open };
+        let (rel, owner, fd) = match self.rng.below(3) {
+            0 => {
+                let (g, e) = self.shared_event();
+                let rel = if dir {
+                    if self.rng.chance(500) {
+                        g
+                    } else {
+                        format!("{g}/{e}")
+                    }
+                } else {
+                    format!("{g}/{e}/{file}")
+                };
+                let fd = self.open(&rel, flags, op, expected(op, Scope::Shared));
+                (rel, Owner::Shared, fd)
+            }
+            1 => {
+                let gate = ctx.read_gate();
+                self.own.sync(&gate);
+                let k = self.rng.index(OWN_EVENTS);
+                let ev = &self.own.events[k];
+                let (present, incarnation) = (ev.present, ev.incarnation);
+                let rel = self.own.rel(k, if dir { 0 } else { 1 + self.rng.index(3) });
+                let flags = if rel.ends_with("enable") {
+                    O_RDWR
+                } else {
+                    flags
+                };
+                let expect = if present {
+                    Outcomes::OK
+                } else {
+                    Outcomes::errors(&[ENOENT])
+                };
+                let fd = self.open(&rel, flags, op, expect);
+                (rel, Owner::Own { k, incarnation }, fd)
+            }
+            _ => {
+                let gate = ctx.read_gate();
+                let (_, ev) = self.pinned_event();
+                let rel = if dir { ev } else { format!("{ev}/{file}") };
+                let fd = self.open(&rel, flags, op, expected(op, Scope::Fixed));
+                let generation = gate.generation;
+                (rel, Owner::Pinned { generation }, fd)
+            }
+        };
+        if let Some(fd) = fd {
+            let kind = if rel.matches('/').count() == 0 {
+                DirKind::Group
+            } else {
+                DirKind::Event
+            };
+            self.stale.push(Stale {
+                fd,
+                writable: !dir && rel.ends_with("enable"),
+                dir: dir.then_some(kind),
+                rel,
+                owner,
+            });
+        }
+    }
+
+    pub(super) fn act_use_stale(&mut self) {
+        if self.stale.is_empty() {
+            return;
+        }
+        let s = self.stale.remove(self.rng.index(self.stale.len()));
+        let ctx = self.ctx;
+        let gate = match s.owner {
+            Owner::Shared => None,
+            _ => Some(ctx.read_gate()),
+        };
+        // Whether the entry is known to be alive (Some(true)), known to be gone
+        // (Some(false)), or unknown (None).
+        let alive = match (s.owner, gate.as_deref()) {
+            (Owner::Own { k, incarnation }, Some(g)) => {
+                self.own.sync(g);
+                let e = &self.own.events[k];
+                Some(e.present && e.incarnation == incarnation)
+            }
+            (Owner::Pinned { generation }, Some(g)) => Some(generation == g.generation),
+            _ => None,
+        };
+        let for_op = |op: Op| match alive {
+            Some(true) => Outcomes::OK,
+            Some(false) if op == Op::Getdents => expected(Op::Getdents, Scope::Shared),
+            Some(false) => Outcomes::errors(&[ENODEV]),
+            None => expected(op, Scope::Shared),
+        };
+        let shown = self.full(&s.rel);
+        if let Some(kind) = s.dir {
+            let what = format!("getdents {shown} (kept open)");
+            let r = sys::rewind(&s.fd);
+            if self.check(Op::Seek, Outcomes::OK, &what, r).is_ok() {
+                let scope = if alive == Some(true) {
+                    Scope::Fixed
+                } else {
+                    Scope::Shared
+                };
+                if let Some(d) = self.dir_pass(&s.fd, scope, &what) {
+                    self.check_pass(&d, kind, alive == Some(true), &what);
+                }
+            }
+        } else {
+            let mut buf = vec![0u8; 4096];
+            let what = format!("pread {shown} (kept open)");
+            let r = sys::pread(&s.fd, &mut buf, 0);
+            if let Ok(n) = self.check(Op::ReadStale, for_op(Op::ReadStale), &what, r) {
+                let c = self.validate(Op::ReadStale, &s.rel, &buf[..n]);
+                match (s.owner, &c) {
+                    (Owner::Own { k, .. }, Some(Content::Enable(c))) if alive == Some(true) => {
+                        let want = if self.own.events[k].enabled { '1' } else { '0' };
+                        if *c != want {
+                            self.violation(
+                                "read_stale",
+                                format!("{what}: enable {c}, expected {want}"),
+                            );
+                        }
+                    }
+                    (Owner::Pinned { .. }, _) if alive == Some(true) => {
+                        if let Some(g) = gate.as_deref() {
+                            let k = s.rel[PINNED_GROUP.len() + 2..].split('/').next();
+                            if let Some(k) = k.and_then(|k| k.parse::<usize>().ok()) {
+                                self.validate_pinned(Op::ReadStale, &s.rel, k, &buf[..n], g);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if s.writable && self.rng.chance(300) {
+                let r = self.write_value(&s.fd, Op::Write, for_op(Op::Write), "0", &s.rel);
+                if let (Ok(()), Owner::Own { k, .. }, Some(true)) = (r, s.owner, alive) {
+                    self.own.events[k].enabled = false;
+                }
+            }
+        }
+        drop(gate);
+        self.stale.push(s);
+    }
+
+    // --- attributes, remount, caches -----------------------------------------------
+
+    /// chmod (`chmod == true`) or chown of `rel`; `scope` picks the expected outcomes.
+    pub(super) fn attr_scoped(
+        &mut self,
+        rel: &str,
+        chmod: bool,
+        mode: u32,
+        owner: (u32, u32),
+        scope: Scope,
+    ) {
+        let op = if chmod { Op::Chmod } else { Op::Chown };
+        let _ = self.attr_op(rel, chmod, mode, owner, expected(op, scope));
+    }
+
+    fn attr_op(
+        &mut self,
+        rel: &str,
+        chmod: bool,
+        mode: u32,
+        owner: (u32, u32),
+        expect: Outcomes,
+    ) -> SysResult<()> {
+        let shown = self.full(rel);
+        if chmod {
+            let r = sys::chmod(&self.path(rel), mode);
+            self.check(Op::Chmod, expect, &format!("chmod {mode:o} {shown}"), r)
+        } else {
+            let r = sys::chown(&self.path(rel), owner.0, owner.1);
+            let what = format!("chown {}:{} {shown}", owner.0, owner.1);
+            self.check(Op::Chown, expect, &what, r)
+        }
+    }
+
+    pub(super) fn act_chattr(&mut self) {
+        let ctx = self.ctx;
+        let gate = ctx.read_gate();
+        let chmod = self.rng.chance(500);
+        let mode = if self.rng.chance(200) {
+            self.rng.below(0o1000) as u32
+        } else {
+            *self.rng.pick(&MODES)
+        };
+        let owner = (self.rng.below(4) as u32, self.rng.below(4) as u32);
+        match self.rng.below(4) {
+            0 => {
+                let rel = *self.rng.pick(&["", "dynamic_events", "enable"]);
+                self.attr_scoped(rel, chmod, mode, owner, Scope::Fixed);
+            }
+            1 => {
+                let (_, ev) = self.pinned_event();
+                let rel = match self.rng.below(4) {
+                    0 => PINNED_GROUP.to_string(),
+                    1 => format!("{PINNED_GROUP}/enable"),
+                    2 => ev,
+                    _ => format!("{ev}/{}", self.rng.pick(&EVENT_FILES)),
+                };
+                self.attr_scoped(&rel, chmod, mode, owner, Scope::Fixed);
+            }
+            2 => {
+                let (g, e) = self.shared_event();
+                let rel = match self.rng.below(3) {
+                    0 => g,
+                    1 => format!("{g}/{e}"),
+                    _ => format!("{g}/{e}/{}", self.rng.pick(&EVENT_FILES)),
+                };
+                self.attr_scoped(&rel, chmod, mode, owner, Scope::Shared);
+            }
+            _ => {
+                self.own.sync(&gate);
+                let before = self.violations;
+                let k = self.rng.index(OWN_EVENTS);
+                let entry = self.rng.index(OWN_ENTRIES.len());
+                let rel = self.own.rel(k, entry);
+                if !self.own.events[k].present {
+                    let gone = Outcomes::errors(&[ENOENT]);
+                    let _ = self.attr_op(&rel, chmod, mode, owner, gone);
+                } else if self.attr_op(&rel, chmod, mode, owner, Outcomes::OK).is_ok() {
+                    let e = &mut self.own.events[k];
+                    if chmod {
+                        e.modes[entry] = Some(mode);
+                    } else {
+                        e.owners[entry] = Some(owner);
+                    }
+                    self.own_verify_attrs(k, entry);
+                }
+                if self.violations != before {
+                    self.own_resync();
+                }
+            }
+        }
+    }
+
+    pub(super) fn act_root_enable(&mut self) {
+        let ctx = self.ctx;
+        let mut gate = ctx.write_gate();
+        let fixed = expected(Op::Open, Scope::Fixed);
+        if let Some(fd) = self.open("enable", O_WRONLY, Op::Open, fixed) {
+            let write = expected(Op::Write, Scope::Fixed);
+            let r = self.write_value(&fd, Op::Write, write, "0", "enable");
+            self.close(fd, "enable");
+            if r.is_ok() {
+                gate.enable_epoch += 1;
+            }
+        }
+    }
+
+    pub(super) fn act_remount(&mut self) {
+        let ctx = self.ctx;
+        let mut gate = ctx.write_gate();
+        let (uid, gid) = (self.rng.below(4) as u32, self.rng.below(4) as u32);
+        let data = format!("uid={uid},gid={gid}");
+        let what = format!("mount -o remount,{data} {}", ctx.mnt);
+        let r = sys::mount(
+            c"none",
+            &cpath(&ctx.mnt),
+            c"eventfs",
+            libc::MS_REMOUNT,
+            Some(&cpath(&data)),
+        );
+        if self
+            .check(Op::Remount, expected(Op::Remount, Scope::Fixed), &what, r)
+            .is_err()
+        {
+            return;
+        }
+        gate.remount_epoch += 1;
+        gate.default_owner = (uid, gid);
+        gate.remounted = true;
+        // Rule 8: a remount's uid=/gid= applies to every entry, chowned ones included
+        // (no chown can run while we hold the gate).
+        let (_, ev) = self.pinned_event();
+        for rel in [
+            String::new(),
+            "dynamic_events".to_string(),
+            PINNED_GROUP.to_string(),
+            ev.clone(),
+            format!("{ev}/enable"),
+        ] {
+            if let Some(st) = self.stat(&rel, Outcomes::OK) {
+                if (st.st_uid, st.st_gid) != (uid, gid) {
+                    let shown = self.full(&rel);
+                    self.violation(
+                        "remount",
+                        format!(
+                            "{shown} owned by {}:{} after {what} (rule 8)",
+                            st.st_uid, st.st_gid
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    pub(super) fn act_drop_caches(&mut self) {
+        let r = sys::write_file("/proc/sys/vm/drop_caches", "2");
+        let expect = expected(Op::DropCaches, Scope::Fixed);
+        let _ = self.check(
+            Op::DropCaches,
+            expect,
+            "echo 2 > /proc/sys/vm/drop_caches",
+            r,
+        );
+    }
+
+    // --- the dynamic_events listing ---------------------------------------------------
+
+    pub(super) fn act_listing(&mut self) {
+        let ctx = self.ctx;
+        let gate = ctx.read_gate();
+        self.own.sync(&gate);
+        let rel = "dynamic_events";
+        let fixed = expected(Op::Open, Scope::Fixed);
+        let Some(fd) = self.open(rel, O_RDONLY, Op::Open, fixed) else {
+            return;
+        };
+        let what = format!("read {}", self.full(rel));
+        let mut buf = vec![0u8; LISTING_BUF];
+        let read = expected(Op::Read, Scope::Fixed);
+        let first = self.check(Op::Read, read, &what, sys::read(&fd, &mut buf));
+        let mut tail = [0u8; 256];
+        let second = self.check(Op::Read, read, &what, sys::read(&fd, &mut tail));
+        self.close(fd, rel);
+        let (Ok(n), Ok(0)) = (first, second) else {
+            // A failed read was reported; a listing that changed between the two reads
+            // (or is larger than the buffer) cannot be checked as one snapshot.
+            return;
+        };
+        let listing = match std::str::from_utf8(&buf[..n]) {
+            Ok(s) => s,
+            Err(_) => {
+                self.violation("read", format!("{what}: not UTF-8"));
+                return;
+            }
+        };
+        let listed = match text::parse_listing(listing) {
+            Ok(l) => l,
+            Err(e) => {
+                self.violation("read", format!("{what}: {e}"));
+                return;
+            }
+        };
+        let targets: Vec<String> = listed
+            .iter()
+            .map(|l| format!("{}/{}", l.group, l.event))
+            .collect();
+        for (t, c) in dirent::duplicates(targets.iter().map(String::as_str)) {
+            self.violation("read", format!("{what}: {t} listed {c} times"));
+        }
+        for k in 0..PINNED {
+            let want = text::create_line(PINNED_GROUP, &format!("p{k}"), &pinned_fields());
+            let n = listed.iter().filter(|l| l.line == want).count();
+            if n != 1 {
+                self.violation("read", format!("{what}: {want:?} listed {n} times"));
+            }
+        }
+        if let Some(want) = self.own.listing() {
+            let group = self.own.group.clone();
+            let got: BTreeSet<String> = listed
+                .iter()
+                .filter(|l| l.group == group)
+                .map(|l| l.line.clone())
+                .collect();
+            if got != want {
+                self.violation(
+                    "read",
+                    format!("{what}: group {group} lists {got:?}, expected {want:?}"),
+                );
+                self.own_resync();
+            }
+        }
+    }
+}

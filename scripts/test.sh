@@ -49,10 +49,10 @@ count_from() {
 }
 
 host_tests() {
-	local log rc
+	local log rc=0
 	log=$(mktemp)
-	(cd "$EVENTFS_TOP/tests/host" && cargo test 2>&1) >"$log"
-	rc=$?
+	(cd "$EVENTFS_TOP/tests/host" && cargo test 2>&1) >"$log" || rc=1
+	(cd "$EVENTFS_TOP/tests/stress" && cargo test 2>&1) >>"$log" || rc=1
 	grep -E '^test |^test result|error|panicked' "$log"
 	awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$log" >"$counts"
 	rm -f "$log"
@@ -65,7 +65,8 @@ lint() {
 		make -s -C "$EVENTFS_TOP" clean >/dev/null &&
 		make -s -C "$EVENTFS_TOP" CLIPPY=1 modules 2>&1 | tee /tmp/eventfs-clippy.log &&
 		! grep -qE '^(warning|error)' /tmp/eventfs-clippy.log &&
-		(cd "$EVENTFS_TOP/tests/host" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings)
+		(cd "$EVENTFS_TOP/tests/host" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings) &&
+		(cd "$EVENTFS_TOP/tests/stress" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings)
 }
 guest_suite() {
 	local log rc
@@ -97,8 +98,8 @@ selftest_expect_failure() {
 	rm -f "$log"
 }
 
-check "host unit tests (cargo test)" host_tests
-check "rustfmt and clippy clean (module and host crate)" lint
+check "host unit tests (cargo test: tests/host, tests/stress)" host_tests
+check "rustfmt and clippy clean (module, host crate, stress tool)" lint
 check "guest .tc suite under the debug kernel" guest_suite "$@"
 if [ -z "$filter" ]; then
 	check "runner self-test: a failing .tc fails the run" selftest_expect_failure fail.tc "not ok 1 fail.tc"

@@ -442,6 +442,10 @@ pub(crate) fn is_live(ei: &Ei) -> bool {
 /// throughout a directory walk is reported exactly once, whatever is created or removed
 /// meanwhile (rule 7). Never creates dentries or inodes.
 pub(crate) fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
+    // A removed directory is empty, like any deleted directory that is still open.
+    if dir.is_freed() {
+        return;
+    }
     let files = dir.kind.files();
     let base = 2 + files.len() as i64;
     let mut p = pos.max(2);

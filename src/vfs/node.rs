@@ -209,6 +209,9 @@ impl<T: Tree> Dentry<T> {
 /// The operation tables of a [`Tree`] and their trampolines.
 pub(crate) struct NodeOps<T>(PhantomData<T>);
 
+/// An open file of a tree: its directory's node, its index there, and its state.
+type FileParts<'a, T> = (&'a <T as Tree>::Node, u32, Pin<&'a <T as Tree>::Open>);
+
 /// What an inode of the tree is.
 #[derive(Clone, Copy)]
 pub(crate) enum InodeRole {
@@ -639,7 +642,7 @@ impl<T: Tree> NodeOps<T> {
     /// # Safety
     ///
     /// `file` must be a live file opened by `open` above.
-    unsafe fn parts<'a>(file: *mut bindings::file) -> Result<(&'a T::Node, u32, Pin<&'a T::Open>)> {
+    unsafe fn parts<'a>(file: *mut bindings::file) -> Result<FileParts<'a, T>> {
         // SAFETY: Per the caller: the file pins dentry and inode, and owns private_data.
         unsafe {
             let dentry = (*file).__bindgen_anon_1.f_path.dentry;

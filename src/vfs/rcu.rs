@@ -205,15 +205,9 @@ pub(crate) struct SrcuCell<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> SrcuCell<T> {
     /// A cell holding `value`.
     pub(crate) fn new(value: T, flags: kernel::alloc::Flags) -> Result<Self> {
-        let node = KBox::new(
-            SrcuNode {
-                rcu: Opaque::uninit(),
-                value,
-            },
-            flags,
-        )?;
+        let node = Self::prepare(value, flags)?;
         Ok(SrcuCell {
-            ptr: AtomicPtr::new(KBox::leak(node)),
+            ptr: AtomicPtr::new(KBox::leak(node.0)),
         })
     }
 

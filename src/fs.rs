@@ -69,15 +69,18 @@ impl FileSystem for Eventfs {
     }
 
     fn parse_param(info: Pin<&Info>, fc: &FsContext, opt: u8, value: ParamValue<'_>) -> Result {
-        let mut o = info.opts.lock();
+        // Parse and report errors first: logging to the request's log (`fsconfig(2)`)
+        // allocates and may sleep, so it must not happen under the spin lock.
+        let mut v = Opts::none();
         match (Key::from_opt(opt), value) {
-            (Some(Key::Uid), ParamValue::Uid(uid)) => o.uid = Some(uid),
-            (Some(Key::Gid), ParamValue::Gid(gid)) => o.gid = Some(gid),
+            (Some(Key::Uid), ParamValue::Uid(uid)) => v.uid = Some(uid),
+            (Some(Key::Gid), ParamValue::Gid(gid)) => v.gid = Some(gid),
             (Some(Key::Mode), ParamValue::String(s)) => {
-                o.mode = Some(opts::parse_mode(s.to_bytes()).map_err(|e| fc.invalf(e.message()))?)
+                v.mode = Some(opts::parse_mode(s.to_bytes()).map_err(|e| fc.invalf(e.message()))?)
             }
             _ => return Err(EINVAL),
         }
+        info.opts.lock().merge(&v);
         Ok(())
     }
 

@@ -46,7 +46,7 @@ impl OptError {
     /// The message logged for the mount (shown by `dmesg` and by `fsconfig` users).
     pub(crate) fn message(self) -> &'static core::ffi::CStr {
         match self {
-            OptError::BadMode => c"eventfs: mode= must be an octal number no larger than 07777",
+            OptError::BadMode => c"mode= must be an octal number no larger than 07777",
         }
     }
 }

@@ -47,7 +47,7 @@ impl Drop for Registry {
     fn drop(&mut self) {
         ei::exit();
         // Every SRCU and RCU callback of ours must have run before our text goes.
-        vfs::rcu::barrier(ei::TREE_DEPTH);
+        vfs::rcu::barrier();
     }
 }
 

@@ -279,16 +279,24 @@ impl ParseError {
     /// The message logged when a write to `dynamic_events` is refused.
     pub(crate) fn message(self) -> &'static str {
         match self {
-            ParseError::Syntax => "eventfs: dynamic_events: syntax error",
-            ParseError::BadName => "eventfs: dynamic_events: invalid name",
-            ParseError::BadType => "eventfs: dynamic_events: invalid field type",
-            ParseError::BadArrayLen => "eventfs: dynamic_events: invalid char array length",
-            ParseError::TooManyFields => "eventfs: dynamic_events: too many fields",
-            ParseError::DuplicateField => "eventfs: dynamic_events: duplicate field name",
-            ParseError::Reserved => "eventfs: dynamic_events: reserved name",
+            ParseError::Syntax => "dynamic_events: syntax error",
+            ParseError::BadName => "dynamic_events: invalid name",
+            ParseError::BadType => "dynamic_events: invalid field type",
+            ParseError::BadArrayLen => "dynamic_events: invalid char array length",
+            ParseError::TooManyFields => "dynamic_events: too many fields",
+            ParseError::DuplicateField => "dynamic_events: duplicate field name",
+            ParseError::Reserved => "dynamic_events: reserved name",
         }
     }
 }
+
+/// Longest command line `dynamic_events` accepts, without its `'\n'`: mainline's
+/// `trace_parse_run_command()` copies writes in 4 KiB pieces and accepts lines of up to
+/// `WRITE_BUFSIZE - 2` bytes.
+pub(crate) const MAX_LINE_LEN: usize = 4094;
+
+/// The message for a longer line, worded as mainline's.
+pub(crate) const LINE_TOO_LONG: &str = "Line length is too long: Should be less than 4094";
 
 /// Splits a write to `dynamic_events` into lines (on `'\n'`; the pieces may be empty).
 pub(crate) fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -1161,14 +1169,14 @@ mod tests {
             ParseError::Reserved,
         ];
         for (i, a) in all.iter().enumerate() {
-            assert!(a.message().starts_with("eventfs: dynamic_events: "));
+            assert!(a.message().starts_with("dynamic_events: "));
             for b in &all[i + 1..] {
                 assert_ne!(a.message(), b.message());
             }
         }
         assert_eq!(
             ParseError::BadType.message(),
-            "eventfs: dynamic_events: invalid field type"
+            "dynamic_events: invalid field type"
         );
     }
 

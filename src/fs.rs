@@ -13,11 +13,11 @@ use kernel::{
     sync::{Mutex, SpinLock},
 };
 
-use crate::ei::{self, Ei, EiRef, FileKind};
+use crate::ei::{self, Cursor, Ei, EiRef, FileKind, MountOwner};
 use crate::opts::{self, Key, MountOpts};
 use crate::vfs::{
     AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
-    ParamKind, ParamSpec, ParamTable, ParamValue, Reader, RootSpec, SuperBlock, Tree,
+    ParamKind, ParamSpec, ParamTable, ParamValue, RootSpec, SeqOut, SuperBlock, Tree, WriteSource,
 };
 
 /// Magic number reported by `statfs(2)` (TRACEFS_MAGIC + 1, so both can be told apart).
@@ -43,10 +43,14 @@ pub(crate) struct Eventfs;
 /// superblock, which then owns it until `kill_sb` (see `vfs::fs_type`).
 #[pin_data]
 pub(crate) struct Info {
-    /// Options in force. A spin lock because readers (`show_options`, and later the
-    /// ownership of every untouched entry) may run concurrently with a remount.
+    /// Options in force. A spin lock because readers (`show_options`) may run
+    /// concurrently with a remount.
     #[pin]
     opts: SpinLock<Opts>,
+    /// The ownership of every untouched entry, read lock-free (RCU-walk) by
+    /// `getattr`/`permission`. Only the superblock's own `Info` is used for it (a
+    /// request's is set up again in `fill_super`).
+    owner: MountOwner,
 }
 
 impl Info {
@@ -65,6 +69,7 @@ impl FileSystem for Eventfs {
     fn new_info() -> impl PinInit<Info, Error> {
         try_pin_init!(Info {
             opts <- new_spinlock!(Opts::none(), "eventfs_opts"),
+            owner: MountOwner::new(Kuid::ROOT, Kgid::ROOT),
         })
     }
 
@@ -85,13 +90,10 @@ impl FileSystem for Eventfs {
     }
 
     fn fill_super(sb: &NewSuperBlock<Self>) -> Result<RootSpec<Ei>> {
-        let o = sb.info().opts();
+        let info = sb.info();
+        let o = info.opts();
         // A new superblock: its options (or root) become the default ownership.
-        ei::set_mount_owner(
-            Some(o.uid_or(Kuid::ROOT)),
-            Some(o.gid_or(Kgid::ROOT)),
-            false,
-        );
+        info.owner.reset(o.uid_or(Kuid::ROOT), o.gid_or(Kgid::ROOT));
         Ok(RootSpec {
             node: ei::root()?,
             attrs: Attrs {
@@ -112,7 +114,7 @@ impl FileSystem for Eventfs {
         };
         // Only what the request names changes; the root follows the options in force,
         // and so does every entry (rule 8), without walking anything.
-        ei::set_mount_owner(req.uid, req.gid, true);
+        info.owner.remount(req.uid, req.gid);
         let root = sb.root_inode();
         if req.mode.is_some() {
             root.set_perm(now.root_mode());
@@ -146,27 +148,31 @@ pub(crate) struct EventfsTree;
 impl Tree for EventfsTree {
     type Node = Ei;
     type Open = OpenFile;
+    type SbInfo = Info;
     const FILE_INO: u64 = ei::FILE_INO;
 
-    fn lookup(dir: &EiRef, name: &[u8]) -> Result<Option<Found<Ei>>> {
-        Ok(ei::lookup(dir, name))
+    fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
+        ei::lookup(dir, name)
     }
 
     fn is_live(node: &Ei) -> bool {
         ei::is_live(node)
     }
 
-    fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) -> Result {
-        ei::iterate(dir, pos, emit);
-        Ok(())
+    fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
+        ei::iterate(dir, pos, emit)
     }
 
-    fn attrs(node: &Ei, file: Option<u32>) -> Attrs {
-        ei::attrs(node, file)
+    fn attrs(sb: &Info, node: &Ei, file: Option<u32>) -> Attrs {
+        ei::attrs(&sb.owner, node, file)
     }
 
-    fn set_attrs(node: &Ei, file: Option<u32>, change: &AttrChange) -> Result {
-        ei::set_attrs(node, file, change)
+    fn prepare_attrs(node: &Ei) -> Result {
+        ei::prepare_attrs(node)
+    }
+
+    fn set_attrs(sb: &Info, node: &Ei, file: Option<u32>, change: &AttrChange) {
+        ei::set_attrs(&sb.owner, node, file, change)
     }
 
     fn open(dir: &EiRef, file: u32, trunc: bool) -> Result {
@@ -179,6 +185,7 @@ impl Tree for EventfsTree {
     fn new_open() -> impl PinInit<OpenFile, Error> {
         try_pin_init!(OpenFile {
             pending <- new_mutex!(KVec::new(), "eventfs_pending"),
+            cursor <- new_mutex!(Cursor::None, "eventfs_cursor"),
         })
     }
 
@@ -188,26 +195,41 @@ impl Tree for EventfsTree {
         }
     }
 
-    fn read(dir: &Ei, file: u32, _open: Pin<&OpenFile>, out: &mut Reader<'_>) -> Result<usize> {
-        let text = ei::content(dir, ei::file_kind(dir, file)?)?;
-        out.copy_out(&text.0)
+    fn seq_seek(dir: &Ei, file: u32, open: Pin<&OpenFile>, pos: u64) -> Option<u64> {
+        let kind = ei::file_kind(dir, file).ok()?;
+        ei::seek(dir, kind, pos, &mut open.cursor.lock())
     }
 
-    fn write(dir: &Ei, file: u32, open: Pin<&OpenFile>, data: &[u8]) -> Result<usize> {
+    fn seq_show(dir: &Ei, file: u32, open: Pin<&OpenFile>, out: &mut SeqOut<'_>) -> Result {
+        ei::show(dir, ei::file_kind(dir, file)?, &open.cursor.lock(), out)
+    }
+
+    fn seq_stop(open: Pin<&OpenFile>) {
+        *open.cursor.lock() = Cursor::None;
+    }
+
+    fn write(
+        dir: &Ei,
+        file: u32,
+        open: Pin<&OpenFile>,
+        src: &mut WriteSource<'_>,
+    ) -> Result<usize> {
         match ei::file_kind(dir, file)? {
-            FileKind::DynamicEvents => {
-                ei::write_dynamic_events(&mut open.pending.lock(), data).map(|()| data.len())
-            }
-            FileKind::Enable => ei::write_enable(dir, data).map(|()| data.len()),
+            FileKind::DynamicEvents => ei::write_dynamic_events(&mut open.pending.lock(), src),
+            FileKind::Enable => ei::write_enable(dir, src),
             FileKind::Id | FileKind::Format => Err(EINVAL),
         }
     }
 }
 
-/// State of an open file: for `dynamic_events`, the start of a line whose end has not
-/// been written yet (writers such as `cat` cut their buffers anywhere).
+/// State of an open file.
 #[pin_data]
 pub(crate) struct OpenFile {
+    /// For `dynamic_events`: the start of a line whose end has not been written yet
+    /// (writers such as `cat` cut their buffers anywhere). At most one line long.
     #[pin]
     pending: Mutex<KVec<u8>>,
+    /// The record a reader is on, between `seq_seek` and `seq_stop`.
+    #[pin]
+    cursor: Mutex<Cursor>,
 }

@@ -29,27 +29,6 @@ gid_t eventfs_helper_from_kgid_munged(kgid_t gid)
 	return from_kgid_munged(current_user_ns(), gid);
 }
 
-bool eventfs_helper_uid_eq(kuid_t a, kuid_t b)
-{
-	return uid_eq(a, b);
-}
-
-bool eventfs_helper_gid_eq(kgid_t a, kgid_t b)
-{
-	return gid_eq(a, b);
-}
-
-/* GLOBAL_ROOT_UID/GID are macros. */
-kuid_t eventfs_helper_global_root_uid(void)
-{
-	return GLOBAL_ROOT_UID;
-}
-
-kgid_t eventfs_helper_global_root_gid(void)
-{
-	return GLOBAL_ROOT_GID;
-}
-
 /*
  * The SRCU domain under which readers walk eventfs' children lists (readdir) without the
  * writer mutex. DEFINE_STATIC_SRCU is a macro; the accessors below are static inlines.
@@ -97,4 +76,24 @@ unsigned int eventfs_helper_memalloc_nofs_save(void)
 void eventfs_helper_memalloc_nofs_restore(unsigned int flags)
 {
 	memalloc_nofs_restore(flags);
+}
+
+/* xa_reserve() and xa_release() are static inlines in linux/xarray.h. */
+int eventfs_helper_xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp)
+{
+	return xa_reserve(xa, index, gfp);
+}
+
+void eventfs_helper_xa_release(struct xarray *xa, unsigned long index)
+{
+	xa_release(xa, index);
+}
+
+/* DEFINE_RATELIMIT_STATE is a macro: the limit for messages users can trigger. */
+static DEFINE_RATELIMIT_STATE(eventfs_ratelimit, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
+
+bool eventfs_helper_ratelimit(void)
+{
+	return __ratelimit(&eventfs_ratelimit);
 }

@@ -12,16 +12,14 @@
 #include <linux/uidgid.h>
 #include <linux/srcu.h>
 #include <linux/sched/mm.h>
+#include <linux/xarray.h>
+#include <linux/ratelimit.h>
 
 int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
 			    struct fs_parameter *param, struct fs_parse_result *result);
 int eventfs_helper_invalfc(struct fs_context *fc, const char *msg);
 uid_t eventfs_helper_from_kuid_munged(kuid_t uid);
 gid_t eventfs_helper_from_kgid_munged(kgid_t gid);
-bool eventfs_helper_uid_eq(kuid_t a, kuid_t b);
-bool eventfs_helper_gid_eq(kgid_t a, kgid_t b);
-kuid_t eventfs_helper_global_root_uid(void);
-kgid_t eventfs_helper_global_root_gid(void);
 
 int eventfs_helper_srcu_read_lock(void);
 void eventfs_helper_srcu_read_unlock(int idx);
@@ -32,5 +30,9 @@ bool eventfs_helper_dir_emit(struct dir_context *ctx, const char *name, int name
 bool eventfs_helper_dir_emit_dots(struct file *file, struct dir_context *ctx);
 unsigned int eventfs_helper_memalloc_nofs_save(void);
 void eventfs_helper_memalloc_nofs_restore(unsigned int flags);
+
+int eventfs_helper_xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp);
+void eventfs_helper_xa_release(struct xarray *xa, unsigned long index);
+bool eventfs_helper_ratelimit(void);
 
 #endif /* EVENTFS_HELPERS_H */

@@ -41,9 +41,9 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     const PARAMS: ParamTable;
     /// Per-superblock data. One is built for every mount request, holding its options;
     /// the first mount moves it into the (single, shared) superblock.
-    type Info: Send + Sync;
-    /// The metadata tree behind the dentries.
-    type Tree: Tree;
+    type Info: Send + Sync + 'static;
+    /// The metadata tree behind the dentries; it reads the superblock's `Info`.
+    type Tree: Tree<SbInfo = Self::Info>;
 
     /// Builds the data of one mount request, before any parameter was parsed.
     fn new_info() -> impl PinInit<Self::Info, Error>;

@@ -13,14 +13,16 @@ pub(crate) mod inode;
 pub(crate) mod node;
 pub(crate) mod rcu;
 pub(crate) mod super_block;
+pub(crate) mod xarray;
 
 pub(crate) use fs_type::{
     FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration, RootSpec,
 };
 pub(crate) use inode::Inode;
-pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, Reader, Tree};
-pub(crate) use rcu::{NofsScope, RcuArc, SrcuCell, SrcuGuard};
+pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, SeqOut, Tree, WriteSource};
+pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuCell, SrcuGuard};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
+pub(crate) use xarray::RcuXArray;
 
 /// Bindings generated at build time by the module's own bindgen step (see `Kbuild`) for
 /// the headers the kernel crate does not bind: `linux/fs_context.h`, `linux/fs_parser.h`
@@ -88,4 +90,11 @@ impl PartialEq for Kgid {
     fn eq(&self, other: &Self) -> bool {
         self.0.val == other.0.val
     }
+}
+
+/// Whether a message that users can trigger at will may be logged now (`__ratelimit()`
+/// on one rate limit for the whole module).
+pub(crate) fn ratelimit() -> bool {
+    // SAFETY: No precondition; the helper only updates its own static rate-limit state.
+    unsafe { fsb::eventfs_helper_ratelimit() }
 }

@@ -15,9 +15,13 @@
 //!   `d_release`, after it dropped the inode. In RCU-walk (`permission` with
 //!   `MAY_NOT_BLOCK`) the node's memory outlives its last reference by an RCU grace
 //!   period.
-//! - `file->private_data` of an open regular file owns a `Pin<KBox<Tree::Open>>` made by
-//!   `open` and dropped by `release`. The open file pins its dentry, so the dentry's node
-//!   reference keeps the metadata alive while the file is open (rule 10).
+//! - `file->private_data` of an open regular file is the `seq_file` that `seq_open()` made
+//!   (freed by `seq_release()`), and that `seq_file`'s `private` owns a
+//!   `Pin<KBox<Tree::Open>>` made by `open` and dropped by `release`. The open file pins
+//!   its dentry, so the dentry's node reference keeps the metadata alive while the file is
+//!   open (rule 10).
+//! - `inode->i_sb->s_fs_info` is the superblock's [`Tree::SbInfo`] (see `vfs::fs_type`):
+//!   mount-wide defaults that derived attributes depend on.
 //! - No structure of the filesystem keeps a dentry or inode pointer (rule 1).
 
 use core::marker::PhantomData;
@@ -25,11 +29,11 @@ use core::pin::Pin;
 
 use kernel::{
     bindings,
-    error::from_result,
-    ffi::{c_char, c_int, c_uint, c_void},
+    error::{from_result, to_result},
+    ffi::{c_int, c_uint, c_void},
+    iov::IovIterSource,
     prelude::*,
     types::ForeignOwnable,
-    uaccess::{UserPtr, UserSlice},
 };
 
 use super::{fsb, Kgid, Kuid, RcuArc};
@@ -48,8 +52,8 @@ pub(crate) struct Attrs {
     pub(crate) gid: Kgid,
 }
 
-/// A change requested by `chmod`/`chown` (`struct iattr`), already checked by
-/// `setattr_prepare()`.
+/// A change requested by `chmod`/`chown` (`struct iattr`), as `setattr_copy()` applied it
+/// to the inode (it may, for instance, have cleared `S_ISGID`).
 #[derive(Clone, Copy)]
 pub(crate) struct AttrChange {
     /// New permission bits, if `ATTR_MODE`.
@@ -80,32 +84,40 @@ pub(crate) struct DirEntry<'a> {
 
 /// The filesystem side of a tree of metadata nodes. Every method is called with a node
 /// reference kept alive by the VFS object it came from.
+///
+/// Reading a file is record by record (`seq_file`): [`Tree::seq_seek`] positions the open
+/// file on a record, [`Tree::seq_show`] prints it, [`Tree::seq_stop`] ends a pass. Record
+/// keys only need to grow; a reader resumes at the first key after the last one it got,
+/// so paging through a long listing costs one seek per `read(2)`, not a rebuild.
 pub(crate) trait Tree: Sized + 'static {
     /// A metadata node (a directory).
     type Node: Send + Sync + 'static;
     /// State of one open regular file.
     type Open: Send + Sync + 'static;
+    /// Per-superblock state that derived attributes depend on.
+    type SbInfo: Send + Sync + 'static;
 
     /// The inode number all regular files share.
     const FILE_INO: u64;
 
     /// Finds `name` in directory `dir`. `None` for a name that does not exist.
-    fn lookup(dir: &RcuArc<Self::Node>, name: &[u8]) -> Result<Option<Found<Self::Node>>>;
+    fn lookup(dir: &RcuArc<Self::Node>, name: &[u8]) -> Option<Found<Self::Node>>;
     /// Whether a dentry holding `node` is still valid. Called in RCU-walk too: must not
     /// sleep or take locks.
     fn is_live(node: &Self::Node) -> bool;
     /// Reports the entries of `dir` from position `pos` on (0 and 1 are `.` and `..`,
     /// done by the caller) as `emit(position, next position, entry)`; `emit` returns
     /// false when the buffer is full.
-    fn iterate(
-        dir: &Self::Node,
-        pos: i64,
-        emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool,
-    ) -> Result;
+    fn iterate(dir: &Self::Node, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool);
     /// The derived attributes of directory `node` (`file == None`) or of its file.
-    fn attrs(node: &Self::Node, file: Option<u32>) -> Attrs;
-    /// Records `chmod`/`chown` of directory `node` or of its file in the metadata.
-    fn set_attrs(node: &Self::Node, file: Option<u32>, change: &AttrChange) -> Result;
+    /// Called in RCU-walk too: must not sleep or take sleeping locks.
+    fn attrs(sb: &Self::SbInfo, node: &Self::Node, file: Option<u32>) -> Attrs;
+    /// Makes room to record a `chmod`/`chown` of `node` or its files: the last step of
+    /// `setattr` that can fail.
+    fn prepare_attrs(node: &Self::Node) -> Result;
+    /// Records `chmod`/`chown` of directory `node` or of its file in the metadata (after
+    /// [`Tree::prepare_attrs`]).
+    fn set_attrs(sb: &Self::SbInfo, node: &Self::Node, file: Option<u32>, change: &AttrChange);
     /// Opens file `file` of `dir`. `trunc` is `O_TRUNC` on a file opened for writing.
     /// The last step of `open` that can fail: its effects stay if it succeeds.
     fn open(dir: &RcuArc<Self::Node>, file: u32, trunc: bool) -> Result;
@@ -113,39 +125,75 @@ pub(crate) trait Tree: Sized + 'static {
     fn new_open() -> impl PinInit<Self::Open, Error>;
     /// The last close of an open file.
     fn release(dir: &Self::Node, file: u32, open: Pin<&Self::Open>);
-    /// Reads from offset `pos`; returns the bytes written to `out`.
-    fn read(
+    /// Positions `open` on the first record whose key is `>= pos` and returns the key, or
+    /// `None` at the end.
+    fn seq_seek(dir: &Self::Node, file: u32, open: Pin<&Self::Open>, pos: u64) -> Option<u64>;
+    /// Prints the record `open` is positioned on.
+    fn seq_show(
         dir: &Self::Node,
         file: u32,
         open: Pin<&Self::Open>,
-        out: &mut Reader<'_>,
+        out: &mut SeqOut<'_>,
+    ) -> Result;
+    /// Ends a pass of reading: lets go of the current record.
+    fn seq_stop(open: Pin<&Self::Open>);
+    /// Writes the bytes of `src` (the file position does not matter); returns how many
+    /// were consumed.
+    fn write(
+        dir: &Self::Node,
+        file: u32,
+        open: Pin<&Self::Open>,
+        src: &mut WriteSource<'_>,
     ) -> Result<usize>;
-    /// Writes `data` (the whole write, copied in) at offset `pos`.
-    fn write(dir: &Self::Node, file: u32, open: Pin<&Self::Open>, data: &[u8]) -> Result<usize>;
 }
 
-/// The destination of a `read(2)`: user memory and the file position.
-pub(crate) struct Reader<'a> {
-    buf: UserPtr,
-    count: usize,
-    pos: &'a mut i64,
+/// Where a record is printed: the `seq_file` of a read in progress.
+///
+/// # Invariants
+///
+/// `m` is the live `seq_file` of the current `show` call, used by this task only.
+pub(crate) struct SeqOut<'a> {
+    m: *mut bindings::seq_file,
+    _p: PhantomData<&'a mut bindings::seq_file>,
 }
 
-impl Reader<'_> {
-    /// Copies the part of `content` at the file position to the user, advancing the
-    /// position (what `simple_read_copy_out()` does).
-    pub(crate) fn copy_out(&mut self, content: &[u8]) -> Result<usize> {
-        let Ok(pos) = usize::try_from(*self.pos) else {
-            return Err(EINVAL);
-        };
-        if pos >= content.len() {
-            return Ok(0);
+impl SeqOut<'_> {
+    /// Appends raw bytes (`seq_write()`); an overflow is noticed by `seq_read` itself,
+    /// which retries the record with a larger buffer.
+    pub(crate) fn bytes(&mut self, data: &[u8]) {
+        // SAFETY: `m` is live (type invariant) and `data` valid for its length.
+        unsafe { bindings::seq_write(self.m, data.as_ptr().cast(), data.len()) };
+    }
+}
+
+impl core::fmt::Write for SeqOut<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The bytes of one `write(2)`, copied from user memory piece by piece (never all at once:
+/// a user decides how large a write is).
+pub(crate) struct WriteSource<'a> {
+    iter: &'a mut IovIterSource<'a>,
+}
+
+impl WriteSource<'_> {
+    /// Bytes not yet copied.
+    pub(crate) fn remaining(&self) -> usize {
+        self.iter.len()
+    }
+
+    /// Copies the next bytes into `out`, as many as fit; `EFAULT` if user memory could not
+    /// be read.
+    pub(crate) fn read_piece<'b>(&mut self, out: &'b mut [u8]) -> Result<&'b [u8]> {
+        let want = core::cmp::min(out.len(), self.iter.len());
+        let n = self.iter.copy_from_iter(&mut out[..want]);
+        if n < want {
+            return Err(EFAULT);
         }
-        let n = core::cmp::min(self.count, content.len() - pos);
-        let mut w = UserSlice::new(self.buf, n).writer();
-        w.write_slice(&content[pos..pos + n])?;
-        *self.pos += n as i64;
-        Ok(n)
+        Ok(&out[..n])
     }
 }
 
@@ -252,11 +300,17 @@ impl<T: Tree> NodeOps<T> {
     };
     pub(crate) const FILE_FOPS: bindings::file_operations = bindings::file_operations {
         open: Some(Self::open),
-        read: Some(Self::read),
-        write: Some(Self::write),
+        read_iter: Some(bindings::seq_read_iter),
+        write_iter: Some(Self::write_iter),
         release: Some(Self::release),
-        llseek: Some(bindings::default_llseek),
+        llseek: Some(bindings::seq_lseek),
         ..pin_init::zeroed()
+    };
+    const SEQ_OPS: bindings::seq_operations = bindings::seq_operations {
+        start: Some(Self::seq_start),
+        next: Some(Self::seq_next),
+        stop: Some(Self::seq_stop),
+        show: Some(Self::seq_show),
     };
 
     /// Low bits of `i_private` that hold the file index + 1.
@@ -270,9 +324,11 @@ impl<T: Tree> NodeOps<T> {
     /// must hold its dentry, or be in an RCU read section (see the module doc); the node
     /// is borrowed for that long.
     unsafe fn role<'a>(inode: *mut bindings::inode) -> (InodeRole, &'a T::Node) {
-        // SAFETY: Per the caller; `i_private` and `i_ino` are set before the inode is
-        // visible and never change.
-        let (p, ino) = unsafe { ((*inode).i_private as usize, (*inode).i_ino) };
+        // SAFETY: Per the caller; `i_private` is set before the inode is visible and never
+        // changes.
+        let p = unsafe { (*inode).i_private } as usize;
+        // SAFETY: As above, for `i_ino`.
+        let ino = unsafe { (*inode).i_ino };
         let tag = p & Self::TAG_MASK;
         // SAFETY: `init_inode` stored a node pointer tagged in its low bits; the node is
         // alive per the caller.
@@ -283,6 +339,21 @@ impl<T: Tree> NodeOps<T> {
             t => InodeRole::File(t as u32 - 1),
         };
         (role, node)
+    }
+
+    /// The per-superblock state of the superblock `inode` belongs to.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be a live inode of this tree; the state is borrowed for as long as the
+    /// caller keeps the inode alive (the superblock outlives its inodes).
+    unsafe fn sb_info<'a>(inode: *mut bindings::inode) -> &'a T::SbInfo {
+        // SAFETY: Per the caller, `inode` and so its superblock are live.
+        let info = unsafe { (*(*inode).i_sb).s_fs_info };
+        // SAFETY: The superblock's `s_fs_info` is the `Pin<KBox<T::SbInfo>>` it owns until
+        // `kill_sb`, after all its inodes are gone (`vfs::fs_type`).
+        let pinned = unsafe { <Pin<KBox<T::SbInfo>> as ForeignOwnable>::borrow(info) };
+        pinned.get_ref()
     }
 
     /// Fills a new inode's fields for `role`. Every fs-private field is set here,
@@ -304,26 +375,24 @@ impl<T: Tree> NodeOps<T> {
         };
         // `RcuArc` allocations are pointer-aligned, so the low bits are free.
         let private = RcuArc::as_raw(node) as usize | (tag & Self::TAG_MASK);
+        let (ty, iops, fops) = match role {
+            InodeRole::Dir | InodeRole::Root => {
+                (bindings::S_IFDIR, &Self::DIR_IOPS, &Self::DIR_FOPS)
+            }
+            InodeRole::File(_) => (bindings::S_IFREG, &Self::FILE_IOPS, &Self::FILE_FOPS),
+        };
         // SAFETY: Exclusive access per the caller; the tables are statics.
         unsafe {
             (*inode).i_private = private as *mut c_void;
             (*inode).i_ino = ino;
             (*inode).i_uid = a.uid.0;
             (*inode).i_gid = a.gid.0;
-            bindings::simple_inode_init_ts(inode);
-            match role {
-                InodeRole::Dir | InodeRole::Root => {
-                    (*inode).i_mode = bindings::S_IFDIR as u16 | a.perm;
-                    (*inode).i_op = &Self::DIR_IOPS;
-                    (*inode).__bindgen_anon_3.i_fop = &Self::DIR_FOPS;
-                }
-                InodeRole::File(_) => {
-                    (*inode).i_mode = bindings::S_IFREG as u16 | a.perm;
-                    (*inode).i_op = &Self::FILE_IOPS;
-                    (*inode).__bindgen_anon_3.i_fop = &Self::FILE_FOPS;
-                }
-            }
+            (*inode).i_mode = ty as u16 | a.perm;
+            (*inode).i_op = iops;
+            (*inode).__bindgen_anon_3.i_fop = fops;
         }
+        // SAFETY: `inode` is live and ours.
+        unsafe { bindings::simple_inode_init_ts(inode) };
     }
 
     /// Copies derived attributes into a live inode (`getattr`, `permission`), as tracefs
@@ -333,7 +402,7 @@ impl<T: Tree> NodeOps<T> {
     ///
     /// `inode` must be live.
     unsafe fn refresh(inode: *mut bindings::inode, a: Attrs) {
-        // SAFETY: Per the caller. Volatile stores are the READ_ONCE/WRITE_ONCE of Rust.
+        // SAFETY: Per the caller. Volatile accesses are the READ_ONCE/WRITE_ONCE of Rust.
         unsafe {
             let mode = core::ptr::addr_of_mut!((*inode).i_mode);
             let ty = core::ptr::read_volatile(mode) & !(bindings::S_IALLUGO as u16);
@@ -343,19 +412,24 @@ impl<T: Tree> NodeOps<T> {
         }
     }
 
-    /// The derived attributes of `inode`, or `None` for the root (whose are its own).
+    /// Brings a live inode's mode and ownership up to date with the metadata (the root's
+    /// are its own: mount options and chmod/chown on it).
     ///
     /// # Safety
     ///
     /// As for [`Self::role`].
-    unsafe fn derived_attrs(inode: *mut bindings::inode) -> Option<Attrs> {
+    unsafe fn refresh_derived(inode: *mut bindings::inode) {
         // SAFETY: Per the caller.
         let (role, node) = unsafe { Self::role(inode) };
-        match role {
-            InodeRole::Root => None,
-            InodeRole::Dir => Some(T::attrs(node, None)),
-            InodeRole::File(i) => Some(T::attrs(node, Some(i))),
-        }
+        let file = match role {
+            InodeRole::Root => return,
+            InodeRole::Dir => None,
+            InodeRole::File(i) => Some(i),
+        };
+        // SAFETY: Per the caller, the inode is live.
+        let sb = unsafe { Self::sb_info(inode) };
+        // SAFETY: Per the caller.
+        unsafe { Self::refresh(inode, T::attrs(sb, node, file)) };
     }
 
     /// `dentry_operations.d_revalidate`.
@@ -418,30 +492,31 @@ impl<T: Tree> NodeOps<T> {
         dentry: *mut bindings::dentry,
         _flags: c_uint,
     ) -> *mut bindings::dentry {
-        // SAFETY: The VFS passes a live, not yet hashed dentry whose name and parent are
-        // stable during lookup (the parent is locked shared and the dentry in lookup).
-        let (name, parent) = unsafe {
-            let q = &(*dentry).__bindgen_anon_1.d_name;
-            let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
-            (core::slice::from_raw_parts(q.name, len), (*dentry).d_parent)
-        };
+        // SAFETY: The VFS passes a live, not yet hashed dentry whose name is stable during
+        // lookup (the parent is locked shared and the dentry is in lookup).
+        let q = unsafe { &(*dentry).__bindgen_anon_1.d_name };
+        // SAFETY: Reading the length half of the name's hash-and-length union.
+        let len = unsafe { q.__bindgen_anon_1.__bindgen_anon_1.len } as usize;
+        // SAFETY: `q.name` points at `len` bytes for the dentry's life.
+        let name = unsafe { core::slice::from_raw_parts(q.name, len) };
         if name.len() > bindings::NAME_MAX as usize {
             return err_ptr(Error::from_errno(-(bindings::ENAMETOOLONG as c_int)));
         }
-        // SAFETY: The parent directory's dentry is pinned by the lookup.
-        let Some(dir_node) = (unsafe { Dentry::<T>::from_raw(parent) }).node_ref() else {
+        // SAFETY: The parent dentry is pinned by the lookup.
+        let parent = unsafe { Dentry::<T>::from_raw((*dentry).d_parent) };
+        let Some(dir_node) = parent.node_ref() else {
             return err_ptr(EIO);
         };
-        // SAFETY: `dir` is the parent's live inode.
-        let sb = unsafe { (*dir).i_sb };
-        let found = match T::lookup(&dir_node, name) {
-            Ok(Some(f)) => f,
+        let Some(found) = T::lookup(&dir_node, name) else {
             // Not found: a negative dentry, never kept (`d_delete`).
-            Ok(None) => return core::ptr::null_mut(),
-            Err(e) => return err_ptr(e),
+            return core::ptr::null_mut();
         };
-        // SAFETY: `sb` is live while its inode `dir` is.
-        let inode = unsafe { bindings::new_inode(sb) };
+        // SAFETY: `dir` is the parent's live inode.
+        let sb_ptr = unsafe { (*dir).i_sb };
+        // SAFETY: As above.
+        let sb = unsafe { Self::sb_info(dir) };
+        // SAFETY: `sb_ptr` is live while its inode `dir` is.
+        let inode = unsafe { bindings::new_inode(sb_ptr) };
         if inode.is_null() {
             return err_ptr(ENOMEM);
         }
@@ -449,13 +524,13 @@ impl<T: Tree> NodeOps<T> {
         let d = unsafe { Dentry::<T>::from_raw(dentry) };
         match found {
             Found::Dir(node, ino) => {
-                let a = T::attrs(&node, None);
+                let a = T::attrs(sb, &node, None);
                 // SAFETY: `inode` is new and invisible.
                 unsafe { Self::init_inode(inode, &node, InodeRole::Dir, ino, a) };
                 d.set_node(node);
             }
             Found::File(i) => {
-                let a = T::attrs(&dir_node, Some(i));
+                let a = T::attrs(sb, &dir_node, Some(i));
                 // SAFETY: As above.
                 unsafe { Self::init_inode(inode, &dir_node, InodeRole::File(i), T::FILE_INO, a) };
                 d.set_node(dir_node);
@@ -477,15 +552,12 @@ impl<T: Tree> NodeOps<T> {
         request_mask: u32,
         _flags: c_uint,
     ) -> c_int {
-        // SAFETY: The VFS passes a live path with a positive dentry, and a kstat to fill.
-        unsafe {
-            let dentry = (*path).dentry;
-            let inode = (*dentry).d_inode;
-            if let Some(a) = Self::derived_attrs(inode) {
-                Self::refresh(inode, a);
-            }
-            bindings::generic_fillattr(idmap, request_mask, inode, stat);
-        }
+        // SAFETY: The VFS passes a live path with a positive dentry.
+        let inode = unsafe { (*(*path).dentry).d_inode };
+        // SAFETY: The path pins the dentry, so the inode and its node are live.
+        unsafe { Self::refresh_derived(inode) };
+        // SAFETY: `inode` is live and `stat` is the VFS's to fill.
+        unsafe { bindings::generic_fillattr(idmap, request_mask, inode, stat) };
         0
     }
 
@@ -499,14 +571,11 @@ impl<T: Tree> NodeOps<T> {
         inode: *mut bindings::inode,
         mask: c_int,
     ) -> c_int {
-        // SAFETY: The VFS passes a live inode of ours, reached through its dentry (or in
-        // RCU-walk, under RCU): see the module doc. `attrs` neither sleeps nor locks.
-        unsafe {
-            if let Some(a) = Self::derived_attrs(inode) {
-                Self::refresh(inode, a);
-            }
-            bindings::generic_permission(idmap, inode, mask)
-        }
+        // SAFETY: A live inode of ours, reached through its dentry (or in RCU-walk, under
+        // RCU): see the module doc. Deriving attributes neither sleeps nor locks.
+        unsafe { Self::refresh_derived(inode) };
+        // SAFETY: `inode` is live.
+        unsafe { bindings::generic_permission(idmap, inode, mask) }
     }
 
     /// `inode_operations.setattr`.
@@ -521,27 +590,36 @@ impl<T: Tree> NodeOps<T> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: The VFS passes a live positive dentry (inode locked) and an iattr.
-            unsafe {
-                let inode = (*dentry).d_inode;
-                // `ATTR_SIZE` comes from `O_TRUNC`, which `open` already handled: the
-                // files have no size to change, so it is accepted and ignored.
-                let valid = (*iattr).ia_valid;
-                kernel::error::to_result(bindings::setattr_prepare(idmap, dentry, iattr))?;
-                let change = AttrChange {
-                    perm: (valid & bindings::ATTR_MODE != 0)
-                        .then(|| (*iattr).ia_mode & bindings::S_IALLUGO as u16),
-                    uid: (valid & bindings::ATTR_UID != 0)
-                        .then(|| Kuid((*iattr).__bindgen_anon_1.ia_uid)),
-                    gid: (valid & bindings::ATTR_GID != 0)
-                        .then(|| Kgid((*iattr).__bindgen_anon_2.ia_gid)),
-                };
-                let (role, node) = Self::role(inode);
-                match role {
-                    InodeRole::Root => {}
-                    InodeRole::Dir => T::set_attrs(node, None, &change)?,
-                    InodeRole::File(i) => T::set_attrs(node, Some(i), &change)?,
-                }
-                bindings::setattr_copy(idmap, inode, iattr);
+            to_result(unsafe { bindings::setattr_prepare(idmap, dentry, iattr) })?;
+            // SAFETY: As above.
+            let inode = unsafe { (*dentry).d_inode };
+            // SAFETY: As above.
+            let valid = unsafe { (*iattr).ia_valid };
+            // SAFETY: The dentry pins the inode and its node.
+            let (role, node) = unsafe { Self::role(inode) };
+            // SAFETY: As above.
+            let sb = unsafe { Self::sb_info(inode) };
+            if !matches!(role, InodeRole::Root) {
+                T::prepare_attrs(node)?;
+            }
+            // Let the VFS apply the change to the inode first: `setattr_copy()` may drop
+            // `S_ISGID`, and the metadata must keep what the inode got, not what was asked.
+            // `ATTR_SIZE` comes from `O_TRUNC`, which `open` already handled: the files
+            // have no size to change, so it is accepted and ignored.
+            // SAFETY: `inode` is live and locked; `iattr` passed `setattr_prepare()`.
+            unsafe { bindings::setattr_copy(idmap, inode, iattr) };
+            // SAFETY: Reading back the fields `setattr_copy()` just wrote, inode locked.
+            let (mode, uid, gid) = unsafe { ((*inode).i_mode, (*inode).i_uid, (*inode).i_gid) };
+            let change = AttrChange {
+                perm: (valid & bindings::ATTR_MODE != 0)
+                    .then_some(mode & bindings::S_IALLUGO as u16),
+                uid: (valid & bindings::ATTR_UID != 0).then_some(Kuid(uid)),
+                gid: (valid & bindings::ATTR_GID != 0).then_some(Kgid(gid)),
+            };
+            match role {
+                InodeRole::Root => {}
+                InodeRole::Dir => T::set_attrs(sb, node, None, &change),
+                InodeRole::File(i) => T::set_attrs(sb, node, Some(i), &change),
             }
             Ok(0)
         })
@@ -557,39 +635,43 @@ impl<T: Tree> NodeOps<T> {
         ctx: *mut bindings::dir_context,
     ) -> c_int {
         // SAFETY: The VFS passes a live open directory and its dir_context.
-        unsafe {
-            if !fsb::eventfs_helper_dir_emit_dots(file, ctx.cast()) {
-                return 0;
-            }
-            let dentry = (*file).__bindgen_anon_1.f_path.dentry;
-            let Some(node) = Dentry::<T>::from_raw(dentry).node() else {
-                return EINVAL.to_errno();
+        if !unsafe { fsb::eventfs_helper_dir_emit_dots(file, ctx.cast()) } {
+            return 0;
+        }
+        // SAFETY: The open file pins its path.
+        let dentry = unsafe { (*file).__bindgen_anon_1.f_path.dentry };
+        // SAFETY: The pinned dentry is one of ours.
+        let Some(node) = (unsafe { Dentry::<T>::from_raw(dentry) }).node() else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: `ctx` is live for this call and ours to update.
+        let pos = unsafe { (*ctx).pos };
+        let mut emit = |at: i64, next: i64, e: DirEntry<'_>| {
+            let ty = if e.is_dir {
+                bindings::DT_DIR
+            } else {
+                bindings::DT_REG
             };
-            let pos = (*ctx).pos;
-            let mut emit = |at: i64, next: i64, e: DirEntry<'_>| {
-                let ty = if e.is_dir {
-                    bindings::DT_DIR
-                } else {
-                    bindings::DT_REG
-                };
-                (*ctx).pos = at;
-                if !fsb::eventfs_helper_dir_emit(
+            // SAFETY: As above.
+            unsafe { (*ctx).pos = at };
+            // SAFETY: `ctx` is live; `e.name` is valid for its length during the call.
+            let more = unsafe {
+                fsb::eventfs_helper_dir_emit(
                     ctx.cast(),
                     e.name.as_ptr(),
                     e.name.len() as c_int,
                     e.ino,
                     ty,
-                ) {
-                    return false;
-                }
-                (*ctx).pos = next;
-                true
+                )
             };
-            match T::iterate(node, pos, &mut emit) {
-                Ok(()) => 0,
-                Err(e) => e.to_errno(),
+            if more {
+                // SAFETY: As above.
+                unsafe { (*ctx).pos = next };
             }
-        }
+            more
+        };
+        T::iterate(node, pos, &mut emit);
+        0
     }
 
     /// `file_operations.open`.
@@ -599,22 +681,34 @@ impl<T: Tree> NodeOps<T> {
     /// Called by the VFS with live arguments of this tree, as the C prototype requires.
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         from_result(|| {
-            // SAFETY: The VFS passes the live inode and the file being opened, whose path
-            // pins the dentry (and so the node) for the life of the file.
-            unsafe {
-                let InodeRole::File(i) = Self::role(inode).0 else {
-                    return Err(EINVAL);
-                };
-                let dentry = (*file).__bindgen_anon_1.f_path.dentry;
-                let node = Dentry::<T>::from_raw(dentry).node_ref().ok_or(EIO)?;
-                let trunc =
-                    (*file).f_flags & bindings::O_TRUNC != 0 && (*file).f_mode & FMODE_WRITE != 0;
-                // Allocate first: `T::open` may change the filesystem (O_TRUNC), so it
-                // must be the last step that can fail.
-                let open = KBox::pin_init(T::new_open(), GFP_KERNEL)?;
-                T::open(&node, i, trunc)?;
-                (*file).private_data = open.into_foreign();
+            // SAFETY: The file being opened pins the dentry, hence the inode and its node.
+            let InodeRole::File(i) = (unsafe { Self::role(inode) }).0 else {
+                return Err(EINVAL);
+            };
+            // SAFETY: As above.
+            let dentry = unsafe { (*file).__bindgen_anon_1.f_path.dentry };
+            // SAFETY: The pinned dentry is one of ours.
+            let node = unsafe { Dentry::<T>::from_raw(dentry) }
+                .node_ref()
+                .ok_or(EIO)?;
+            // SAFETY: `file` is live and being opened by this task.
+            let (flags, mode) = unsafe { ((*file).f_flags, (*file).f_mode) };
+            let trunc = flags & bindings::O_TRUNC != 0 && mode & FMODE_WRITE != 0;
+            // Allocate first: `T::open` may change the filesystem (O_TRUNC), so it must
+            // be the last step that can fail.
+            let open = KBox::pin_init(T::new_open(), GFP_KERNEL)?;
+            // SAFETY: `file` is live; `seq_open()` sets `private_data` to a new seq_file.
+            to_result(unsafe { bindings::seq_open(file, &Self::SEQ_OPS) })?;
+            if let Err(e) = T::open(&node, i, trunc) {
+                // SAFETY: Undoes the `seq_open()` above; nothing else saw the file.
+                unsafe { bindings::seq_release(inode, file) };
+                return Err(e);
             }
+            // SAFETY: `private_data` is the seq_file `seq_open()` just made; its `private`
+            // takes ownership of `open` until `release`.
+            unsafe {
+                (*(*file).private_data.cast::<bindings::seq_file>()).private = open.into_foreign()
+            };
             Ok(0)
         })
     }
@@ -624,90 +718,152 @@ impl<T: Tree> NodeOps<T> {
     /// # Safety
     ///
     /// Called by the VFS with live arguments of this tree, as the C prototype requires.
-    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: Called once per successful `open`, which stored the box; the file's
-        // path still pins the dentry.
-        unsafe {
-            if let Ok((node, i, open)) = Self::parts(file) {
-                T::release(node, i, open);
-            }
-            let p = (*file).private_data;
-            if !p.is_null() {
-                drop(<Pin<KBox<T::Open>> as ForeignOwnable>::from_foreign(p));
-            }
+    unsafe extern "C" fn release(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: Called once per successful `open`; the file's path still pins the dentry.
+        if let Ok((node, i, open)) = unsafe { Self::parts(file) } {
+            T::release(node, i, open);
         }
-        0
+        // SAFETY: `open` made `private_data` a seq_file whose `private` owns the box.
+        let m = unsafe { (*file).private_data.cast::<bindings::seq_file>() };
+        // SAFETY: As above.
+        let p = unsafe { (*m).private };
+        if !p.is_null() {
+            // SAFETY: The box stored by `open`, taken back once.
+            drop(unsafe { <Pin<KBox<T::Open>> as ForeignOwnable>::from_foreign(p) });
+        }
+        // SAFETY: Frees the seq_file `open` made.
+        unsafe { bindings::seq_release(inode, file) }
     }
 
     /// # Safety
     ///
     /// `file` must be a live file opened by `open` above.
     unsafe fn parts<'a>(file: *mut bindings::file) -> Result<FileParts<'a, T>> {
-        // SAFETY: Per the caller: the file pins dentry and inode, and owns private_data.
-        unsafe {
-            let dentry = (*file).__bindgen_anon_1.f_path.dentry;
-            let InodeRole::File(i) = Self::role((*dentry).d_inode).0 else {
-                return Err(EINVAL);
-            };
-            let node = Dentry::<T>::from_raw(dentry).node().ok_or(EIO)?;
-            let p = (*file).private_data;
-            if p.is_null() {
-                return Err(EBADF);
+        // SAFETY: Per the caller: the file pins dentry and inode.
+        let dentry = unsafe { (*file).__bindgen_anon_1.f_path.dentry };
+        // SAFETY: As above.
+        let InodeRole::File(i) = (unsafe { Self::role((*dentry).d_inode) }).0 else {
+            return Err(EINVAL);
+        };
+        // SAFETY: The pinned dentry is one of ours.
+        let node = unsafe { Dentry::<T>::from_raw(dentry) }.node().ok_or(EIO)?;
+        // SAFETY: `open` made `private_data` a seq_file, alive until `release`.
+        let p = unsafe { (*(*file).private_data.cast::<bindings::seq_file>()).private };
+        if p.is_null() {
+            return Err(EBADF);
+        }
+        // SAFETY: The box stored by `open`, owned by the seq_file until `release`.
+        let open = unsafe { <Pin<KBox<T::Open>> as ForeignOwnable>::borrow(p) };
+        Ok((node, i, open))
+    }
+
+    /// The parts of the file a `seq_file` belongs to.
+    ///
+    /// # Safety
+    ///
+    /// `m` must be the live seq_file of a file opened by `open` above.
+    unsafe fn seq_parts<'a>(m: *mut bindings::seq_file) -> Result<FileParts<'a, T>> {
+        // SAFETY: A seq_file made by `seq_open()` points back at its live file.
+        let file = unsafe { (*m).file }.cast_mut();
+        // SAFETY: Per the caller.
+        unsafe { Self::parts(file) }
+    }
+
+    /// `seq_operations.start`: the record at or after `*pos`. The returned token is only
+    /// a non-null marker: the record itself is kept in the open file's state.
+    ///
+    /// # Safety
+    ///
+    /// Called by `seq_read` with the live seq_file of one of our files, under its lock.
+    unsafe extern "C" fn seq_start(m: *mut bindings::seq_file, pos: *mut i64) -> *mut c_void {
+        // SAFETY: Per the caller.
+        let Ok((node, i, open)) = (unsafe { Self::seq_parts(m) }) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: `pos` is valid for this call.
+        let from = unsafe { *pos };
+        let Ok(from) = u64::try_from(from) else {
+            return core::ptr::null_mut();
+        };
+        match T::seq_seek(node, i, open, from) {
+            Some(key) => {
+                // SAFETY: As above.
+                unsafe { *pos = key as i64 };
+                m.cast()
             }
-            let open = <Pin<KBox<T::Open>> as ForeignOwnable>::borrow(p);
-            Ok((node, i, open))
+            None => core::ptr::null_mut(),
         }
     }
 
-    /// `file_operations.read`.
+    /// `seq_operations.next`.
     ///
     /// # Safety
     ///
-    /// Called by the VFS with live arguments of this tree, as the C prototype requires.
-    unsafe extern "C" fn read(
-        file: *mut bindings::file,
-        buf: *mut c_char,
-        count: usize,
+    /// As for [`Self::seq_start`].
+    unsafe extern "C" fn seq_next(
+        m: *mut bindings::seq_file,
+        _v: *mut c_void,
         pos: *mut i64,
-    ) -> isize {
-        from_result(|| {
-            // SAFETY: A live file of ours and its position, per the VFS.
-            let (node, i, open) = unsafe { Self::parts(file)? };
-            let mut r = Reader {
-                buf: UserPtr::from_ptr(buf.cast()),
-                count,
-                // SAFETY: The VFS passes a valid position for this call.
-                pos: unsafe { &mut *pos },
-            };
-            Ok(T::read(node, i, open, &mut r)? as isize)
-        })
+    ) -> *mut c_void {
+        // SAFETY: `pos` is valid for this call. `seq_read` wants it advanced even at the end.
+        let next = unsafe { *pos } + 1;
+        // SAFETY: As above.
+        unsafe { *pos = next };
+        // SAFETY: Per the caller.
+        unsafe { Self::seq_start(m, pos) }
     }
 
-    /// `file_operations.write`.
+    /// `seq_operations.stop`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::seq_start`].
+    unsafe extern "C" fn seq_stop(m: *mut bindings::seq_file, _v: *mut c_void) {
+        // SAFETY: Per the caller.
+        if let Ok((_, _, open)) = unsafe { Self::seq_parts(m) } {
+            T::seq_stop(open);
+        }
+    }
+
+    /// `seq_operations.show`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::seq_start`].
+    unsafe extern "C" fn seq_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+        // SAFETY: Per the caller.
+        let (node, i, open) = match unsafe { Self::seq_parts(m) } {
+            Ok(p) => p,
+            Err(e) => return e.to_errno(),
+        };
+        // INVARIANT: `m` is the live seq_file of this `show` call.
+        let mut out = SeqOut { m, _p: PhantomData };
+        match T::seq_show(node, i, open, &mut out) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// `file_operations.write_iter`.
     ///
     /// # Safety
     ///
     /// Called by the VFS with live arguments of this tree, as the C prototype requires.
-    unsafe extern "C" fn write(
-        file: *mut bindings::file,
-        buf: *const c_char,
-        count: usize,
-        pos: *mut i64,
+    unsafe extern "C" fn write_iter(
+        iocb: *mut bindings::kiocb,
+        iter: *mut bindings::iov_iter,
     ) -> isize {
-        /// Largest single write accepted (a dynamic_events batch).
-        const MAX_WRITE: usize = 1 << 20;
         from_result(|| {
-            // SAFETY: A live file of ours, per the VFS.
+            // SAFETY: The kiocb of a write on one of our open files.
+            let file = unsafe { (*iocb).ki_filp };
+            // SAFETY: A live file of ours.
             let (node, i, open) = unsafe { Self::parts(file)? };
-            if count > MAX_WRITE {
-                return Err(E2BIG);
-            }
-            let mut data = KVec::new();
-            UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count)
-                .read_all(&mut data, GFP_KERNEL)?;
-            let n = T::write(node, i, open, &data)?;
-            // SAFETY: Valid position for this call, per the VFS.
-            unsafe { *pos += n as i64 };
+            // SAFETY: The VFS passes a source iterator that is readable for this call.
+            let iter = unsafe { IovIterSource::from_raw(iter) };
+            let mut src = WriteSource { iter };
+            let n = T::write(node, i, open, &mut src)?;
+            // SAFETY: The kiocb is ours for this call.
+            unsafe { (*iocb).ki_pos += n as i64 };
             Ok(n as isize)
         })
     }

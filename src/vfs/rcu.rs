@@ -13,16 +13,35 @@
 //! - [`NofsScope`]: allocations under the writer mutex must not recurse into filesystem
 //!   reclaim (rule 9).
 //!
-//! [`barrier`] waits for every callback queued here; the module calls it before unload.
+//! [`barrier`] waits until every object allocated here is freed; the module calls it
+//! before unload.
 
 use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
-use kernel::{bindings, prelude::*, sync::Refcount, types::Opaque};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::atomic::{ordering, Atomic},
+    sync::Refcount,
+    types::Opaque,
+};
 
 use super::fsb;
+
+/// Allocations of this module whose free is (or will be) deferred to an RCU or SRCU
+/// callback: [`RcuArc`] objects and [`SrcuCell`] nodes. [`barrier`] waits for zero.
+static LIVE: Atomic<i64> = Atomic::new(0);
+
+fn live_inc() {
+    LIVE.add(1, ordering::Relaxed);
+}
+
+fn live_dec() {
+    // Release: everything the freed object did happens before `barrier` sees the count.
+    LIVE.fetch_sub(1, ordering::Release);
+}
 
 /// The allocation behind an [`RcuArc`].
 #[repr(C)]
@@ -65,6 +84,7 @@ impl<T: Send + Sync + 'static> RcuArc<T> {
             },
             flags,
         )?;
+        live_inc();
         // INVARIANT: a new allocation with one reference, owned by the result.
         Ok(RcuArc {
             ptr: NonNull::from(KBox::leak(inner)),
@@ -107,6 +127,20 @@ impl<T: Send + Sync + 'static> RcuArc<T> {
         unsafe { &(*ptr.cast::<RcuInner<T>>()).value }
     }
 
+    /// A new counted reference to the object behind a raw pointer whose own reference
+    /// stays where it is.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `into_raw` of an `RcuArc<T>` whose reference is still held
+    /// (by whoever owns the raw pointer) for the duration of the call.
+    pub(crate) unsafe fn clone_raw(ptr: *mut c_void) -> Self {
+        // SAFETY: Per the caller, `ptr` carries a live reference; we borrow it without
+        // taking it over.
+        let owner = core::mem::ManuallyDrop::new(unsafe { Self::from_raw(ptr) });
+        (*owner).clone()
+    }
+
     /// A stable address for the object, e.g. to compare with a raw pointer.
     pub(crate) fn as_raw(this: &Self) -> *const c_void {
         this.ptr.as_ptr().cast()
@@ -121,6 +155,7 @@ impl<T: Send + Sync + 'static> RcuArc<T> {
         // SAFETY: The allocation came from `KBox::leak` in `new`, its count is zero and
         // the grace period guarantees no reader is left.
         drop(unsafe { KBox::from_raw(inner) });
+        live_dec();
     }
 }
 
@@ -193,38 +228,44 @@ struct SrcuNode<T> {
 
 /// A pointer to an immutable `T`, replaced by writers and read under SRCU.
 ///
+/// `W` is the guard of the writers' lock: every method that may retire a node, or that
+/// reads without an SRCU read section, takes a `&W`, so only a task holding that lock can
+/// call it (the proof is in the signature, not in a comment).
+///
 /// # Invariants
 ///
 /// `ptr` always points at a live `SrcuNode<T>` made by `KBox::leak`. A node that was
 /// replaced is freed only after an SRCU grace period, so a reader's `&T` stays valid for
-/// its read section.
-pub(crate) struct SrcuCell<T: Send + Sync + 'static> {
-    ptr: AtomicPtr<SrcuNode<T>>,
+/// its read section. Nodes are replaced only by [`SrcuCell::replace`], under `W`.
+pub(crate) struct SrcuCell<T: Send + Sync + 'static, W> {
+    ptr: Atomic<*mut SrcuNode<T>>,
+    _writer: PhantomData<fn(&W)>,
 }
 
-impl<T: Send + Sync + 'static> SrcuCell<T> {
-    /// A cell holding `value`.
-    pub(crate) fn new(value: T, flags: kernel::alloc::Flags) -> Result<Self> {
-        let node = Self::prepare(value, flags)?;
-        Ok(SrcuCell {
-            ptr: AtomicPtr::new(KBox::leak(node.0)),
-        })
+impl<T: Send + Sync + 'static, W> SrcuCell<T, W> {
+    /// A cell holding the prepared value.
+    pub(crate) fn new(first: Prepared<T>) -> Self {
+        SrcuCell {
+            ptr: Atomic::new(KBox::leak(first.0)),
+            _writer: PhantomData,
+        }
     }
 
     /// The current value, valid for the read section.
     pub(crate) fn read<'a>(&'a self, _guard: &'a SrcuGuard) -> &'a T {
         // Acquire pairs with the Release in `replace` (rcu_dereference).
-        let p = self.ptr.load(Ordering::Acquire);
+        let p = self.ptr.load(ordering::Acquire);
         // SAFETY: `p` is live, and a replaced node is freed only after the grace period
         // that `_guard`'s section holds off.
         unsafe { &(*p).value }
     }
 
-    /// The current value, for a writer that serialises all `replace` calls with its own
-    /// lock (the value cannot be freed while the writer holds it).
-    pub(crate) fn read_locked(&self) -> &T {
-        let p = self.ptr.load(Ordering::Acquire);
-        // SAFETY: Only `replace` retires a node, and the caller excludes it.
+    /// The current value, for a writer: holding the writers' lock (`_writer`) excludes
+    /// `replace`, the only way a node is retired, for as long as the borrow lasts.
+    pub(crate) fn read_locked<'a>(&'a self, _writer: &'a W) -> &'a T {
+        let p = self.ptr.load(ordering::Acquire);
+        // SAFETY: Only `replace` retires a node, and it needs the writers' lock, which
+        // the caller holds for `'a`.
         unsafe { &(*p).value }
     }
 
@@ -238,39 +279,74 @@ impl<T: Send + Sync + 'static> SrcuCell<T> {
             },
             flags,
         )?;
+        live_inc();
         Ok(Prepared(node))
     }
 
-    /// Publishes `new`; the old value is dropped after an SRCU grace period. Callers must
-    /// serialise `replace` (the eventfs writer mutex).
-    pub(crate) fn replace(&self, new: Prepared<T>) {
-        let old = self.ptr.swap(KBox::leak(new.0), Ordering::AcqRel);
-        // SAFETY: `old` was published and is now unreachable for new readers; the
-        // callback frees it after the SRCU grace period.
-        unsafe { fsb::eventfs_helper_call_srcu((*old).rcu.get().cast(), Some(Self::free)) };
-    }
-
-    /// # Safety
-    ///
-    /// Called by SRCU after a grace period following `replace`.
-    unsafe extern "C" fn free(head: *mut bindings::callback_head) {
-        // SAFETY: `rcu` is the first field of the leaked `repr(C)` node; no reader is left.
-        drop(unsafe { KBox::from_raw(head.cast::<SrcuNode<T>>()) });
+    /// Publishes `new`; the old value is dropped after an SRCU grace period.
+    pub(crate) fn replace(&self, new: Prepared<T>, _writer: &W) {
+        // Release pairs with the Acquire of readers (rcu_assign_pointer).
+        let old = self.ptr.xchg(KBox::leak(new.0), ordering::Full);
+        // SAFETY: `old` was published and is now unreachable for new readers.
+        unsafe { defer_free(old) };
     }
 }
 
-impl<T: Send + Sync + 'static> Drop for SrcuCell<T> {
+impl<T: Send + Sync + 'static, W> Drop for SrcuCell<T, W> {
     fn drop(&mut self) {
         // Dropping the cell means its owner is unreachable: readers that could still see
         // the current node hold SRCU, so defer it as a replacement would.
         let old = *self.ptr.get_mut();
-        // SAFETY: As in `replace`.
-        unsafe { fsb::eventfs_helper_call_srcu((*old).rcu.get().cast(), Some(Self::free)) };
+        // SAFETY: As in `replace`: nothing can reach `old` any more but current readers.
+        unsafe { defer_free(old) };
     }
 }
 
-/// A node allocated by [`SrcuCell::prepare`], waiting to be published.
+/// Frees a node after an SRCU grace period.
+///
+/// # Safety
+///
+/// `node` must come from `KBox::leak` of a prepared node, be unreachable for new readers,
+/// and not be deferred twice.
+unsafe fn defer_free<T>(node: *mut SrcuNode<T>) {
+    /// # Safety
+    ///
+    /// Called by SRCU after a grace period following [`defer_free`].
+    unsafe extern "C" fn free<T>(head: *mut bindings::callback_head) {
+        // SAFETY: `rcu` is the first field of the leaked `repr(C)` node; no reader is left.
+        drop(unsafe { KBox::from_raw(head.cast::<SrcuNode<T>>()) });
+        live_dec();
+    }
+    // SAFETY: `node` is live per the caller; its head is used once.
+    let head = unsafe { (*node).rcu.get() };
+    // SAFETY: The callback frees the node once no SRCU reader can see it.
+    unsafe { fsb::eventfs_helper_call_srcu(head.cast(), Some(free::<T>)) };
+}
+
+/// A value allocated (by [`SrcuCell::prepare`] or [`Prepared::new`]) to be published or
+/// retired later by an operation that must not fail.
 pub(crate) struct Prepared<T>(KBox<SrcuNode<T>>);
+
+impl<T> Prepared<T> {
+    /// Drops the value after an SRCU grace period: for references that lockless readers
+    /// may still be using (rule 4: the list's reference goes only after the grace period).
+    pub(crate) fn drop_after_grace_period(self) {
+        // SAFETY: A prepared node was never published; it is ours to retire, once.
+        unsafe { defer_free(KBox::leak(self.0)) };
+    }
+
+    /// The value, still unpublished.
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        &mut self.0.value
+    }
+}
+
+impl<T: Send + Sync + 'static> Prepared<T> {
+    /// Allocates `value` for a later [`Prepared::drop_after_grace_period`].
+    pub(crate) fn new(value: T, flags: kernel::alloc::Flags) -> Result<Self> {
+        SrcuCell::<T, ()>::prepare(value, flags)
+    }
+}
 
 /// Allocations inside this scope do not recurse into filesystem reclaim
 /// (`memalloc_nofs_save()`), so they are safe under a lock that reclaim could need.
@@ -298,18 +374,34 @@ impl Drop for NofsScope {
     }
 }
 
-/// Waits until every SRCU and RCU callback queued by this module has run: the last thing
-/// before the module's text goes away.
+/// Waits until every object whose free this module deferred to an RCU or SRCU callback
+/// is gone: the last thing before the module's text goes away.
 ///
-/// Callbacks queue callbacks: freeing a node (RCU) drops its children cell (SRCU), whose
-/// list drops references to nodes (RCU), and so on down the tree. One round of
-/// barriers per level of the tree drains it; `depth` is the tree's height.
-pub(crate) fn barrier(depth: usize) {
-    for _ in 0..=depth {
+/// Callbacks queue callbacks (freeing a node drops its children's cell, whose list drops
+/// references to nodes, and so on), however deep the tree is. So instead of a number of
+/// rounds tied to the tree's depth, this waits for the count of live objects to reach
+/// zero; every round of barriers runs all callbacks queued before it, so each round makes
+/// progress and the loop ends once the last chain has run.
+///
+/// A count that stays above zero is a leak: after [`BARRIER_ROUNDS`] rounds the function
+/// warns (a kernel splat, which fails the tests) instead of hanging `rmmod`.
+pub(crate) fn barrier() {
+    for _ in 0..BARRIER_ROUNDS {
         // SAFETY: No precondition.
-        unsafe {
-            fsb::eventfs_helper_srcu_barrier();
-            bindings::rcu_barrier();
+        unsafe { fsb::eventfs_helper_srcu_barrier() };
+        // SAFETY: No precondition.
+        unsafe { bindings::rcu_barrier() };
+        // Acquire pairs with the Release of `live_dec`.
+        if LIVE.load(ordering::Acquire) == 0 {
+            return;
         }
     }
+    pr_err!(
+        "{} objects still live at unload\n",
+        LIVE.load(ordering::Relaxed)
+    );
+    kernel::warn_on!(true);
 }
+
+/// More rounds than any chain of callbacks this module queues can be long.
+const BARRIER_ROUNDS: usize = 64;

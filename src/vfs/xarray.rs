@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `struct xarray` as an index of counted node references that lockless readers walk
+//! under SRCU (the kernel crate's `XArray` only reads under the array's spin lock).
+//!
+//! Who owns what:
+//! - Each present entry owns one [`RcuArc`] reference, given up with `into_raw` when it
+//!   is stored. [`RcuXArray::erase`] hands that reference back to the writer, who must
+//!   drop it only after an SRCU grace period (readers may still be using the entry:
+//!   `Prepared::drop_after_grace_period`).
+//! - Reserved slots ([`RcuXArray::reserve`]) hold no reference; they let a later
+//!   [`RcuXArray::store_reserved`] publish without allocating, so a commit cannot fail.
+//! - The `xarray` itself is boxed (its nodes point back at it, so it must not move) and
+//!   owned by the `RcuXArray`.
+
+use core::marker::PhantomData;
+
+use kernel::{bindings, prelude::*, types::Opaque};
+
+use super::{fsb, RcuArc, SrcuGuard};
+
+/// `XA_PRESENT` of `linux/xarray.h` (a `__force` cast bindgen does not see).
+const XA_PRESENT: bindings::xa_mark_t = 8;
+
+/// Whether `entry` is one of the xarray's internal entries (a reserved slot shows as
+/// `XA_ZERO_ENTRY`): `xa_is_internal()`.
+fn is_internal(entry: *mut c_void) -> bool {
+    entry as usize & 3 == 2
+}
+
+/// An index from `usize` to counted references of `T`, read without locks under SRCU.
+///
+/// `W` is the guard of the writers' lock (as for `SrcuCell`): every method that changes
+/// the array takes a `&W`.
+///
+/// # Invariants
+///
+/// `xa` is an initialised xarray; every non-internal entry is a pointer from
+/// `RcuArc::<T>::into_raw` whose reference the array owns, and an erased entry's
+/// reference is retired only after an SRCU grace period (the writer's duty, see
+/// [`RcuXArray::erase`]), so a pointer read under [`SrcuGuard`] stays valid for the
+/// guard's section.
+pub(crate) struct RcuXArray<T: Send + Sync + 'static, W> {
+    xa: KBox<Opaque<bindings::xarray>>,
+    _entries: PhantomData<RcuArc<T>>,
+    _writer: PhantomData<fn(&W)>,
+}
+
+// SAFETY: The xarray is internally locked for writers and RCU-safe for readers; the
+// entries are `RcuArc<T>`, which are `Send + Sync`.
+unsafe impl<T: Send + Sync + 'static, W> Send for RcuXArray<T, W> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync + 'static, W> Sync for RcuXArray<T, W> {}
+
+impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
+    /// An empty array.
+    pub(crate) fn new() -> Result<Self> {
+        let xa = KBox::new(Opaque::<bindings::xarray>::uninit(), GFP_KERNEL)?;
+        // SAFETY: `xa` is valid for writes and will not move (boxed).
+        unsafe { bindings::xa_init_flags(xa.get(), 0) };
+        // INVARIANT: initialised and empty.
+        Ok(RcuXArray {
+            xa,
+            _entries: PhantomData,
+            _writer: PhantomData,
+        })
+    }
+
+    fn raw(&self) -> *mut bindings::xarray {
+        self.xa.get()
+    }
+
+    /// Reserves slot `index` for a later [`RcuXArray::store_reserved`] (allocating the
+    /// array's nodes now, with `GFP_KERNEL`). Fails with `EBUSY` if the slot is in use.
+    pub(crate) fn reserve(&self, index: usize, _w: &W) -> Result {
+        // SAFETY: `raw()` is an initialised xarray.
+        let r = unsafe { fsb::eventfs_helper_xa_reserve(self.raw(), index, bindings::GFP_KERNEL) };
+        kernel::error::to_result(r)
+    }
+
+    /// Gives back a reservation that was not used.
+    pub(crate) fn release(&self, index: usize, _w: &W) {
+        // SAFETY: `raw()` is an initialised xarray; releasing only clears a reserved slot.
+        unsafe { fsb::eventfs_helper_xa_release(self.raw(), index) };
+    }
+
+    /// Publishes `value` in slot `index`, which must have been reserved: this does not
+    /// allocate and cannot fail.
+    pub(crate) fn store_reserved(&self, index: usize, value: RcuArc<T>, _w: &W) {
+        let p = value.into_raw();
+        // SAFETY: `raw()` is an initialised xarray and `p` a pointer-aligned, non-internal
+        // entry. A reserved slot needs no allocation, so `GFP_NOWAIT` cannot fail here.
+        let old = unsafe { bindings::xa_store(self.raw(), index, p, bindings::GFP_NOWAIT) };
+        if !old.is_null() {
+            // Not reserved after all: a bug of the caller. Keep the array's invariant (the
+            // old value is either an error, with nothing stored, or a zero entry).
+            kernel::warn_on!(!is_internal(old));
+        }
+    }
+
+    /// Removes the entry at `index` and returns its reference, which the caller must drop
+    /// only after an SRCU grace period. Never allocates.
+    pub(crate) fn erase(&self, index: usize, _w: &W) -> Option<RcuArc<T>> {
+        // SAFETY: `raw()` is an initialised xarray.
+        let p = unsafe { bindings::xa_erase(self.raw(), index) };
+        if p.is_null() || is_internal(p) {
+            return None;
+        }
+        // SAFETY: A present entry is a reference owned by the array (type invariant),
+        // which the erase just handed to us.
+        Some(unsafe { RcuArc::from_raw(p) })
+    }
+
+    /// The first present entry at an index `>= from`: its index and a new counted
+    /// reference to it, taken inside the SRCU read section `_guard` (rule 3).
+    pub(crate) fn find(&self, from: usize, _guard: &SrcuGuard) -> Option<(usize, RcuArc<T>)> {
+        let mut index = from;
+        loop {
+            // SAFETY: `raw()` is an initialised xarray; `xa_find` takes the RCU read lock.
+            let p = unsafe { bindings::xa_find(self.raw(), &mut index, usize::MAX, XA_PRESENT) };
+            if p.is_null() {
+                return None;
+            }
+            if !is_internal(p) {
+                // SAFETY: A present entry's reference is retired only after an SRCU grace
+                // period, which `_guard` holds off (type invariant): the array's reference
+                // is alive, so cloning it is sound.
+                return Some((index, unsafe { RcuArc::<T>::clone_raw(p) }));
+            }
+            // A reserved slot: look further.
+            index = index.checked_add(1)?;
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static, W> Drop for RcuXArray<T, W> {
+    fn drop(&mut self) {
+        // Nothing can reach the array any more: drop what it still owns, then its nodes.
+        let mut index = 0;
+        loop {
+            // SAFETY: `raw()` is an initialised xarray.
+            let p = unsafe { bindings::xa_find(self.raw(), &mut index, usize::MAX, XA_PRESENT) };
+            if p.is_null() {
+                break;
+            }
+            if !is_internal(p) {
+                // SAFETY: The array owns this reference (type invariant); nobody else can
+                // see the array now.
+                drop(unsafe { RcuArc::<T>::from_raw(p) });
+            }
+            let Some(next) = index.checked_add(1) else {
+                break;
+            };
+            index = next;
+        }
+        // SAFETY: Initialised, and not used after this.
+        unsafe { bindings::xa_destroy(self.raw()) };
+    }
+}

@@ -2,23 +2,34 @@
 
 //! The metadata tree: one [`Ei`] (eventfs inode) for the root, each group and each
 //! event, and the registry of events that `dynamic_events` edits. Safe Rust only: the
-//! lifetimes it relies on are the types of `vfs::rcu` and `vfs::xarray`.
+//! lifetimes it relies on are the types of `vfs::rcu`, `vfs::xarray` and
+//! `vfs::rhashtable`.
+//!
+//! The indexes, all updated in place by the writer (no copy of the siblings, so creating
+//! or removing an event costs O(log n) whatever the size of its group) and read without
+//! locks inside SRCU read sections:
+//! - [`NAMES`], one kernel rhashtable of every node keyed by (parent, name): `lookup`
+//!   (docs/RULES.md rule 11).
+//! - Per directory, an xarray by position ([`DirIndex::by_pos`]): `readdir`, whose
+//!   positions (creation order within the directory) therefore stay stable (rule 7).
+//! - The root's [`Registry`], an xarray of every event by creation sequence: the
+//!   `dynamic_events` listing.
 //!
 //! Who owns what:
 //! - The registry [`TREE`] owns the root's [`EiRef`].
-//! - A directory's children are a [`Children`] cell: the published [`Dir`] owns one
-//!   reference to every child. Writers (holding [`TREE`], whose guard the cell demands)
-//!   publish a new `Dir`; the old one, and with it the references to removed children,
-//!   goes after an SRCU grace period (docs/RULES.md rule 4). Readers (`lookup`,
-//!   `readdir`) use the published `Dir` inside an SRCU read section and take their own
-//!   reference before leaving it (rule 3).
-//! - The root's [`Registry`] owns one more reference to every event, indexed by creation
-//!   order: the `dynamic_events` listing walks it. An erased reference is dropped after
-//!   an SRCU grace period too.
-//! - An event owns a reference to its group (for the listing); a group is removed only
-//!   once it has no events, so this never forms a cycle that outlives a removal.
+//! - Each index entry owns one reference to its node. A writer that removes an entry a
+//!   reader may have found drops that reference only after an SRCU grace period (rule 4);
+//!   readers take their own reference inside their read section (rule 3).
+//! - Every node but the root owns a reference to its parent; a directory is removed only
+//!   once it has no children, so this never forms a cycle that outlives a removal.
 //! - Dentries own references through `d_fsdata` (see `vfs::node`).
-//! - A node's memory goes an RCU grace period after its last reference (`RcuArc`).
+//! - A node's memory goes an RCU grace period after its last reference (`RcuArc`), which
+//!   covers lookups still walking a hash chain.
+//!
+//! A batch ([`Work`]) inserts its new nodes into the indexes unpublished (readers skip
+//! them) and marks the nodes it removes doomed (readers still see them); all allocation
+//! happens then. Its commit publishes the new nodes and only then frees the doomed ones,
+//! and cannot fail: a batch is applied whole, or undone without a trace.
 
 use kernel::{
     bindings,
@@ -29,8 +40,8 @@ use kernel::{
 
 use crate::events::{self, Command, EventSpec, FieldType, ParseError};
 use crate::vfs::{
-    self, AttrChange, Attrs, DirEntry, Found, Kgid, Kuid, NofsScope, Prepared, RcuArc, RcuXArray,
-    SeqOut, SrcuCell, SrcuGuard, WriteSource,
+    self, AttrChange, Attrs, DirEntry, Found, HashLink, HashNode, Kgid, Kuid, NofsScope, Prepared,
+    RcuArc, RcuHashTable, RcuXArray, SeqOut, SrcuGuard, WriteSource,
 };
 
 /// A counted reference to a node.
@@ -39,11 +50,14 @@ pub(crate) type EiRef = RcuArc<Ei>;
 /// Proof that the writer mutex [`TREE`] is held.
 pub(crate) type TreeGuard = GlobalGuard<TREE>;
 
-/// A directory's children, replaced by writers holding [`TREE`].
-type Children = SrcuCell<Dir, TreeGuard>;
+/// Nodes by position in their directory, or events by creation sequence.
+type Index = RcuXArray<Ei, TreeGuard>;
 
 /// Every live event by creation sequence number, for the `dynamic_events` listing.
-type Registry = RcuXArray<Ei, TreeGuard>;
+type Registry = Index;
+
+/// Every node but the root, by (parent, name).
+static NAMES: RcuHashTable<Ei, TreeGuard> = RcuHashTable::uninit();
 
 /// Inode number shared by all regular files (they are told apart by name).
 pub(crate) const FILE_INO: u64 = 2;
@@ -62,7 +76,7 @@ pub(crate) struct State {
     root: Option<EiRef>,
     /// Next event id: ids are never reused while the module is loaded.
     next_id: u32,
-    /// Next creation sequence number: orders children for readdir positions.
+    /// Next creation sequence number (the registry's key).
     next_seq: u64,
     /// Next directory inode number: every directory has its own, for its whole life.
     next_ino: u64,
@@ -83,10 +97,22 @@ impl State {
 pub(crate) fn init() -> Result {
     // SAFETY: Called once, before any other use of `TREE`.
     unsafe { TREE.init() };
+    // SAFETY: Called once, before any use of `NAMES`, which is a static.
+    unsafe { NAMES.init()? };
     let mut st = TREE.lock();
-    let root = Ei::new(&mut st, KVec::new(), Kind::Root(Registry::new()?))?;
-    st.root = Some(root);
-    Ok(())
+    let root = Ei::new(&mut st, KVec::new(), Kind::Root(Registry::new()?), None);
+    match root {
+        Ok(r) => {
+            st.root = Some(r);
+            Ok(())
+        }
+        Err(e) => {
+            drop(st);
+            // SAFETY: Empty and unused.
+            unsafe { NAMES.destroy() };
+            Err(e)
+        }
+    }
 }
 
 /// A reference to the root node, for a new superblock.
@@ -97,15 +123,18 @@ pub(crate) fn root() -> Result<EiRef> {
 /// Tears the registry down at module exit (nothing is mounted then).
 pub(crate) fn exit() {
     let root = {
-        let mut st = TREE.lock();
+        let st = TREE.lock();
         let _nofs = NofsScope::new();
         // Removing with events enabled is refused to users, not at unload.
         if let Err(e) = remove_all(&st, true) {
             pr_err!("could not remove the events at unload: {:?}\n", e);
         }
-        st.root.take()
+        st.root.clone()
     };
     drop(root);
+    TREE.lock().root = None;
+    // SAFETY: Every node was removed from the table above; nothing uses it any more.
+    unsafe { NAMES.destroy() };
 }
 
 // --- attributes ------------------------------------------------------------------------
@@ -115,12 +144,13 @@ const MODE_SET: u32 = 1 << 16;
 const UID_SET: u32 = 1 << 17;
 const GID_SET: u32 = 1 << 18;
 
-/// Generations of mount-wide ownership: a remount that gives `uid=` (`gid=`) takes a new
-/// one, which voids every earlier chown (chgrp) without walking anything (rule 8). Global
-/// and only ever growing, so that a new superblock after a full umount continues where the
-/// last one stopped: what was chown'ed stays chown'ed, as in tracefs, whose metadata also
-/// outlives its superblocks.
-static OWNER_GEN: Atomic<u32> = Atomic::new(0);
+/// Generations of mount-wide ownership, one for owners and one for groups: a remount
+/// that gives `uid=` (`gid=`) takes a new one, which voids every earlier chown (chgrp)
+/// without walking anything (rule 8). Global and only ever growing, so that a new
+/// superblock after a full umount continues where the last one stopped: what was
+/// chown'ed stays chown'ed, as in tracefs, whose metadata also outlives its superblocks.
+static UID_GEN: Atomic<u32> = Atomic::new(0);
+static GID_GEN: Atomic<u32> = Atomic::new(0);
 
 /// An id and the generation it belongs to, packed in one word so that readers never see
 /// the id of one change with the generation of another.
@@ -141,28 +171,30 @@ pub(crate) struct MountOwner {
 impl MountOwner {
     /// The ownership of a new superblock (root when not given).
     pub(crate) fn new(uid: Kuid, gid: Kgid) -> MountOwner {
-        let g = OWNER_GEN.load(ordering::Acquire);
         MountOwner {
-            uid: Atomic::new(pack(uid.0.val, g)),
-            gid: Atomic::new(pack(gid.0.val, g)),
+            uid: Atomic::new(pack(uid.0.val, UID_GEN.load(ordering::Acquire))),
+            gid: Atomic::new(pack(gid.0.val, GID_GEN.load(ordering::Acquire))),
         }
     }
 
     /// Sets up the ownership of a superblock being filled (nothing reads it yet).
     pub(crate) fn reset(&self, uid: Kuid, gid: Kgid) {
-        let g = OWNER_GEN.load(ordering::Acquire);
-        self.uid.store(pack(uid.0.val, g), ordering::Release);
+        let (u, g) = (
+            UID_GEN.load(ordering::Acquire),
+            GID_GEN.load(ordering::Acquire),
+        );
+        self.uid.store(pack(uid.0.val, u), ordering::Release);
         self.gid.store(pack(gid.0.val, g), ordering::Release);
     }
 
     /// A remount: what it names becomes the ownership of every entry, chown'ed or not.
     pub(crate) fn remount(&self, uid: Option<Kuid>, gid: Option<Kgid>) {
         if let Some(u) = uid {
-            let g = OWNER_GEN.fetch_add(1, ordering::Full) + 1;
+            let g = UID_GEN.fetch_add(1, ordering::Full) + 1;
             self.uid.store(pack(u.0.val, g), ordering::Release);
         }
         if let Some(gr) = gid {
-            let g = OWNER_GEN.fetch_add(1, ordering::Full) + 1;
+            let g = GID_GEN.fetch_add(1, ordering::Full) + 1;
             self.gid.store(pack(gr.0.val, g), ordering::Release);
         }
     }
@@ -172,9 +204,9 @@ impl MountOwner {
 struct Attr {
     /// Permission bits and the `*_SET` flags.
     bits: Atomic<u32>,
-    /// Owner and the [`OWNER_GEN`] generation of the chown (see [`pack`]).
+    /// Owner and the [`UID_GEN`] generation of the chown (see [`pack`]).
     uid: Atomic<u64>,
-    /// Group and the generation of the chgrp.
+    /// Group and the [`GID_GEN`] generation of the chgrp.
     gid: Atomic<u64>,
 }
 
@@ -352,7 +384,6 @@ const MAX_FILES: usize = 3;
 
 /// Default mode of directories below the root.
 const DIR_PERM: u16 = 0o755;
-
 /// A declared field of an event.
 pub(crate) struct FieldDef {
     ty: FieldType,
@@ -364,8 +395,16 @@ pub(crate) struct Event {
     id: u32,
     enabled: Atomic<bool>,
     fields: KVec<FieldDef>,
-    /// The group the event was created in (for the listing).
-    group: EiRef,
+}
+
+/// The children of a directory.
+pub(crate) struct DirIndex {
+    /// By position: creation order within the directory.
+    by_pos: Index,
+    /// Next position. Changed under [`TREE`] only.
+    next_pos: Atomic<u64>,
+    /// Children neither removed nor doomed, as the writer sees them. Under [`TREE`] only.
+    live: Atomic<u64>,
 }
 
 /// What a node is.
@@ -388,40 +427,128 @@ impl Kind {
     }
 }
 
+/// [`Ei::state`]: the node is in the indexes for readers (set by the commit of the batch
+/// that created it).
+const PUBLISHED: u32 = 1;
+/// [`Ei::state`]: the node is removed (set by a commit, never cleared); dentries of it
+/// are invalid (rule 5).
+const FREED: u32 = 2;
+/// [`Ei::state`]: a batch in progress removes the node (writer's view only; cleared if the
+/// batch fails).
+const DOOMED: u32 = 4;
+
 /// A node of the tree (eventfs inode): a directory and the files it offers.
 pub(crate) struct Ei {
     name: KVec<u8>,
-    /// Creation order among all nodes; a child's readdir position derives from it.
+    /// The directory holding this one (`None` for the root).
+    parent: Option<EiRef>,
+    /// Creation order among all nodes: the registry's key for events.
     seq: u64,
+    /// Position among its parent's children (readdir).
+    pos: u64,
     /// Inode number of the directory.
     ino: u64,
-    /// Set (under [`TREE`]) when the node is removed; never cleared.
-    freed: Atomic<bool>,
+    /// [`PUBLISHED`], [`FREED`], [`DOOMED`].
+    state: Atomic<u32>,
     kind: Kind,
     attrs: NodeAttrs,
+    /// The node's entry in [`NAMES`] (touched by the rhashtable only).
+    hash_head: HashLink,
     /// The children (root: groups; group: events).
-    children: Option<Children>,
+    children: Option<KBox<DirIndex>>,
+}
+
+/// Who searches [`NAMES`], and so which nodes count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seer {
+    /// Readers: published nodes that are not freed.
+    Reader,
+    /// The writer's batch: nodes that are not freed, including the batch's unpublished
+    /// ones, except those the batch dooms.
+    Writer,
+    /// The writer's batch, for a directory it doomed and wants back: published, doomed,
+    /// not freed.
+    Doomed,
+}
+
+/// What [`NAMES`] is searched by.
+pub(crate) struct NameKey<'a> {
+    /// Address of the parent's allocation.
+    parent: usize,
+    name: &'a [u8],
+    seer: Seer,
+}
+
+/// FNV-1a over the parent's address and the name, seeded by the table.
+fn name_hash(parent: usize, name: &[u8], seed: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5 ^ seed;
+    let bytes = parent.to_ne_bytes();
+    for b in Iterator::chain(bytes.iter(), name) {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+// SAFETY: `hash_head` is an `rhash_head` inside `Ei`, touched by the table only; the
+// offset counts from the start of the `RcuArc` allocation.
+unsafe impl HashNode for Ei {
+    type Key<'a> = NameKey<'a>;
+    const HEAD_OFFSET: usize = EiRef::VALUE_OFFSET + core::mem::offset_of!(Ei, hash_head);
+
+    fn key_hash(key: &NameKey<'_>, seed: u32) -> u32 {
+        name_hash(key.parent, key.name, seed)
+    }
+
+    fn hash(&self, seed: u32) -> u32 {
+        name_hash(self.parent_addr(), &self.name, seed)
+    }
+
+    fn matches(&self, key: &NameKey<'_>) -> bool {
+        if self.parent_addr() != key.parent || self.name.as_slice() != key.name {
+            return false;
+        }
+        let s = self.state.load(ordering::Acquire);
+        match key.seer {
+            Seer::Reader => s & (PUBLISHED | FREED) == PUBLISHED,
+            Seer::Writer => s & (FREED | DOOMED) == 0,
+            Seer::Doomed => s & (PUBLISHED | FREED | DOOMED) == PUBLISHED | DOOMED,
+        }
+    }
 }
 
 impl Ei {
-    fn new(st: &mut State, name: KVec<u8>, kind: Kind) -> Result<EiRef> {
+    fn new(st: &mut State, name: KVec<u8>, kind: Kind, parent: Option<&EiRef>) -> Result<EiRef> {
         let children = match kind {
             Kind::Event(_) => None,
-            _ => Some(Children::new(Children::prepare(Dir::empty(), GFP_KERNEL)?)),
+            _ => Some(KBox::new(
+                DirIndex {
+                    by_pos: Index::new()?,
+                    next_pos: Atomic::new(0),
+                    live: Atomic::new(0),
+                },
+                GFP_KERNEL,
+            )?),
         };
-        let ino = if matches!(kind, Kind::Root(_)) {
-            1
-        } else {
-            st.next_ino
+        let (ino, state) = match kind {
+            Kind::Root(_) => (1, PUBLISHED),
+            _ => (st.next_ino, 0),
+        };
+        let pos = match parent.and_then(|p| p.children.as_ref()) {
+            Some(d) => d.next_pos.load(ordering::Relaxed),
+            None => 0,
         };
         let ei = RcuArc::new(
             Ei {
                 name,
+                parent: parent.cloned(),
                 seq: st.next_seq,
+                pos,
                 ino,
-                freed: Atomic::new(false),
+                state: Atomic::new(state),
                 kind,
                 attrs: NodeAttrs::new(),
+                hash_head: HashLink::new(),
                 children,
             },
             GFP_KERNEL,
@@ -430,11 +557,36 @@ impl Ei {
         if ino != 1 {
             st.next_ino += 1;
         }
+        if let Some(d) = parent.and_then(|p| p.children.as_ref()) {
+            d.next_pos.store(pos + 1, ordering::Relaxed);
+        }
         Ok(ei)
     }
 
+    fn parent_addr(&self) -> usize {
+        self.parent
+            .as_ref()
+            .map_or(0, |p| RcuArc::as_raw(p) as usize)
+    }
+
+    fn state(&self) -> u32 {
+        self.state.load(ordering::Acquire)
+    }
+
+    /// Removed (committed).
     fn is_freed(&self) -> bool {
-        self.freed.load(ordering::Acquire)
+        self.state() & FREED != 0
+    }
+
+    /// What readers see: published and not removed.
+    fn is_visible(&self) -> bool {
+        self.state() & (PUBLISHED | FREED) == PUBLISHED
+    }
+
+    /// Sets or clears state bits (under [`TREE`]: writers are serialised).
+    fn set_state(&self, set: u32, clear: u32) {
+        let s = self.state.load(ordering::Relaxed);
+        self.state.store((s & !clear) | set, ordering::Release);
     }
 
     fn event(&self) -> Option<&Event> {
@@ -452,86 +604,19 @@ impl Ei {
     }
 }
 
-/// A published list of children: in creation order for readdir, with an index by name
-/// for lookup (rule 11: no linear walk over siblings). Both grow with the directory, so
-/// they are `KVVec`s: no high-order allocation however many events a group holds.
-pub(crate) struct Dir {
-    by_seq: KVVec<EiRef>,
-    /// Indexes into `by_seq`, sorted by name.
-    by_name: KVVec<u32>,
+/// The child `name` of directory `dir`, as `seer` sees the tree.
+fn child(dir: &EiRef, name: &[u8], seer: Seer, guard: &SrcuGuard) -> Option<EiRef> {
+    let key = NameKey {
+        parent: RcuArc::as_raw(dir) as usize,
+        name,
+        seer,
+    };
+    NAMES.lookup(&key, guard)
 }
-
-impl Dir {
-    fn empty() -> Dir {
-        Dir {
-            by_seq: KVVec::new(),
-            by_name: KVVec::new(),
-        }
-    }
-
-    fn find(&self, name: &[u8]) -> Result<usize, usize> {
-        self.by_name
-            .binary_search_by(|&i| self.by_seq[i as usize].name.as_slice().cmp(name))
-    }
-
-    fn get(&self, name: &[u8]) -> Option<&EiRef> {
-        self.find(name)
-            .ok()
-            .map(|k| &self.by_seq[self.by_name[k] as usize])
-    }
-
-    /// A copy with room for one more child, for a writer to edit.
-    fn try_clone(&self) -> Result<Dir> {
-        let mut d = Dir {
-            by_seq: KVVec::with_capacity(self.by_seq.len() + 1, GFP_KERNEL)?,
-            by_name: KVVec::with_capacity(self.by_name.len() + 1, GFP_KERNEL)?,
-        };
-        for c in self.by_seq.iter() {
-            d.by_seq.push(c.clone(), GFP_KERNEL)?;
-        }
-        d.by_name.extend_from_slice(&self.by_name, GFP_KERNEL)?;
-        Ok(d)
-    }
-
-    /// Adds a child created after every present one. Fails with `EEXIST` for a name
-    /// that is present.
-    fn insert(&mut self, child: EiRef) -> Result {
-        let Err(k) = self.find(&child.name) else {
-            return Err(EEXIST);
-        };
-        let idx = u32::try_from(self.by_seq.len()).map_err(|_| ENOSPC)?;
-        self.by_seq.push(child, GFP_KERNEL)?;
-        self.by_name.push(0, GFP_KERNEL)?;
-        // Shift the index right of `k` and put the new child there.
-        let n = self.by_name.len();
-        self.by_name.copy_within(k..n - 1, k + 1);
-        self.by_name[k] = idx;
-        Ok(())
-    }
-
-    /// Removes the child named `name`.
-    fn remove(&mut self, name: &[u8]) -> Option<EiRef> {
-        let k = self.find(name).ok()?;
-        let idx = self.by_name[k];
-        let n = self.by_name.len();
-        self.by_name.copy_within(k + 1..n, k);
-        self.by_name.truncate(n - 1);
-        for i in self.by_name.iter_mut() {
-            if *i > idx {
-                *i -= 1;
-            }
-        }
-        self.by_seq.remove(idx as usize).ok()
-    }
-
-    fn len(&self) -> usize {
-        self.by_seq.len()
-    }
-}
-
 // --- the VFS view (called from fs.rs) -------------------------------------------------
 
-/// `lookup`: a file of `dir`, or a live child directory.
+/// `lookup`: a file of `dir`, or a live child directory. One hash lookup, whatever the
+/// number of siblings (rule 11).
 pub(crate) fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
     if dir.is_freed() {
         return None;
@@ -539,23 +624,13 @@ pub(crate) fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
     if let Some(i) = dir.kind.files().iter().position(|f| f.name() == name) {
         return Some(Found::File(i as u32));
     }
-    let children = dir.children.as_ref()?;
+    dir.children.as_ref()?;
     let guard = SrcuGuard::new();
-    let mut list = children.read(&guard);
-    loop {
-        let child = list.get(name)?;
-        if !child.is_freed() {
-            return Some(Found::Dir(child.clone(), child.ino));
-        }
-        // Removed. A batch that removed and re-created this name published the list with
-        // the new node before it marked the old one freed: seeing the mark (Acquire)
-        // guarantees that the list loaded now is at least that new one.
-        let now = children.read(&guard);
-        if core::ptr::eq(now, list) {
-            return None;
-        }
-        list = now;
-    }
+    // A batch that removes and re-creates `name` publishes the new node before it marks
+    // the old one freed, so at every instant one of them matches.
+    let c = child(dir, name, Seer::Reader, &guard)?;
+    let ino = c.ino;
+    Some(Found::Dir(c, ino))
 }
 
 /// Whether dentries of `ei` are valid (rule 5). Lock-free.
@@ -564,9 +639,10 @@ pub(crate) fn is_live(ei: &Ei) -> bool {
 }
 
 /// `readdir` from position `pos` (>= 2): the files at 2.., then the children at
-/// `2 + nr_files + seq`. Positions come from creation order, so an entry that exists
-/// throughout a directory walk is reported exactly once, whatever is created or removed
-/// meanwhile (rule 7). Never creates dentries or inodes.
+/// `2 + nr_files + their position`. Positions come from creation order within the
+/// directory, so an entry that exists throughout a directory walk is reported exactly
+/// once, whatever is created or removed meanwhile (rule 7). Never creates dentries or
+/// inodes.
 pub(crate) fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
     // A removed directory is empty, like any deleted directory that is still open.
     if dir.is_freed() {
@@ -590,18 +666,17 @@ pub(crate) fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntr
     let Some(children) = dir.children.as_ref() else {
         return;
     };
-    if dir.is_freed() {
-        return;
-    }
     let guard = SrcuGuard::new();
-    let d = children.read(&guard);
-    let first = (p - base) as u64;
-    let start = d.by_seq.partition_point(|c| c.seq < first);
-    for c in d.by_seq[start..].iter() {
-        if c.is_freed() {
+    let mut next = (p - base) as usize;
+    while let Some((at, c)) = children.by_pos.find(next, &guard) {
+        if dir.is_freed() {
+            return;
+        }
+        next = at + 1;
+        if !c.is_visible() {
             continue;
         }
-        let at = base + c.seq as i64;
+        let at = base + at as i64;
         let e = DirEntry {
             name: &c.name,
             ino: c.ino,
@@ -699,11 +774,11 @@ pub(crate) fn show(ei: &Ei, kind: FileKind, cursor: &Cursor, out: &mut SeqOut<'_
     }
     let r = match (kind, cursor) {
         (FileKind::DynamicEvents, Cursor::Event(e)) => {
-            let Some(ev) = e.event() else {
+            let (Some(ev), Some(group)) = (e.event(), e.parent.as_ref()) else {
                 return Err(EINVAL);
             };
             let fields = ev.fields.iter().map(|f| (f.ty, f.name.as_slice()));
-            events::write_listing(out, &ev.group.name, &e.name, fields)
+            events::write_listing(out, &group.name, &e.name, fields)
         }
         (FileKind::Enable, Cursor::Whole) => {
             let c = match &ei.kind {
@@ -746,10 +821,8 @@ fn count_enabled(ei: &Ei) -> (usize, usize) {
     let mut on = 0;
     let mut off = 0;
     let guard = SrcuGuard::new();
-    walk_events(ei, &guard, &mut |_, e| {
-        if e.event()
-            .is_some_and(|ev| ev.enabled.load(ordering::Relaxed))
-        {
+    for_each_event(ei, &guard, &mut |e| {
+        if e.enabled.load(ordering::Relaxed) {
             on += 1;
         } else {
             off += 1;
@@ -758,19 +831,19 @@ fn count_enabled(ei: &Ei) -> (usize, usize) {
     (on, off)
 }
 
-/// Calls `f(group, event)` for every live event below `ei` (root or group), in creation
-/// order, inside the read section `guard`.
-fn walk_events<'a>(ei: &'a Ei, guard: &'a SrcuGuard, f: &mut dyn FnMut(&'a Ei, &'a Ei)) {
-    let Some(children) = ei.children.as_ref() else {
-        return;
+/// Calls `f` for every visible event of `ei` (the root: all of them; a group: its own),
+/// inside the read section `guard`.
+fn for_each_event(ei: &Ei, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) {
+    let index = match (&ei.kind, ei.children.as_ref()) {
+        (Kind::Root(registry), _) => registry,
+        (Kind::Group, Some(c)) => &c.by_pos,
+        _ => return,
     };
-    for c in children.read(guard).by_seq.iter() {
-        if c.is_freed() {
-            continue;
-        }
-        match &c.kind {
-            Kind::Event(_) => f(ei, c),
-            _ => walk_events(c, guard, f),
+    let mut next = 0;
+    while let Some((at, e)) = index.find(next, guard) {
+        next = at + 1;
+        if let (true, Some(ev)) = (e.is_visible(), e.event()) {
+            f(ev);
         }
     }
 }
@@ -799,11 +872,7 @@ pub(crate) fn write_enable(ei: &Ei, src: &mut WriteSource<'_>) -> Result<usize> 
         Kind::Event(e) => e.enabled.store(on, ordering::Relaxed),
         _ => {
             let guard = SrcuGuard::new();
-            walk_events(ei, &guard, &mut |_, e| {
-                if let Some(ev) = e.event() {
-                    ev.enabled.store(on, ordering::Relaxed);
-                }
-            });
+            for_each_event(ei, &guard, &mut |e| e.enabled.store(on, ordering::Relaxed));
         }
     }
     Ok(n)
@@ -838,31 +907,34 @@ pub(crate) fn write_dynamic_events(
     let mut piece = KVec::from_elem(0u8, PIECE, GFP_KERNEL)?;
     let mut line = KVec::with_capacity(events::MAX_LINE_LEN + 1, GFP_KERNEL)?;
     line.extend_from_slice(pending, GFP_KERNEL)?;
-    let mut newline = false;
 
     let mut st = TREE.lock();
     // Rule 9: nothing allocated under the writer mutex may recurse into fs reclaim.
     let _nofs = NofsScope::new();
     let mut w = Work::new(&st)?;
-    while src.remaining() > 0 {
-        let data = src.read_piece(&mut piece)?;
-        for (i, part) in data.split(|&c| c == b'\n').enumerate() {
-            if i > 0 {
-                newline = true;
-                w.apply_line(&mut st, &line)?;
-                line.clear();
+    let r = (|| -> Result {
+        let mut newline = false;
+        while src.remaining() > 0 {
+            let data = src.read_piece(&mut piece)?;
+            for (i, part) in data.split(|&c| c == b'\n').enumerate() {
+                if i > 0 {
+                    newline = true;
+                    w.apply_line(&mut st, &line)?;
+                    line.clear();
+                }
+                if line.len() + part.len() > events::MAX_LINE_LEN {
+                    return Err(refuse(events::LINE_TOO_LONG));
+                }
+                line.extend_from_slice(part, GFP_KERNEL)?;
             }
-            if line.len() + part.len() > events::MAX_LINE_LEN {
-                return Err(refuse(events::LINE_TOO_LONG));
-            }
-            line.extend_from_slice(part, GFP_KERNEL)?;
         }
-    }
-    if !newline && !was_pending {
-        w.apply_line(&mut st, &line)?;
-        line.clear();
-    }
-    w.commit(&st)?;
+        if !newline && !was_pending {
+            w.apply_line(&mut st, &line)?;
+            line.clear();
+        }
+        Ok(())
+    })();
+    w.finish(&st, r)?;
     // Only now that the write succeeded does its unfinished line replace the old one
     // (the line buffer already holds the old pending bytes in front).
     core::mem::swap(pending, &mut line);
@@ -881,8 +953,8 @@ pub(crate) fn flush_dynamic_events(pending: &mut KVec<u8>) {
     let mut st = TREE.lock();
     let _nofs = NofsScope::new();
     let r = Work::new(&st).and_then(|mut w| {
-        w.apply_line(&mut st, pending)?;
-        w.commit(&st)
+        let r = w.apply_line(&mut st, pending);
+        w.finish(&st, r)
     });
     if let Err(e) = r {
         if vfs::ratelimit() {
@@ -900,61 +972,48 @@ pub(crate) fn truncate() -> Result {
 }
 
 fn remove_all(st: &TreeGuard, force: bool) -> Result {
-    let root = st.root.clone().ok_or(ENODEV)?;
     let mut w = Work::new(st)?;
-    let mut all: KVVec<EiRef> = KVVec::new();
-    let groups = root.children.as_ref().ok_or(EINVAL)?.read_locked(st);
-    for g in groups.by_seq.iter() {
-        for e in g
-            .children
-            .as_ref()
-            .ok_or(EINVAL)?
-            .read_locked(st)
-            .by_seq
-            .iter()
-        {
-            all.push(e.clone(), GFP_KERNEL)?;
+    let r = (|| -> Result {
+        let registry = w.root.registry().ok_or(EINVAL)?;
+        let guard = SrcuGuard::new();
+        let mut all = KVVec::new();
+        let mut next = 0;
+        while let Some((at, e)) = registry.find(next, &guard) {
+            next = at + 1;
+            all.push(e, GFP_KERNEL)?;
         }
-    }
-    for e in all.iter() {
-        let group = &e.event().ok_or(EINVAL)?.group;
-        w.remove(st, &group.name, &e.name, force)?;
-    }
-    w.commit(st)
+        drop(guard);
+        for e in all.iter() {
+            w.remove_node(st, e, force)?;
+        }
+        Ok(())
+    })();
+    w.finish(st, r)
 }
 
-/// A batch of changes, made on copies of the directories it touches and published all
-/// at once by [`Work::commit`], whose publishing part cannot fail.
+/// A batch of changes. New nodes go into the indexes unpublished as they are made, nodes
+/// to remove are marked doomed: every allocation happens while the batch is built, and
+/// [`Work::finish`] either publishes the whole batch (a commit that cannot fail) or
+/// undoes it.
 struct Work {
     root: EiRef,
-    /// Edited copy of the root's children, if touched.
-    root_dir: Option<Dir>,
-    /// Touched groups and the edited copies of their children. A group emptied by the
-    /// batch is removed from the tree (`gone`): a later create in the same batch makes a
-    /// new group of that name.
-    groups: KVec<WorkGroup>,
-    /// Nodes to mark freed on commit.
-    removed: KVVec<EiRef>,
-    /// Events created by the batch, to enter into the registry on commit.
+    /// Nodes the batch created, in creation order (parents before children).
     created: KVVec<EiRef>,
-}
-
-/// A group touched by a batch.
-struct WorkGroup {
-    ei: EiRef,
-    dir: Dir,
-    gone: bool,
+    /// Nodes the batch removes.
+    doomed: KVVec<EiRef>,
 }
 
 impl Work {
     fn new(st: &TreeGuard) -> Result<Work> {
         Ok(Work {
             root: st.root.clone().ok_or(ENODEV)?,
-            root_dir: None,
-            groups: KVec::new(),
-            removed: KVVec::new(),
             created: KVVec::new(),
+            doomed: KVVec::new(),
         })
+    }
+
+    fn registry(&self) -> Result<&Registry> {
+        self.root.registry().ok_or(EINVAL)
     }
 
     /// Parses one command line and applies it to the batch.
@@ -962,65 +1021,45 @@ impl Work {
         match events::parse_line(line).map_err(|e: ParseError| refuse(e.message()))? {
             None => Ok(()),
             Some(Command::Create(spec)) => self.create(st, &spec),
-            Some(Command::Remove { group, event }) => self.remove(st, group, event, false),
+            Some(Command::Remove { group, event }) => {
+                let guard = SrcuGuard::new();
+                let g = child(&self.root, group, Seer::Writer, &guard).ok_or(ENOENT)?;
+                let e = child(&g, event, Seer::Writer, &guard).ok_or(ENOENT)?;
+                drop(guard);
+                self.remove_node(st, &e, false)
+            }
         }
-    }
-
-    fn root_dir(&mut self, st: &TreeGuard) -> Result<&mut Dir> {
-        if self.root_dir.is_none() {
-            let cur = self.root.children.as_ref().ok_or(EINVAL)?.read_locked(st);
-            self.root_dir = Some(cur.try_clone()?);
-        }
-        self.root_dir.as_mut().ok_or(EINVAL)
-    }
-
-    /// The edited children of group `name`, if it exists (in the batch's view).
-    fn group(&mut self, st: &TreeGuard, name: &[u8]) -> Result<Option<usize>> {
-        if let Some(i) = self
-            .groups
-            .iter()
-            .position(|w| !w.gone && w.ei.name.as_slice() == name)
-        {
-            return Ok(Some(i));
-        }
-        let Some(g) = self.root_dir(st)?.get(name).cloned() else {
-            return Ok(None);
-        };
-        let dir = g
-            .children
-            .as_ref()
-            .ok_or(EINVAL)?
-            .read_locked(st)
-            .try_clone()?;
-        self.groups.push(
-            WorkGroup {
-                ei: g,
-                dir,
-                gone: false,
-            },
-            GFP_KERNEL,
-        )?;
-        Ok(Some(self.groups.len() - 1))
     }
 
     fn create(&mut self, st: &mut TreeGuard, spec: &EventSpec<'_>) -> Result {
-        let gi = match self.group(st, spec.group)? {
-            Some(i) => i,
-            None => {
-                let g = Ei::new(st, copy(spec.group)?, Kind::Group)?;
-                self.root_dir(st)?.insert(g.clone())?;
-                let w = WorkGroup {
-                    ei: g,
-                    dir: Dir::empty(),
-                    gone: false,
-                };
-                self.groups.push(w, GFP_KERNEL)?;
-                self.groups.len() - 1
-            }
+        let guard = SrcuGuard::new();
+        let found = child(&self.root, spec.group, Seer::Writer, &guard);
+        let exists = found
+            .as_ref()
+            .is_some_and(|g| child(g, spec.event, Seer::Writer, &guard).is_some());
+        // A group this batch emptied (and so doomed) is taken back rather than replaced:
+        // `-:g/e` then `s:g/e ...` never makes `g` disappear for a concurrent lookup.
+        let doomed = match found {
+            None => child(&self.root, spec.group, Seer::Doomed, &guard),
+            Some(_) => None,
         };
-        if self.groups[gi].dir.get(spec.event).is_some() {
+        drop(guard);
+        if exists {
             return Err(EEXIST);
         }
+        let group = match (found, doomed) {
+            (Some(g), _) => g,
+            (None, Some(g)) => {
+                self.revive(&g);
+                g
+            }
+            (None, None) => {
+                let root = self.root.clone();
+                let g = Ei::new(st, copy(spec.group)?, Kind::Group, Some(&root))?;
+                self.add(st, g.clone())?;
+                g
+            }
+        };
         let mut fields = KVec::with_capacity(spec.fields().len(), GFP_KERNEL)?;
         for f in spec.fields() {
             fields.push(
@@ -1037,94 +1076,196 @@ impl Work {
             id,
             enabled: Atomic::new(false),
             fields,
-            group: self.groups[gi].ei.clone(),
         };
-        let e = Ei::new(st, copy(spec.event)?, Kind::Event(ev))?;
-        self.created.push(e.clone(), GFP_KERNEL)?;
-        self.groups[gi].dir.insert(e)
+        let e = Ei::new(st, copy(spec.event)?, Kind::Event(ev), Some(&group))?;
+        self.add(st, e)
     }
 
-    fn remove(&mut self, st: &TreeGuard, group: &[u8], event: &[u8], force: bool) -> Result {
-        let gi = self.group(st, group)?.ok_or(ENOENT)?;
-        let dir = &mut self.groups[gi].dir;
-        let e = dir.get(event).ok_or(ENOENT)?;
-        if !force
-            && e.event()
-                .is_some_and(|ev| ev.enabled.load(ordering::Relaxed))
-        {
-            return Err(EBUSY);
+    /// Enters a new node into the indexes, unpublished. Either all of it happens or none.
+    fn add(&mut self, st: &TreeGuard, node: EiRef) -> Result {
+        let dir = node
+            .parent
+            .as_ref()
+            .and_then(|p| p.children.as_ref())
+            .ok_or(EINVAL)?;
+        self.created.reserve(1, GFP_KERNEL)?;
+        dir.by_pos.reserve(node.pos as usize, st)?;
+        if node.event().is_some() {
+            if let Err(e) = self.registry()?.reserve(node.seq as usize, st) {
+                dir.by_pos.release(node.pos as usize, st);
+                return Err(e);
+            }
         }
-        let e = dir.remove(event).ok_or(ENOENT)?;
-        let empty = dir.len() == 0;
-        // An event this batch created (kept in creation order) never enters the registry.
-        if let Ok(k) = self.created.binary_search_by_key(&e.seq, |c| c.seq) {
-            let _ = self.created.remove(k);
+        if let Err((e, _)) = NAMES.insert(node.clone(), st) {
+            dir.by_pos.release(node.pos as usize, st);
+            if node.event().is_some() {
+                self.registry()?.release(node.seq as usize, st);
+            }
+            return Err(e);
         }
-        self.removed.push(e, GFP_KERNEL)?;
-        if empty {
-            // The group goes with its last event.
-            self.groups[gi].gone = true;
-            let g = self.root_dir(st)?.remove(group).ok_or(ENOENT)?;
-            self.removed.push(g, GFP_KERNEL)?;
-        }
+        dir.live.add(1, ordering::Relaxed);
+        // Room was reserved above.
+        let _ = self.created.push_within_capacity(node);
         Ok(())
     }
 
-    /// Publishes the batch. Everything that can fail (allocating the lists to publish,
-    /// reserving registry slots) happens first; from the first publication on, nothing
-    /// can fail, so the batch is applied whole or not at all.
-    fn commit(mut self, st: &TreeGuard) -> Result {
-        let registry = self.root.registry().ok_or(EINVAL)?;
-        let mut prepared = KVec::with_capacity(self.groups.len(), GFP_KERNEL)?;
-        for w in self.groups.drain_all() {
-            prepared.push((w.ei, Children::prepare(w.dir, GFP_KERNEL)?), GFP_KERNEL)?;
+    /// Removes an event (and its group with its last event) from the batch's view.
+    fn remove_node(&mut self, st: &TreeGuard, e: &EiRef, force: bool) -> Result {
+        let ev = e.event().ok_or(EINVAL)?;
+        if !force && ev.enabled.load(ordering::Relaxed) {
+            return Err(EBUSY);
         }
-        let root_prepared = match self.root_dir.take() {
-            Some(d) => Some(Children::prepare(d, GFP_KERNEL)?),
-            None => None,
-        };
-        // The registry's references to removed events go after a grace period.
-        let mut retired = Prepared::new(
-            KVVec::with_capacity(self.removed.len(), GFP_KERNEL)?,
-            GFP_KERNEL,
-        )?;
-        for (k, e) in self.created.iter().enumerate() {
-            if let Err(err) = registry.reserve(e.seq as usize, st) {
-                for r in self.created.iter().take(k) {
-                    registry.release(r.seq as usize, st);
-                }
-                return Err(err);
-            }
+        self.doom(e)?;
+        let group = e.parent.as_ref().ok_or(EINVAL)?;
+        if group
+            .children
+            .as_ref()
+            .ok_or(EINVAL)?
+            .live
+            .load(ordering::Relaxed)
+            == 0
+        {
+            // The group goes with its last event.
+            self.doom(group)?;
         }
+        let _ = st;
+        Ok(())
+    }
 
-        // --- nothing below can fail ---
-        // Publish the new lists before marking anything freed: a batch that removes and
-        // re-creates a name never makes a reader miss it (see `lookup`).
-        for (g, p) in prepared.drain_all() {
-            if let Some(c) = g.children.as_ref() {
-                c.replace(p, st);
+    /// Takes back a directory this batch doomed (it stays in the doomed list, where
+    /// commit and abort skip it).
+    fn revive(&mut self, node: &EiRef) {
+        if let Some(dir) = node.parent.as_ref().and_then(|p| p.children.as_ref()) {
+            dir.live.add(1, ordering::Relaxed);
+        }
+        node.set_state(0, DOOMED);
+    }
+
+    fn doom(&mut self, node: &EiRef) -> Result {
+        let dir = node
+            .parent
+            .as_ref()
+            .and_then(|p| p.children.as_ref())
+            .ok_or(EINVAL)?;
+        self.doomed.push(node.clone(), GFP_KERNEL)?;
+        node.set_state(DOOMED, 0);
+        dir.live.fetch_sub(1, ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Commits the batch if `r` is `Ok` (and the commit's one allocation succeeds), else
+    /// undoes it. Returns `r`, or the commit's error.
+    fn finish(self, st: &TreeGuard, r: Result) -> Result {
+        let retired = match r {
+            Ok(()) => {
+                // Per removed node: its references from the hash table, its directory and
+                // (events) the registry.
+                let n = 3 * self.doomed.len();
+                KVVec::with_capacity(n, GFP_KERNEL)
+                    .map_err(Error::from)
+                    .and_then(|v| Prepared::new(v, GFP_KERNEL))
+            }
+            Err(e) => Err(e),
+        };
+        match retired {
+            Ok(retired) => {
+                self.commit(st, retired);
+                Ok(())
+            }
+            Err(e) => {
+                self.abort(st);
+                Err(e)
             }
         }
-        if let (Some(p), Some(c)) = (root_prepared, self.root.children.as_ref()) {
-            c.replace(p, st);
-        }
-        for e in self.created.drain_all() {
-            let seq = e.seq as usize;
-            registry.store_reserved(seq, e, st);
-        }
-        for e in self.removed.iter() {
-            if e.event().is_some() {
-                if let Some(r) = registry.erase(e.seq as usize, st) {
-                    // Capacity for every removed event was allocated above.
-                    let _ = retired.get_mut().push_within_capacity(r);
+    }
+
+    /// Publishes the batch. Nothing here allocates or fails.
+    fn commit(self, st: &TreeGuard, mut retired: Prepared<KVVec<EiRef>>) {
+        let Ok(registry) = self.registry() else {
+            return;
+        };
+        // Publish first: a batch that removes and re-creates a name publishes the new node
+        // before it frees the old one, so a concurrent lookup always finds one of them.
+        for n in self.created.iter() {
+            let Some(dir) = n.parent.as_ref().and_then(|p| p.children.as_ref()) else {
+                continue;
+            };
+            if n.state() & DOOMED != 0 {
+                // Created and removed by the same batch: never seen by readers.
+                drop(NAMES.remove(n, st));
+                dir.by_pos.release(n.pos as usize, st);
+                if n.event().is_some() {
+                    registry.release(n.seq as usize, st);
                 }
+                n.set_state(FREED, DOOMED);
+                continue;
+            }
+            dir.by_pos.store_reserved(n.pos as usize, n.clone(), st);
+            if n.event().is_some() {
+                registry.store_reserved(n.seq as usize, n.clone(), st);
+            }
+            n.set_state(PUBLISHED, 0);
+        }
+        for n in self.doomed.iter() {
+            // Created by this batch (handled above), or revived.
+            if n.state() & (PUBLISHED | DOOMED) != PUBLISHED | DOOMED {
+                continue;
+            }
+            n.set_state(FREED, DOOMED);
+            let Some(dir) = n.parent.as_ref().and_then(|p| p.children.as_ref()) else {
+                continue;
+            };
+            // Readers may hold what they found in these indexes until their read section
+            // ends: the indexes' references go after an SRCU grace period (rule 4).
+            let refs = [
+                NAMES.remove(n, st),
+                dir.by_pos.erase(n.pos as usize, st),
+                if n.event().is_some() {
+                    registry.erase(n.seq as usize, st)
+                } else {
+                    None
+                },
+            ];
+            for r in refs.into_iter().flatten() {
+                // Capacity for three per removed node was allocated by `finish`.
+                let _ = retired.get_mut().push_within_capacity(r);
             }
         }
         retired.drop_after_grace_period();
-        for e in self.removed.iter() {
-            e.freed.store(true, ordering::Release);
+    }
+
+    /// Undoes the batch. Nothing here allocates or fails.
+    fn abort(self, st: &TreeGuard) {
+        let Ok(registry) = self.registry() else {
+            return;
+        };
+        for n in self.created.iter().rev() {
+            let Some(dir) = n.parent.as_ref().and_then(|p| p.children.as_ref()) else {
+                continue;
+            };
+            // Never published, so no reader took a reference from the table: its
+            // reference can go now (chain walkers are covered by the node's RCU-delayed
+            // free).
+            drop(NAMES.remove(n, st));
+            dir.by_pos.release(n.pos as usize, st);
+            if n.event().is_some() {
+                registry.release(n.seq as usize, st);
+            }
+            if n.state() & DOOMED == 0 {
+                dir.live.fetch_sub(1, ordering::Relaxed);
+            }
+            n.set_state(FREED, DOOMED);
         }
-        Ok(())
+        for n in self.doomed.iter() {
+            // Created by this batch (handled above), or revived (its count is restored).
+            if n.state() & (PUBLISHED | DOOMED) != PUBLISHED | DOOMED {
+                continue;
+            }
+            if let Some(dir) = n.parent.as_ref().and_then(|p| p.children.as_ref()) {
+                dir.live.add(1, ordering::Relaxed);
+            }
+            n.set_state(0, DOOMED);
+        }
     }
 }
 

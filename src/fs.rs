@@ -10,6 +10,7 @@ use kernel::{
     prelude::*,
     seq_file::SeqFile,
     seq_print,
+    sync::atomic::{ordering, Atomic},
     sync::{Mutex, SpinLock},
 };
 
@@ -26,13 +27,19 @@ const EVENTFS_MAGIC: u32 = 0x74726163 + 1;
 /// The options of a request, or those in force on the superblock, in kernel ids.
 pub(crate) type Opts = MountOpts<Kuid, Kgid>;
 
-static PARAM_SPECS: [ParamSpec; 4] = [
+static PARAM_SPECS: [ParamSpec; 5] = [
     ParamSpec::new(c"uid", ParamKind::Uid, Key::Uid as u8),
     ParamSpec::new(c"gid", ParamKind::Gid, Key::Gid as u8),
     ParamSpec::new(c"mode", ParamKind::String, Key::Mode as u8),
+    ParamSpec::new(c"dontcache", ParamKind::Flag, Key::DontCache as u8),
     ParamSpec::END,
 ];
-static PARAM_KINDS: [ParamKind; 3] = [ParamKind::Uid, ParamKind::Gid, ParamKind::String];
+static PARAM_KINDS: [ParamKind; 4] = [
+    ParamKind::Uid,
+    ParamKind::Gid,
+    ParamKind::String,
+    ParamKind::Flag,
+];
 
 /// The eventfs filesystem type.
 pub(crate) struct Eventfs;
@@ -51,6 +58,8 @@ pub(crate) struct Info {
     /// `getattr`/`permission`. Only the superblock's own `Info` is used for it (a
     /// request's is set up again in `fill_super`).
     owner: MountOwner,
+    /// `dontcache`: read lock-free by `d_delete` (under the dentry's spin lock).
+    dontcache: Atomic<bool>,
 }
 
 impl Info {
@@ -70,6 +79,7 @@ impl FileSystem for Eventfs {
         try_pin_init!(Info {
             opts <- new_spinlock!(Opts::none(), "eventfs_opts"),
             owner: MountOwner::new(Kuid::ROOT, Kgid::ROOT),
+            dontcache: Atomic::new(false),
         })
     }
 
@@ -83,6 +93,7 @@ impl FileSystem for Eventfs {
             (Some(Key::Mode), ParamValue::String(s)) => {
                 v.mode = Some(opts::parse_mode(s.to_bytes()).map_err(|e| fc.invalf(e.message()))?)
             }
+            (Some(Key::DontCache), ParamValue::Flag) => v.dontcache = Some(true),
             _ => return Err(EINVAL),
         }
         info.opts.lock().merge(&v);
@@ -94,6 +105,7 @@ impl FileSystem for Eventfs {
         let o = info.opts();
         // A new superblock: its options (or root) become the default ownership.
         info.owner.reset(o.uid_or(Kuid::ROOT), o.gid_or(Kgid::ROOT));
+        info.dontcache.store(o.dontcache(), ordering::Relaxed);
         Ok(RootSpec {
             node: ei::root()?,
             attrs: Attrs {
@@ -115,6 +127,9 @@ impl FileSystem for Eventfs {
         // Only what the request names changes; the root follows the options in force,
         // and so does every entry (rule 8), without walking anything.
         info.owner.remount(req.uid, req.gid);
+        if req.dontcache.is_some() {
+            info.dontcache.store(now.dontcache(), ordering::Relaxed);
+        }
         let root = sb.root_inode();
         if req.mode.is_some() {
             root.set_perm(now.root_mode());
@@ -139,6 +154,9 @@ impl FileSystem for Eventfs {
         if let Some(mode) = o.shows_mode() {
             seq_print!(m, ",mode={:o}", mode);
         }
+        if o.dontcache() {
+            seq_print!(m, ",dontcache");
+        }
     }
 }
 
@@ -157,6 +175,10 @@ impl Tree for EventfsTree {
 
     fn is_live(node: &Ei) -> bool {
         ei::is_live(node)
+    }
+
+    fn keep_unused(sb: &Info) -> bool {
+        !sb.dontcache.load(ordering::Relaxed)
     }
 
     fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {

@@ -97,3 +97,30 @@ bool eventfs_helper_ratelimit(void)
 {
 	return __ratelimit(&eventfs_ratelimit);
 }
+
+/*
+ * rhashtable_init() is a macro, and the fast-path operations are static inlines taking
+ * the parameters by value: the Rust side keeps the parameters and passes them in.
+ */
+int eventfs_helper_rht_init(struct rhashtable *ht, const struct rhashtable_params *params)
+{
+	return rhashtable_init(ht, params);
+}
+
+void *eventfs_helper_rht_lookup(struct rhashtable *ht, const void *key,
+				const struct rhashtable_params *params)
+{
+	return rhashtable_lookup_fast(ht, key, *params);
+}
+
+int eventfs_helper_rht_insert(struct rhashtable *ht, struct rhash_head *obj,
+			      const struct rhashtable_params *params)
+{
+	return rhashtable_insert_fast(ht, obj, *params);
+}
+
+int eventfs_helper_rht_remove(struct rhashtable *ht, struct rhash_head *obj,
+			      const struct rhashtable_params *params)
+{
+	return rhashtable_remove_fast(ht, obj, *params);
+}

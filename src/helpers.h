@@ -14,6 +14,7 @@
 #include <linux/sched/mm.h>
 #include <linux/xarray.h>
 #include <linux/ratelimit.h>
+#include <linux/rhashtable.h>
 
 int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
 			    struct fs_parameter *param, struct fs_parse_result *result);
@@ -34,5 +35,12 @@ void eventfs_helper_memalloc_nofs_restore(unsigned int flags);
 int eventfs_helper_xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp);
 void eventfs_helper_xa_release(struct xarray *xa, unsigned long index);
 bool eventfs_helper_ratelimit(void);
+int eventfs_helper_rht_init(struct rhashtable *ht, const struct rhashtable_params *params);
+void *eventfs_helper_rht_lookup(struct rhashtable *ht, const void *key,
+				const struct rhashtable_params *params);
+int eventfs_helper_rht_insert(struct rhashtable *ht, struct rhash_head *obj,
+			      const struct rhashtable_params *params);
+int eventfs_helper_rht_remove(struct rhashtable *ht, struct rhash_head *obj,
+			      const struct rhashtable_params *params);
 
 #endif /* EVENTFS_HELPERS_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Mount options of eventfs: `uid=`, `gid=`, `mode=`.
+//! Mount options of eventfs: `uid=`, `gid=`, `mode=`, `dontcache`.
 //!
 //! Plain Rust with no kernel dependency, so that `cargo test` checks it on the host
 //! (`tests/host`). The kernel side (`fs.rs`) instantiates [`MountOpts`] with the kernel's
@@ -21,6 +21,9 @@ pub(crate) enum Key {
     Gid = 1,
     /// `mode=`: permission bits of the root directory (octal).
     Mode = 2,
+    /// `dontcache`: unused dentries and inodes go at their last use instead of staying
+    /// cached until memory pressure or `drop_caches`.
+    DontCache = 3,
 }
 
 impl Key {
@@ -30,6 +33,7 @@ impl Key {
             0 => Some(Key::Uid),
             1 => Some(Key::Gid),
             2 => Some(Key::Mode),
+            3 => Some(Key::DontCache),
             _ => None,
         }
     }
@@ -82,6 +86,8 @@ pub(crate) struct MountOpts<U, G> {
     pub(crate) gid: Option<G>,
     /// `mode=`, if given (already validated by [`parse_mode`]).
     pub(crate) mode: Option<u16>,
+    /// `dontcache`, if given.
+    pub(crate) dontcache: Option<bool>,
 }
 
 impl<U: Copy, G: Copy> MountOpts<U, G> {
@@ -91,6 +97,7 @@ impl<U: Copy, G: Copy> MountOpts<U, G> {
             uid: None,
             gid: None,
             mode: None,
+            dontcache: None,
         }
     }
 
@@ -105,6 +112,9 @@ impl<U: Copy, G: Copy> MountOpts<U, G> {
         }
         if newer.mode.is_some() {
             self.mode = newer.mode;
+        }
+        if newer.dontcache.is_some() {
+            self.dontcache = newer.dontcache;
         }
     }
 
@@ -121,6 +131,11 @@ impl<U: Copy, G: Copy> MountOpts<U, G> {
     /// The group of entries that were never chgrp'ed, `root` when none was given.
     pub(crate) fn gid_or(&self, root: G) -> G {
         self.gid.unwrap_or(root)
+    }
+
+    /// Whether unused dentries are dropped at once.
+    pub(crate) fn dontcache(&self) -> bool {
+        self.dontcache.unwrap_or(false)
     }
 
     /// Whether `/proc/mounts` should show `mode=`: only when it differs from the default.
@@ -183,6 +198,7 @@ mod tests {
             uid: Some(1),
             gid: Some(2),
             mode: Some(0o755),
+            dontcache: None,
         };
         sb.merge(&Opts {
             uid: Some(7),
@@ -193,7 +209,8 @@ mod tests {
             Opts {
                 uid: Some(7),
                 gid: Some(2),
-                mode: Some(0o755)
+                mode: Some(0o755),
+                dontcache: None
             }
         );
         sb.merge(&Opts::none());
@@ -202,7 +219,8 @@ mod tests {
             Opts {
                 uid: Some(7),
                 gid: Some(2),
-                mode: Some(0o755)
+                mode: Some(0o755),
+                dontcache: None
             }
         );
         sb.merge(&Opts {
@@ -215,7 +233,8 @@ mod tests {
             Opts {
                 uid: Some(7),
                 gid: Some(0),
-                mode: Some(0o700)
+                mode: Some(0o700),
+                dontcache: None
             }
         );
         assert_eq!(sb.shows_mode(), None);
@@ -223,9 +242,9 @@ mod tests {
 
     #[test]
     fn keys_round_trip() {
-        for k in [Key::Uid, Key::Gid, Key::Mode] {
+        for k in [Key::Uid, Key::Gid, Key::Mode, Key::DontCache] {
             assert_eq!(Key::from_opt(k as u8), Some(k));
         }
-        assert_eq!(Key::from_opt(3), None);
+        assert_eq!(Key::from_opt(4), None);
     }
 }

@@ -80,6 +80,8 @@ pub(crate) enum ParamKind {
     Gid,
     /// `fsparam_string`: a string, checked by the filesystem.
     String,
+    /// `fsparam_flag`: a name without a value.
+    Flag,
 }
 
 /// One parameter as `fs_parse()` returned it.
@@ -90,14 +92,16 @@ pub(crate) enum ParamValue<'a> {
     Gid(Kgid),
     /// For [`ParamKind::String`].
     String(&'a CStr),
+    /// For [`ParamKind::Flag`].
+    Flag,
 }
 
 /// One entry of a C `fs_parameter_spec` table.
 ///
 /// # Invariants
 ///
-/// `name` is null (the terminator) or a `'static` C string; `type_` is a libfs parser
-/// matching the entry's [`ParamKind`].
+/// `name` is null (the terminator) or a `'static` C string; `type_` is the libfs parser
+/// matching the entry's [`ParamKind`] (none for a flag).
 #[repr(transparent)]
 pub(crate) struct ParamSpec(fsb::fs_parameter_spec);
 
@@ -107,20 +111,23 @@ unsafe impl Sync for ParamSpec {}
 impl ParamSpec {
     /// The entry for a parameter named `name` of kind `kind`, with option number `opt`.
     pub(crate) const fn new(name: &'static CStr, kind: ParamKind, opt: u8) -> ParamSpec {
-        let parser: unsafe extern "C" fn(
+        type Parser = unsafe extern "C" fn(
             *mut fsb::p_log,
             *const fsb::fs_parameter_spec,
             *mut fsb::fs_parameter,
             *mut fsb::fs_parse_result,
-        ) -> c_int = match kind {
-            ParamKind::Uid => fsb::fs_param_is_uid,
-            ParamKind::Gid => fsb::fs_param_is_gid,
-            ParamKind::String => fsb::fs_param_is_string,
+        ) -> c_int;
+        // A flag has no parser: `fs_parse()` refuses a value for it.
+        let parser: Option<Parser> = match kind {
+            ParamKind::Uid => Some(fsb::fs_param_is_uid),
+            ParamKind::Gid => Some(fsb::fs_param_is_gid),
+            ParamKind::String => Some(fsb::fs_param_is_string),
+            ParamKind::Flag => None,
         };
         // INVARIANT: `name` is `'static`, `parser` matches `kind`.
         ParamSpec(fsb::fs_parameter_spec {
             name: kernel::str::as_char_ptr_in_const_context(name),
-            type_: Some(parser),
+            type_: parser,
             opt,
             flags: 0,
             data: core::ptr::null(),
@@ -331,6 +338,7 @@ impl<T: FileSystem> Tables<T> {
                 ParamKind::String => {
                     ParamValue::String(CStr::from_char_ptr((*param).__bindgen_anon_1.string))
                 }
+                ParamKind::Flag => ParamValue::Flag,
             }
         };
         // SAFETY: `fc` is live and its `s_fs_info` is our info (it is only moved away in

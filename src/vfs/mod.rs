@@ -12,6 +12,7 @@ pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod node;
 pub(crate) mod rcu;
+pub(crate) mod rhashtable;
 pub(crate) mod super_block;
 pub(crate) mod xarray;
 
@@ -20,7 +21,8 @@ pub(crate) use fs_type::{
 };
 pub(crate) use inode::Inode;
 pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, SeqOut, Tree, WriteSource};
-pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuCell, SrcuGuard};
+pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuGuard};
+pub(crate) use rhashtable::{HashLink, HashNode, RcuHashTable};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
 pub(crate) use xarray::RcuXArray;
 

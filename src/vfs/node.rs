@@ -105,6 +105,9 @@ pub(crate) trait Tree: Sized + 'static {
     /// Whether a dentry holding `node` is still valid. Called in RCU-walk too: must not
     /// sleep or take locks.
     fn is_live(node: &Self::Node) -> bool;
+    /// Whether unused positive dentries (and so their inodes) stay cached until memory
+    /// pressure, or go at their last `dput`. Called under the dentry's spin lock.
+    fn keep_unused(sb: &Self::SbInfo) -> bool;
     /// Reports the entries of `dir` from position `pos` on (0 and 1 are `.` and `..`,
     /// done by the caller) as `emit(position, next position, entry)`; `emit` returns
     /// false when the buffer is full.
@@ -462,10 +465,19 @@ impl<T: Tree> NodeOps<T> {
     ///
     /// Called by the VFS with live arguments of this tree, as the C prototype requires.
     unsafe extern "C" fn d_delete(dentry: *const bindings::dentry) -> c_int {
-        // Keep positive dentries cached (they are cheap to revalidate), never negative
-        // ones: a name that does not exist now may exist on the next lookup.
+        // Never keep negative dentries: a name that does not exist now may exist on the
+        // next lookup. Keep positive ones (cheap to revalidate) unless the mount says
+        // otherwise.
         // SAFETY: The VFS passes a live dentry.
-        c_int::from(unsafe { (*dentry).d_fsdata }.is_null())
+        if unsafe { (*dentry).d_fsdata }.is_null() {
+            return 1;
+        }
+        // SAFETY: A live dentry's superblock is live.
+        let sb = unsafe { (*dentry).d_sb };
+        // SAFETY: The superblock's `s_fs_info` is its `Pin<KBox<T::SbInfo>>` until
+        // `kill_sb`, which runs after its dentries are gone.
+        let info = unsafe { <Pin<KBox<T::SbInfo>> as ForeignOwnable>::borrow((*sb).s_fs_info) };
+        c_int::from(!T::keep_unused(info.get_ref()))
     }
 
     /// `dentry_operations.d_release`.

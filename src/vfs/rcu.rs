@@ -6,10 +6,11 @@
 //!   an RCU grace period, because an RCU-walk `d_revalidate` may be reading it through a
 //!   dentry that is being killed (rule 4). The count, not the grace period, decides when
 //!   the object dies; the grace period only delays the `kfree`.
-//! - [`SrcuCell`]: a pointer to an immutable value that writers replace under their own
-//!   lock and readers load inside an SRCU read section ([`SrcuGuard`]); the replaced
-//!   value is dropped after an SRCU grace period. SRCU is used to walk, never as a
-//!   lifetime for anything a reader keeps after its read section (rule 3).
+//! - [`SrcuGuard`]: a read section of the SRCU domain in which readers walk the indexes
+//!   (`vfs::xarray`, `vfs::rhashtable`) without the writer mutex; [`Prepared`]: a value
+//!   (typically index references a writer removed) dropped only after an SRCU grace
+//!   period. SRCU is used to walk, never as a lifetime for anything a reader keeps after
+//!   its read section: readers take a counted reference inside it (rule 3).
 //! - [`NofsScope`]: allocations under the writer mutex must not recurse into filesystem
 //!   reclaim (rule 9).
 //!
@@ -31,7 +32,7 @@ use kernel::{
 use super::fsb;
 
 /// Allocations of this module whose free is (or will be) deferred to an RCU or SRCU
-/// callback: [`RcuArc`] objects and [`SrcuCell`] nodes. [`barrier`] waits for zero.
+/// callback: [`RcuArc`] objects and [`Prepared`] values. [`barrier`] waits for zero.
 static LIVE: Atomic<i64> = Atomic::new(0);
 
 fn live_inc() {
@@ -74,6 +75,9 @@ unsafe impl<T: Send + Sync + 'static> Send for RcuArc<T> {}
 unsafe impl<T: Send + Sync + 'static> Sync for RcuArc<T> {}
 
 impl<T: Send + Sync + 'static> RcuArc<T> {
+    /// Where the value is in the allocation that [`RcuArc::into_raw`] points at.
+    pub(crate) const VALUE_OFFSET: usize = core::mem::offset_of!(RcuInner<T>, value);
+
     /// Allocates `value` with a count of one.
     pub(crate) fn new(value: T, flags: kernel::alloc::Flags) -> Result<Self> {
         let inner = KBox::new(
@@ -226,82 +230,6 @@ struct SrcuNode<T> {
     value: T,
 }
 
-/// A pointer to an immutable `T`, replaced by writers and read under SRCU.
-///
-/// `W` is the guard of the writers' lock: every method that may retire a node, or that
-/// reads without an SRCU read section, takes a `&W`, so only a task holding that lock can
-/// call it (the proof is in the signature, not in a comment).
-///
-/// # Invariants
-///
-/// `ptr` always points at a live `SrcuNode<T>` made by `KBox::leak`. A node that was
-/// replaced is freed only after an SRCU grace period, so a reader's `&T` stays valid for
-/// its read section. Nodes are replaced only by [`SrcuCell::replace`], under `W`.
-pub(crate) struct SrcuCell<T: Send + Sync + 'static, W> {
-    ptr: Atomic<*mut SrcuNode<T>>,
-    _writer: PhantomData<fn(&W)>,
-}
-
-impl<T: Send + Sync + 'static, W> SrcuCell<T, W> {
-    /// A cell holding the prepared value.
-    pub(crate) fn new(first: Prepared<T>) -> Self {
-        SrcuCell {
-            ptr: Atomic::new(KBox::leak(first.0)),
-            _writer: PhantomData,
-        }
-    }
-
-    /// The current value, valid for the read section.
-    pub(crate) fn read<'a>(&'a self, _guard: &'a SrcuGuard) -> &'a T {
-        // Acquire pairs with the Release in `replace` (rcu_dereference).
-        let p = self.ptr.load(ordering::Acquire);
-        // SAFETY: `p` is live, and a replaced node is freed only after the grace period
-        // that `_guard`'s section holds off.
-        unsafe { &(*p).value }
-    }
-
-    /// The current value, for a writer: holding the writers' lock (`_writer`) excludes
-    /// `replace`, the only way a node is retired, for as long as the borrow lasts.
-    pub(crate) fn read_locked<'a>(&'a self, _writer: &'a W) -> &'a T {
-        let p = self.ptr.load(ordering::Acquire);
-        // SAFETY: Only `replace` retires a node, and it needs the writers' lock, which
-        // the caller holds for `'a`.
-        unsafe { &(*p).value }
-    }
-
-    /// Allocates the node for a later [`SrcuCell::replace`], so that the replacement
-    /// itself cannot fail.
-    pub(crate) fn prepare(value: T, flags: kernel::alloc::Flags) -> Result<Prepared<T>> {
-        let node = KBox::new(
-            SrcuNode {
-                rcu: Opaque::uninit(),
-                value,
-            },
-            flags,
-        )?;
-        live_inc();
-        Ok(Prepared(node))
-    }
-
-    /// Publishes `new`; the old value is dropped after an SRCU grace period.
-    pub(crate) fn replace(&self, new: Prepared<T>, _writer: &W) {
-        // Release pairs with the Acquire of readers (rcu_assign_pointer).
-        let old = self.ptr.xchg(KBox::leak(new.0), ordering::Full);
-        // SAFETY: `old` was published and is now unreachable for new readers.
-        unsafe { defer_free(old) };
-    }
-}
-
-impl<T: Send + Sync + 'static, W> Drop for SrcuCell<T, W> {
-    fn drop(&mut self) {
-        // Dropping the cell means its owner is unreachable: readers that could still see
-        // the current node hold SRCU, so defer it as a replacement would.
-        let old = *self.ptr.get_mut();
-        // SAFETY: As in `replace`: nothing can reach `old` any more but current readers.
-        unsafe { defer_free(old) };
-    }
-}
-
 /// Frees a node after an SRCU grace period.
 ///
 /// # Safety
@@ -323,8 +251,8 @@ unsafe fn defer_free<T>(node: *mut SrcuNode<T>) {
     unsafe { fsb::eventfs_helper_call_srcu(head.cast(), Some(free::<T>)) };
 }
 
-/// A value allocated (by [`SrcuCell::prepare`] or [`Prepared::new`]) to be published or
-/// retired later by an operation that must not fail.
+/// A value allocated by [`Prepared::new`] to be retired later, after an SRCU grace period,
+/// by an operation that must not fail.
 pub(crate) struct Prepared<T>(KBox<SrcuNode<T>>);
 
 impl<T> Prepared<T> {
@@ -344,7 +272,15 @@ impl<T> Prepared<T> {
 impl<T: Send + Sync + 'static> Prepared<T> {
     /// Allocates `value` for a later [`Prepared::drop_after_grace_period`].
     pub(crate) fn new(value: T, flags: kernel::alloc::Flags) -> Result<Self> {
-        SrcuCell::<T, ()>::prepare(value, flags)
+        let node = KBox::new(
+            SrcuNode {
+                rcu: Opaque::uninit(),
+                value,
+            },
+            flags,
+        )?;
+        live_inc();
+        Ok(Prepared(node))
     }
 }
 

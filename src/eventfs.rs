@@ -7,10 +7,10 @@
 //! filesystem in safe Rust on top of it; `opts` is plain Rust shared with the host
 //! tests (`tests/host`).
 
-mod ei;
 mod events;
 mod fs;
 mod opts;
+mod tree;
 mod vfs;
 
 use kernel::{prelude::*, InPlaceModule};
@@ -38,14 +38,14 @@ struct Registry;
 
 impl Registry {
     fn new() -> Result<Registry> {
-        ei::init()?;
+        tree::init()?;
         Ok(Registry)
     }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        ei::exit();
+        tree::exit();
         // Every SRCU and RCU callback of ours must have run before our text goes.
         vfs::rcu::barrier();
     }

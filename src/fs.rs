@@ -14,8 +14,8 @@ use kernel::{
     sync::{Mutex, SpinLock},
 };
 
-use crate::ei::{self, Cursor, Ei, EiRef, FileKind, MountOwner};
 use crate::opts::{self, Key, MountOpts};
+use crate::tree::{self, Cursor, DirNode, DirRef, FileKind, MountOwner};
 use crate::vfs::{
     AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
     ParamKind, ParamSpec, ParamTable, ParamValue, RootSpec, SeqOut, SuperBlock, Tree, WriteSource,
@@ -100,14 +100,14 @@ impl FileSystem for Eventfs {
         Ok(())
     }
 
-    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<RootSpec<Ei>> {
+    fn fill_super(sb: &NewSuperBlock<Self>) -> Result<RootSpec<DirNode>> {
         let info = sb.info();
         let o = info.opts();
         // A new superblock: its options (or root) become the default ownership.
         info.owner.reset(o.uid_or(Kuid::ROOT), o.gid_or(Kgid::ROOT));
         info.dontcache.store(o.dontcache(), ordering::Relaxed);
         Ok(RootSpec {
-            node: ei::root()?,
+            node: tree::root()?,
             attrs: Attrs {
                 perm: o.root_mode(),
                 uid: o.uid_or(Kuid::ROOT),
@@ -164,42 +164,42 @@ impl FileSystem for Eventfs {
 pub(crate) struct EventfsTree;
 
 impl Tree for EventfsTree {
-    type Node = Ei;
+    type Node = DirNode;
     type Open = OpenFile;
     type SbInfo = Info;
-    const FILE_INO: u64 = ei::FILE_INO;
+    const FILE_INO: u64 = tree::FILE_INO;
 
-    fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
-        ei::lookup(dir, name)
+    fn lookup(dir: &DirRef, name: &[u8]) -> Option<Found<DirNode>> {
+        tree::lookup(dir, name)
     }
 
-    fn is_live(node: &Ei) -> bool {
-        ei::is_live(node)
+    fn is_live(node: &DirNode) -> bool {
+        tree::is_live(node)
     }
 
     fn keep_unused(sb: &Info) -> bool {
         !sb.dontcache.load(ordering::Relaxed)
     }
 
-    fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
-        ei::iterate(dir, pos, emit)
+    fn iterate(dir: &DirNode, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
+        tree::iterate(dir, pos, emit)
     }
 
-    fn attrs(sb: &Info, node: &Ei, file: Option<u32>) -> Attrs {
-        ei::attrs(&sb.owner, node, file)
+    fn attrs(sb: &Info, node: &DirNode, file: Option<u32>) -> Attrs {
+        tree::attrs(&sb.owner, node, file)
     }
 
-    fn prepare_attrs(node: &Ei) -> Result {
-        ei::prepare_attrs(node)
+    fn prepare_attrs(node: &DirNode) -> Result {
+        tree::prepare_attrs(node)
     }
 
-    fn set_attrs(sb: &Info, node: &Ei, file: Option<u32>, change: &AttrChange) {
-        ei::set_attrs(&sb.owner, node, file, change)
+    fn set_attrs(sb: &Info, node: &DirNode, file: Option<u32>, change: &AttrChange) {
+        tree::set_attrs(&sb.owner, node, file, change)
     }
 
-    fn open(dir: &EiRef, file: u32, trunc: bool) -> Result {
-        if trunc && ei::file_kind(dir, file)? == FileKind::DynamicEvents {
-            ei::truncate()?;
+    fn open(dir: &DirRef, file: u32, trunc: bool) -> Result {
+        if trunc && tree::file_kind(dir, file)? == FileKind::DynamicEvents {
+            tree::truncate()?;
         }
         Ok(())
     }
@@ -211,19 +211,19 @@ impl Tree for EventfsTree {
         })
     }
 
-    fn release(dir: &Ei, file: u32, open: Pin<&OpenFile>) {
-        if ei::file_kind(dir, file) == Ok(FileKind::DynamicEvents) {
-            ei::flush_dynamic_events(&mut open.pending.lock());
+    fn release(dir: &DirNode, file: u32, open: Pin<&OpenFile>) {
+        if tree::file_kind(dir, file) == Ok(FileKind::DynamicEvents) {
+            tree::flush_dynamic_events(&mut open.pending.lock());
         }
     }
 
-    fn seq_seek(dir: &Ei, file: u32, open: Pin<&OpenFile>, pos: u64) -> Option<u64> {
-        let kind = ei::file_kind(dir, file).ok()?;
-        ei::seek(dir, kind, pos, &mut open.cursor.lock())
+    fn seq_seek(dir: &DirNode, file: u32, open: Pin<&OpenFile>, pos: u64) -> Option<u64> {
+        let kind = tree::file_kind(dir, file).ok()?;
+        tree::seek(dir, kind, pos, &mut open.cursor.lock())
     }
 
-    fn seq_show(dir: &Ei, file: u32, open: Pin<&OpenFile>, out: &mut SeqOut<'_>) -> Result {
-        ei::show(dir, ei::file_kind(dir, file)?, &open.cursor.lock(), out)
+    fn seq_show(dir: &DirNode, file: u32, open: Pin<&OpenFile>, out: &mut SeqOut<'_>) -> Result {
+        tree::show(dir, tree::file_kind(dir, file)?, &open.cursor.lock(), out)
     }
 
     fn seq_stop(open: Pin<&OpenFile>) {
@@ -231,14 +231,14 @@ impl Tree for EventfsTree {
     }
 
     fn write(
-        dir: &Ei,
+        dir: &DirNode,
         file: u32,
         open: Pin<&OpenFile>,
         src: &mut WriteSource<'_>,
     ) -> Result<usize> {
-        match ei::file_kind(dir, file)? {
-            FileKind::DynamicEvents => ei::write_dynamic_events(&mut open.pending.lock(), src),
-            FileKind::Enable => ei::write_enable(dir, src),
+        match tree::file_kind(dir, file)? {
+            FileKind::DynamicEvents => tree::write_dynamic_events(&mut open.pending.lock(), src),
+            FileKind::Enable => tree::write_enable(dir, src),
             FileKind::Id | FileKind::Format => Err(EINVAL),
         }
     }

@@ -29,7 +29,7 @@ use kernel::{
 };
 
 use super::node::{Dentry, InodeRole, NodeOps};
-use super::{fsb, Attrs, Kgid, Kuid, NewSuperBlock, RcuArc, SuperBlock, Tree};
+use super::{local_bindings, Attrs, Kgid, Kuid, NewSuperBlock, RcuArc, SuperBlock, Tree};
 
 /// A filesystem type: the hooks the VFS calls, in terms of the wrappers of this module.
 pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
@@ -103,7 +103,7 @@ pub(crate) enum ParamValue<'a> {
 /// `name` is null (the terminator) or a `'static` C string; `type_` is the libfs parser
 /// matching the entry's [`ParamKind`] (none for a flag).
 #[repr(transparent)]
-pub(crate) struct ParamSpec(fsb::fs_parameter_spec);
+pub(crate) struct ParamSpec(local_bindings::fs_parameter_spec);
 
 // SAFETY: The entry only holds pointers to `'static` immutable data and libfs functions.
 unsafe impl Sync for ParamSpec {}
@@ -112,20 +112,20 @@ impl ParamSpec {
     /// The entry for a parameter named `name` of kind `kind`, with option number `opt`.
     pub(crate) const fn new(name: &'static CStr, kind: ParamKind, opt: u8) -> ParamSpec {
         type Parser = unsafe extern "C" fn(
-            *mut fsb::p_log,
-            *const fsb::fs_parameter_spec,
-            *mut fsb::fs_parameter,
-            *mut fsb::fs_parse_result,
+            *mut local_bindings::p_log,
+            *const local_bindings::fs_parameter_spec,
+            *mut local_bindings::fs_parameter,
+            *mut local_bindings::fs_parse_result,
         ) -> c_int;
         // A flag has no parser: `fs_parse()` refuses a value for it.
         let parser: Option<Parser> = match kind {
-            ParamKind::Uid => Some(fsb::fs_param_is_uid),
-            ParamKind::Gid => Some(fsb::fs_param_is_gid),
-            ParamKind::String => Some(fsb::fs_param_is_string),
+            ParamKind::Uid => Some(local_bindings::fs_param_is_uid),
+            ParamKind::Gid => Some(local_bindings::fs_param_is_gid),
+            ParamKind::String => Some(local_bindings::fs_param_is_string),
             ParamKind::Flag => None,
         };
         // INVARIANT: `name` is `'static`, `parser` matches `kind`.
-        ParamSpec(fsb::fs_parameter_spec {
+        ParamSpec(local_bindings::fs_parameter_spec {
             name: kernel::str::as_char_ptr_in_const_context(name),
             type_: parser,
             opt,
@@ -135,7 +135,7 @@ impl ParamSpec {
     }
 
     /// The terminating entry.
-    pub(crate) const END: ParamSpec = ParamSpec(fsb::fs_parameter_spec {
+    pub(crate) const END: ParamSpec = ParamSpec(local_bindings::fs_parameter_spec {
         name: core::ptr::null(),
         type_: None,
         opt: 0,
@@ -170,7 +170,7 @@ impl ParamTable {
         ParamTable { specs, kinds }
     }
 
-    fn as_ptr(&self) -> *const fsb::fs_parameter_spec {
+    fn as_ptr(&self) -> *const local_bindings::fs_parameter_spec {
         self.specs.as_ptr().cast()
     }
 }
@@ -182,13 +182,13 @@ impl ParamTable {
 /// Wraps a live `fs_context` whose `ops` are ours; only handed out to the duration of one
 /// of its operations.
 #[repr(transparent)]
-pub(crate) struct FsContext(Opaque<fsb::fs_context>);
+pub(crate) struct FsContext(Opaque<local_bindings::fs_context>);
 
 impl FsContext {
     /// # Safety
     ///
     /// `ptr` must be a live `fs_context` for `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut fsb::fs_context) -> &'a FsContext {
+    unsafe fn from_raw<'a>(ptr: *mut local_bindings::fs_context) -> &'a FsContext {
         // SAFETY: Transparent wrapper; validity guaranteed by the caller.
         unsafe { &*ptr.cast() }
     }
@@ -197,7 +197,7 @@ impl FsContext {
     /// `dmesg` or through `fsconfig(2)`'s log. Returns `EINVAL` for the caller to return.
     pub(crate) fn invalf(&self, msg: &'static CStr) -> Error {
         // SAFETY: `self` is a live fs_context; `msg` is a valid, static C string.
-        let e = unsafe { fsb::eventfs_helper_invalfc(self.0.get(), msg.as_char_ptr()) };
+        let e = unsafe { local_bindings::eventfs_helper_invalfc(self.0.get(), msg.as_char_ptr()) };
         Error::from_errno(e)
     }
 }
@@ -258,14 +258,15 @@ impl<T: FileSystem> PinnedDrop for Registration<T> {
 struct Tables<T>(PhantomData<T>);
 
 impl<T: FileSystem> Tables<T> {
-    const CONTEXT_OPS: fsb::fs_context_operations = fsb::fs_context_operations {
-        free: Some(Self::free),
-        dup: None,
-        parse_param: Some(Self::parse_param),
-        parse_monolithic: None,
-        get_tree: Some(Self::get_tree),
-        reconfigure: Some(Self::reconfigure),
-    };
+    const CONTEXT_OPS: local_bindings::fs_context_operations =
+        local_bindings::fs_context_operations {
+            free: Some(Self::free),
+            dup: None,
+            parse_param: Some(Self::parse_param),
+            parse_monolithic: None,
+            get_tree: Some(Self::get_tree),
+            reconfigure: Some(Self::reconfigure),
+        };
 
     const SUPER_OPS: bindings::super_operations = bindings::super_operations {
         statfs: Some(bindings::simple_statfs),
@@ -280,7 +281,7 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// Called by the VFS with a new `fs_context` of our type.
     unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
-        let fc: *mut fsb::fs_context = fc.cast();
+        let fc: *mut local_bindings::fs_context = fc.cast();
         from_result(|| {
             let info = KBox::pin_init(T::new_info(), GFP_KERNEL)?;
             // SAFETY: `fc` is live and ours to set up. Ownership of `info` moves to
@@ -298,7 +299,7 @@ impl<T: FileSystem> Tables<T> {
     /// # Safety
     ///
     /// Called by the VFS once, when `fc` is destroyed.
-    unsafe extern "C" fn free(fc: *mut fsb::fs_context) {
+    unsafe extern "C" fn free(fc: *mut local_bindings::fs_context) {
         // SAFETY: `fc` is live; its `s_fs_info` is null or ours (see the module doc).
         let info = unsafe { (*fc).s_fs_info };
         if !info.is_null() {
@@ -314,13 +315,14 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// Called by the VFS with a live `fc` of ours and a live parameter.
     unsafe extern "C" fn parse_param(
-        fc: *mut fsb::fs_context,
-        param: *mut fsb::fs_parameter,
+        fc: *mut local_bindings::fs_context,
+        param: *mut local_bindings::fs_parameter,
     ) -> c_int {
-        let mut result = fsb::fs_parse_result::default();
+        let mut result = local_bindings::fs_parse_result::default();
         // SAFETY: All pointers are live; `PARAMS` is a terminated table.
-        let opt =
-            unsafe { fsb::eventfs_helper_fs_parse(fc, T::PARAMS.as_ptr(), param, &mut result) };
+        let opt = unsafe {
+            local_bindings::eventfs_helper_fs_parse(fc, T::PARAMS.as_ptr(), param, &mut result)
+        };
         if opt < 0 {
             // -ENOPARAM lets the VFS handle "source" and report unknown keys (EINVAL).
             return opt;
@@ -360,7 +362,7 @@ impl<T: FileSystem> Tables<T> {
     /// from `fc`.
     unsafe extern "C" fn fill_super(
         sb: *mut bindings::super_block,
-        _fc: *mut fsb::fs_context,
+        _fc: *mut local_bindings::fs_context,
     ) -> c_int {
         from_result(|| {
             // SAFETY: `sb` is new and only ours until we return.
@@ -405,9 +407,9 @@ impl<T: FileSystem> Tables<T> {
     /// # Safety
     ///
     /// Called by the VFS with a live `fc` of ours.
-    unsafe extern "C" fn get_tree(fc: *mut fsb::fs_context) -> c_int {
+    unsafe extern "C" fn get_tree(fc: *mut local_bindings::fs_context) -> c_int {
         // SAFETY: `fc` is live; `fill_super` has the signature get_tree_single() expects.
-        let ret = unsafe { fsb::get_tree_single(fc, Some(Self::fill_super)) };
+        let ret = unsafe { local_bindings::get_tree_single(fc, Some(Self::fill_super)) };
         if ret != 0 {
             return ret;
         }
@@ -422,7 +424,7 @@ impl<T: FileSystem> Tables<T> {
     /// # Safety
     ///
     /// Called by the VFS with a live `fc` of ours whose `root` is set.
-    unsafe extern "C" fn reconfigure(fc: *mut fsb::fs_context) -> c_int {
+    unsafe extern "C" fn reconfigure(fc: *mut local_bindings::fs_context) -> c_int {
         // SAFETY: `fc` is live.
         let info = unsafe { (*fc).s_fs_info };
         if info.is_null() {

@@ -44,7 +44,7 @@ pub(crate) use xarray::RcuXArray;
     clippy::undocumented_unsafe_blocks,
     missing_docs
 )]
-pub(crate) mod fsb {
+pub(crate) mod local_bindings {
     include!("../fs_bindings_generated.rs");
 }
 
@@ -67,7 +67,7 @@ impl Kuid {
     pub(crate) fn in_current_ns(self) -> u32 {
         // SAFETY: The helper only reads its by-value argument and the current task's
         // credentials, which are valid in process context.
-        unsafe { fsb::eventfs_helper_from_kuid_munged(self.0) }
+        unsafe { local_bindings::eventfs_helper_from_kuid_munged(self.0) }
     }
 }
 
@@ -78,7 +78,7 @@ impl Kgid {
     /// The id as seen from the current task's user namespace (`from_kgid_munged`).
     pub(crate) fn in_current_ns(self) -> u32 {
         // SAFETY: As for `Kuid::in_current_ns`.
-        unsafe { fsb::eventfs_helper_from_kgid_munged(self.0) }
+        unsafe { local_bindings::eventfs_helper_from_kgid_munged(self.0) }
     }
 }
 
@@ -98,5 +98,5 @@ impl PartialEq for Kgid {
 /// on one rate limit for the whole module).
 pub(crate) fn ratelimit() -> bool {
     // SAFETY: No precondition; the helper only updates its own static rate-limit state.
-    unsafe { fsb::eventfs_helper_ratelimit() }
+    unsafe { local_bindings::eventfs_helper_ratelimit() }
 }

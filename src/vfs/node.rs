@@ -36,7 +36,7 @@ use kernel::{
     types::ForeignOwnable,
 };
 
-use super::{fsb, Kgid, Kuid, RcuArc};
+use super::{local_bindings, Kgid, Kuid, RcuArc};
 
 /// `FMODE_WRITE` of `linux/fs.h` (a `__force` cast bindgen does not see).
 const FMODE_WRITE: u32 = 0x2;
@@ -647,7 +647,7 @@ impl<T: Tree> NodeOps<T> {
         ctx: *mut bindings::dir_context,
     ) -> c_int {
         // SAFETY: The VFS passes a live open directory and its dir_context.
-        if !unsafe { fsb::eventfs_helper_dir_emit_dots(file, ctx.cast()) } {
+        if !unsafe { local_bindings::eventfs_helper_dir_emit_dots(file, ctx.cast()) } {
             return 0;
         }
         // SAFETY: The open file pins its path.
@@ -668,7 +668,7 @@ impl<T: Tree> NodeOps<T> {
             unsafe { (*ctx).pos = at };
             // SAFETY: `ctx` is live; `e.name` is valid for its length during the call.
             let more = unsafe {
-                fsb::eventfs_helper_dir_emit(
+                local_bindings::eventfs_helper_dir_emit(
                     ctx.cast(),
                     e.name.as_ptr(),
                     e.name.len() as c_int,

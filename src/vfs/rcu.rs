@@ -29,7 +29,7 @@ use kernel::{
     types::Opaque,
 };
 
-use super::fsb;
+use super::local_bindings;
 
 /// Allocations of this module whose free is (or will be) deferred to an RCU or SRCU
 /// callback: [`RcuArc`] objects and [`Prepared`] values. [`barrier`] waits for zero.
@@ -209,7 +209,7 @@ impl SrcuGuard {
     /// Enters a read section.
     pub(crate) fn new() -> SrcuGuard {
         // SAFETY: Entering an SRCU read section has no precondition.
-        let idx = unsafe { fsb::eventfs_helper_srcu_read_lock() };
+        let idx = unsafe { local_bindings::eventfs_helper_srcu_read_lock() };
         SrcuGuard {
             idx,
             _not_send: PhantomData,
@@ -220,7 +220,7 @@ impl SrcuGuard {
 impl Drop for SrcuGuard {
     fn drop(&mut self) {
         // SAFETY: `idx` belongs to the section this guard opened, on this task.
-        unsafe { fsb::eventfs_helper_srcu_read_unlock(self.idx) };
+        unsafe { local_bindings::eventfs_helper_srcu_read_unlock(self.idx) };
     }
 }
 
@@ -248,7 +248,7 @@ unsafe fn defer_free<T>(node: *mut SrcuNode<T>) {
     // SAFETY: `node` is live per the caller; its head is used once.
     let head = unsafe { (*node).rcu.get() };
     // SAFETY: The callback frees the node once no SRCU reader can see it.
-    unsafe { fsb::eventfs_helper_call_srcu(head.cast(), Some(free::<T>)) };
+    unsafe { local_bindings::eventfs_helper_call_srcu(head.cast(), Some(free::<T>)) };
 }
 
 /// A value allocated by [`Prepared::new`] to be retired later, after an SRCU grace period,
@@ -295,7 +295,7 @@ impl NofsScope {
     /// Enters the scope.
     pub(crate) fn new() -> NofsScope {
         // SAFETY: No precondition; restored on drop by this task.
-        let flags = unsafe { fsb::eventfs_helper_memalloc_nofs_save() };
+        let flags = unsafe { local_bindings::eventfs_helper_memalloc_nofs_save() };
         NofsScope {
             flags,
             _not_send: PhantomData,
@@ -306,7 +306,7 @@ impl NofsScope {
 impl Drop for NofsScope {
     fn drop(&mut self) {
         // SAFETY: `flags` is what the matching save returned on this task.
-        unsafe { fsb::eventfs_helper_memalloc_nofs_restore(self.flags) };
+        unsafe { local_bindings::eventfs_helper_memalloc_nofs_restore(self.flags) };
     }
 }
 
@@ -324,7 +324,7 @@ impl Drop for NofsScope {
 pub(crate) fn barrier() {
     for _ in 0..BARRIER_ROUNDS {
         // SAFETY: No precondition.
-        unsafe { fsb::eventfs_helper_srcu_barrier() };
+        unsafe { local_bindings::eventfs_helper_srcu_barrier() };
         // SAFETY: No precondition.
         unsafe { bindings::rcu_barrier() };
         // Acquire pairs with the Release of `live_dec`.

@@ -17,7 +17,7 @@ use core::marker::PhantomData;
 
 use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
 
-use super::{fsb, RcuArc, SrcuGuard};
+use super::{local_bindings, RcuArc, SrcuGuard};
 
 /// The `struct rhash_head` a [`HashNode`] embeds: the table's link to it.
 #[repr(transparent)]
@@ -109,7 +109,7 @@ impl<T: HashNode, W> RcuHashTable<T, W> {
     pub(crate) unsafe fn init(&self) -> Result {
         // SAFETY: `ht` is valid for writes and will not move, per the caller.
         kernel::error::to_result(unsafe {
-            fsb::eventfs_helper_rht_init(self.ht.get().cast(), &Self::PARAMS)
+            local_bindings::eventfs_helper_rht_init(self.ht.get().cast(), &Self::PARAMS)
         })
     }
 
@@ -120,7 +120,7 @@ impl<T: HashNode, W> RcuHashTable<T, W> {
     /// The table must be empty and unused from now on (module exit, after `init`).
     pub(crate) unsafe fn destroy(&self) {
         // SAFETY: Initialised and no longer used, per the caller.
-        unsafe { fsb::rhashtable_destroy(self.ht.get()) };
+        unsafe { local_bindings::rhashtable_destroy(self.ht.get()) };
     }
 
     fn head(obj: &RcuArc<T>) -> *mut bindings::rhash_head {
@@ -137,8 +137,9 @@ impl<T: HashNode, W> RcuHashTable<T, W> {
         let head = Self::head(&obj);
         // SAFETY: The table is initialised (type invariant); `head` is the object's own
         // `rhash_head`, not in any table.
-        let r =
-            unsafe { fsb::eventfs_helper_rht_insert(self.ht.get().cast(), head, &Self::PARAMS) };
+        let r = unsafe {
+            local_bindings::eventfs_helper_rht_insert(self.ht.get().cast(), head, &Self::PARAMS)
+        };
         if r != 0 {
             return Err((Error::from_errno(r), obj));
         }
@@ -152,8 +153,9 @@ impl<T: HashNode, W> RcuHashTable<T, W> {
     pub(crate) fn remove(&self, obj: &RcuArc<T>, _w: &W) -> Option<RcuArc<T>> {
         let head = Self::head(obj);
         // SAFETY: The table is initialised; `head` belongs to an object of this table.
-        let r =
-            unsafe { fsb::eventfs_helper_rht_remove(self.ht.get().cast(), head, &Self::PARAMS) };
+        let r = unsafe {
+            local_bindings::eventfs_helper_rht_remove(self.ht.get().cast(), head, &Self::PARAMS)
+        };
         if r != 0 {
             return None;
         }
@@ -168,7 +170,7 @@ impl<T: HashNode, W> RcuHashTable<T, W> {
         let k: *const T::Key<'_> = key;
         // SAFETY: The table is initialised; the lookup takes the RCU read lock itself.
         let p = unsafe {
-            fsb::eventfs_helper_rht_lookup(self.ht.get().cast(), k.cast(), &Self::PARAMS)
+            local_bindings::eventfs_helper_rht_lookup(self.ht.get().cast(), k.cast(), &Self::PARAMS)
         };
         if p.is_null() {
             return None;

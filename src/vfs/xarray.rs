@@ -17,7 +17,7 @@ use core::marker::PhantomData;
 
 use kernel::{bindings, prelude::*, types::Opaque};
 
-use super::{fsb, RcuArc, SrcuGuard};
+use super::{local_bindings, RcuArc, SrcuGuard};
 
 /// `XA_PRESENT` of `linux/xarray.h` (a `__force` cast bindgen does not see).
 const XA_PRESENT: bindings::xa_mark_t = 8;
@@ -74,14 +74,16 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
     /// array's nodes now, with `GFP_KERNEL`). Fails with `EBUSY` if the slot is in use.
     pub(crate) fn reserve(&self, index: usize, _w: &W) -> Result {
         // SAFETY: `raw()` is an initialised xarray.
-        let r = unsafe { fsb::eventfs_helper_xa_reserve(self.raw(), index, bindings::GFP_KERNEL) };
+        let r = unsafe {
+            local_bindings::eventfs_helper_xa_reserve(self.raw(), index, bindings::GFP_KERNEL)
+        };
         kernel::error::to_result(r)
     }
 
     /// Gives back a reservation that was not used.
     pub(crate) fn release(&self, index: usize, _w: &W) {
         // SAFETY: `raw()` is an initialised xarray; releasing only clears a reserved slot.
-        unsafe { fsb::eventfs_helper_xa_release(self.raw(), index) };
+        unsafe { local_bindings::eventfs_helper_xa_release(self.raw(), index) };
     }
 
     /// Publishes `value` in slot `index`, which must have been reserved: this does not

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The metadata tree: one [`Ei`] (eventfs inode) for the root, each group and each
-//! event, and the registry of events that `dynamic_events` edits. Safe Rust only: the
-//! lifetimes it relies on are the types of `vfs::rcu`, `vfs::xarray` and
+//! The metadata tree: one [`DirNode`] (mainline's `eventfs_inode`) for the root, each
+//! group and each event, and the registry of events that `dynamic_events` edits. Safe Rust
+//! only: the lifetimes it relies on are the types of `vfs::rcu`, `vfs::xarray` and
 //! `vfs::rhashtable`.
 //!
 //! The indexes, all updated in place by the writer (no copy of the siblings, so creating
@@ -16,7 +16,7 @@
 //!   `dynamic_events` listing.
 //!
 //! Who owns what:
-//! - The registry [`TREE`] owns the root's [`EiRef`].
+//! - The registry [`TREE`] owns the root's [`DirRef`].
 //! - Each index entry owns one reference to its node. A writer that removes an entry a
 //!   reader may have found drops that reference only after an SRCU grace period (rule 4);
 //!   readers take their own reference inside their read section (rule 3).
@@ -45,19 +45,19 @@ use crate::vfs::{
 };
 
 /// A counted reference to a node.
-pub(crate) type EiRef = RcuArc<Ei>;
+pub(crate) type DirRef = RcuArc<DirNode>;
 
 /// Proof that the writer mutex [`TREE`] is held.
 pub(crate) type TreeGuard = GlobalGuard<TREE>;
 
 /// Nodes by position in their directory, or events by creation sequence.
-type Index = RcuXArray<Ei, TreeGuard>;
+type Index = RcuXArray<DirNode, TreeGuard>;
 
 /// Every live event by creation sequence number, for the `dynamic_events` listing.
 type Registry = Index;
 
 /// Every node but the root, by (parent, name).
-static NAMES: RcuHashTable<Ei, TreeGuard> = RcuHashTable::uninit();
+static NAMES: RcuHashTable<DirNode, TreeGuard> = RcuHashTable::uninit();
 
 /// Inode number shared by all regular files (they are told apart by name).
 pub(crate) const FILE_INO: u64 = 2;
@@ -73,7 +73,7 @@ kernel::sync::global_lock! {
 
 /// The registry, under [`TREE`]: the writer mutex of the whole tree.
 pub(crate) struct State {
-    root: Option<EiRef>,
+    root: Option<DirRef>,
     /// Next event id: ids are never reused while the module is loaded.
     next_id: u32,
     /// Next creation sequence number (the registry's key).
@@ -100,7 +100,7 @@ pub(crate) fn init() -> Result {
     // SAFETY: Called once, before any use of `NAMES`, which is a static.
     unsafe { NAMES.init()? };
     let mut st = TREE.lock();
-    let root = Ei::new(&mut st, KVec::new(), Kind::Root(Registry::new()?), None);
+    let root = DirNode::new(&mut st, KVec::new(), Kind::Root(Registry::new()?), None);
     match root {
         Ok(r) => {
             st.root = Some(r);
@@ -116,7 +116,7 @@ pub(crate) fn init() -> Result {
 }
 
 /// A reference to the root node, for a new superblock.
-pub(crate) fn root() -> Result<EiRef> {
+pub(crate) fn root() -> Result<DirRef> {
     TREE.lock().root.clone().ok_or(ENODEV)
 }
 
@@ -427,21 +427,21 @@ impl Kind {
     }
 }
 
-/// [`Ei::state`]: the node is in the indexes for readers (set by the commit of the batch
+/// [`DirNode::state`]: the node is in the indexes for readers (set by the commit of the batch
 /// that created it).
 const PUBLISHED: u32 = 1;
-/// [`Ei::state`]: the node is removed (set by a commit, never cleared); dentries of it
+/// [`DirNode::state`]: the node is removed (set by a commit, never cleared); dentries of it
 /// are invalid (rule 5).
 const FREED: u32 = 2;
-/// [`Ei::state`]: a batch in progress removes the node (writer's view only; cleared if the
+/// [`DirNode::state`]: a batch in progress removes the node (writer's view only; cleared if the
 /// batch fails).
 const DOOMED: u32 = 4;
 
-/// A node of the tree (eventfs inode): a directory and the files it offers.
-pub(crate) struct Ei {
+/// A node of the tree (mainline's `eventfs_inode`): a directory and the files it offers.
+pub(crate) struct DirNode {
     name: KVec<u8>,
     /// The directory holding this one (`None` for the root).
-    parent: Option<EiRef>,
+    parent: Option<DirRef>,
     /// Creation order among all nodes: the registry's key for events.
     seq: u64,
     /// Position among its parent's children (readdir).
@@ -490,11 +490,11 @@ fn name_hash(parent: usize, name: &[u8], seed: u32) -> u32 {
     h
 }
 
-// SAFETY: `hash_head` is an `rhash_head` inside `Ei`, touched by the table only; the
+// SAFETY: `hash_head` is an `rhash_head` inside `DirNode`, touched by the table only; the
 // offset counts from the start of the `RcuArc` allocation.
-unsafe impl HashNode for Ei {
+unsafe impl HashNode for DirNode {
     type Key<'a> = NameKey<'a>;
-    const HEAD_OFFSET: usize = EiRef::VALUE_OFFSET + core::mem::offset_of!(Ei, hash_head);
+    const HEAD_OFFSET: usize = DirRef::VALUE_OFFSET + core::mem::offset_of!(DirNode, hash_head);
 
     fn key_hash(key: &NameKey<'_>, seed: u32) -> u32 {
         name_hash(key.parent, key.name, seed)
@@ -517,8 +517,8 @@ unsafe impl HashNode for Ei {
     }
 }
 
-impl Ei {
-    fn new(st: &mut State, name: KVec<u8>, kind: Kind, parent: Option<&EiRef>) -> Result<EiRef> {
+impl DirNode {
+    fn new(st: &mut State, name: KVec<u8>, kind: Kind, parent: Option<&DirRef>) -> Result<DirRef> {
         let children = match kind {
             Kind::Event(_) => None,
             _ => Some(KBox::new(
@@ -538,8 +538,8 @@ impl Ei {
             Some(d) => d.next_pos.load(ordering::Relaxed),
             None => 0,
         };
-        let ei = RcuArc::new(
-            Ei {
+        let node = RcuArc::new(
+            DirNode {
                 name,
                 parent: parent.cloned(),
                 seq: st.next_seq,
@@ -560,7 +560,7 @@ impl Ei {
         if let Some(d) = parent.and_then(|p| p.children.as_ref()) {
             d.next_pos.store(pos + 1, ordering::Relaxed);
         }
-        Ok(ei)
+        Ok(node)
     }
 
     fn parent_addr(&self) -> usize {
@@ -605,7 +605,7 @@ impl Ei {
 }
 
 /// The child `name` of directory `dir`, as `seer` sees the tree.
-fn child(dir: &EiRef, name: &[u8], seer: Seer, guard: &SrcuGuard) -> Option<EiRef> {
+fn child(dir: &DirRef, name: &[u8], seer: Seer, guard: &SrcuGuard) -> Option<DirRef> {
     let key = NameKey {
         parent: RcuArc::as_raw(dir) as usize,
         name,
@@ -617,7 +617,7 @@ fn child(dir: &EiRef, name: &[u8], seer: Seer, guard: &SrcuGuard) -> Option<EiRe
 
 /// `lookup`: a file of `dir`, or a live child directory. One hash lookup, whatever the
 /// number of siblings (rule 11).
-pub(crate) fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
+pub(crate) fn lookup(dir: &DirRef, name: &[u8]) -> Option<Found<DirNode>> {
     if dir.is_freed() {
         return None;
     }
@@ -633,9 +633,9 @@ pub(crate) fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
     Some(Found::Dir(c, ino))
 }
 
-/// Whether dentries of `ei` are valid (rule 5). Lock-free.
-pub(crate) fn is_live(ei: &Ei) -> bool {
-    !ei.is_freed()
+/// Whether dentries of `node` are valid (rule 5). Lock-free.
+pub(crate) fn is_live(node: &DirNode) -> bool {
+    !node.is_freed()
 }
 
 /// `readdir` from position `pos` (>= 2): the files at 2.., then the children at
@@ -643,7 +643,11 @@ pub(crate) fn is_live(ei: &Ei) -> bool {
 /// directory, so an entry that exists throughout a directory walk is reported exactly
 /// once, whatever is created or removed meanwhile (rule 7). Never creates dentries or
 /// inodes.
-pub(crate) fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
+pub(crate) fn iterate(
+    dir: &DirNode,
+    pos: i64,
+    emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool,
+) {
     // A removed directory is empty, like any deleted directory that is still open.
     if dir.is_freed() {
         return;
@@ -688,10 +692,10 @@ pub(crate) fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntr
     }
 }
 
-/// Attributes of directory `ei` or of its file `file`, for a superblock whose untouched
+/// Attributes of directory `node` or of its file `file`, for a superblock whose untouched
 /// entries belong to `mount`.
-pub(crate) fn attrs(mount: &MountOwner, ei: &Ei, file: Option<u32>) -> Attrs {
-    let block = ei.attrs.get();
+pub(crate) fn attrs(mount: &MountOwner, node: &DirNode, file: Option<u32>) -> Attrs {
+    let block = node.attrs.get();
     match file {
         None => match block {
             Some(b) => b.dir.effective(mount, DIR_PERM),
@@ -699,7 +703,7 @@ pub(crate) fn attrs(mount: &MountOwner, ei: &Ei, file: Option<u32>) -> Attrs {
         },
         Some(i) => {
             let i = i as usize;
-            let perm = ei.kind.files().get(i).map_or(0o440, |f| f.default_perm());
+            let perm = node.kind.files().get(i).map_or(0o440, |f| f.default_perm());
             match block.and_then(|b| b.files.get(i)) {
                 Some(a) => a.effective(mount, perm),
                 None => Attr::new().effective(mount, perm),
@@ -709,13 +713,18 @@ pub(crate) fn attrs(mount: &MountOwner, ei: &Ei, file: Option<u32>) -> Attrs {
 }
 
 /// Allocates what [`set_attrs`] records into, so that it cannot fail.
-pub(crate) fn prepare_attrs(ei: &Ei) -> Result {
-    ei.attrs.get_or_alloc().map(|_| ())
+pub(crate) fn prepare_attrs(node: &DirNode) -> Result {
+    node.attrs.get_or_alloc().map(|_| ())
 }
 
 /// Records chmod/chown in the metadata, where it survives inode reclaim (rule 8).
-pub(crate) fn set_attrs(mount: &MountOwner, ei: &Ei, file: Option<u32>, change: &AttrChange) {
-    let Some(block) = ei.attrs.get() else {
+pub(crate) fn set_attrs(
+    mount: &MountOwner,
+    node: &DirNode,
+    file: Option<u32>,
+    change: &AttrChange,
+) {
+    let Some(block) = node.attrs.get() else {
         // `prepare_attrs` always runs first.
         return;
     };
@@ -728,9 +737,9 @@ pub(crate) fn set_attrs(mount: &MountOwner, ei: &Ei, file: Option<u32>, change: 
     }
 }
 
-/// The kind of file `file` of `ei`.
-pub(crate) fn file_kind(ei: &Ei, file: u32) -> Result<FileKind> {
-    ei.kind.files().get(file as usize).copied().ok_or(EINVAL)
+/// The kind of file `file` of `node`.
+pub(crate) fn file_kind(node: &DirNode, file: u32) -> Result<FileKind> {
+    node.kind.files().get(file as usize).copied().ok_or(EINVAL)
 }
 
 // --- reading ---------------------------------------------------------------------------
@@ -743,16 +752,16 @@ pub(crate) enum Cursor {
     Whole,
     /// An event of the `dynamic_events` listing (a counted reference: the event may be
     /// removed while it is being printed, and still prints as it was).
-    Event(EiRef),
+    Event(DirRef),
 }
 
-/// Positions a reader of file `kind` of `ei` on the first record at or after `pos`.
+/// Positions a reader of file `kind` of `node` on the first record at or after `pos`.
 /// Returns the record's key (the `seq_file` position).
-pub(crate) fn seek(ei: &Ei, kind: FileKind, pos: u64, cursor: &mut Cursor) -> Option<u64> {
+pub(crate) fn seek(node: &DirNode, kind: FileKind, pos: u64, cursor: &mut Cursor) -> Option<u64> {
     *cursor = Cursor::None;
     match kind {
         FileKind::DynamicEvents => {
-            let registry = ei.registry()?;
+            let registry = node.registry()?;
             let guard = SrcuGuard::new();
             let (key, e) = registry.find(usize::try_from(pos).ok()?, &guard)?;
             *cursor = Cursor::Event(e);
@@ -766,10 +775,15 @@ pub(crate) fn seek(ei: &Ei, kind: FileKind, pos: u64, cursor: &mut Cursor) -> Op
     }
 }
 
-/// Prints the record `cursor` points at: the content of file `kind` of `ei`.
-pub(crate) fn show(ei: &Ei, kind: FileKind, cursor: &Cursor, out: &mut SeqOut<'_>) -> Result {
+/// Prints the record `cursor` points at: the content of file `kind` of `node`.
+pub(crate) fn show(
+    node: &DirNode,
+    kind: FileKind,
+    cursor: &Cursor,
+    out: &mut SeqOut<'_>,
+) -> Result {
     use core::fmt::Write;
-    if ei.is_freed() {
+    if node.is_freed() {
         return Err(ENODEV);
     }
     let r = match (kind, cursor) {
@@ -781,7 +795,7 @@ pub(crate) fn show(ei: &Ei, kind: FileKind, cursor: &Cursor, out: &mut SeqOut<'_
             events::write_listing(out, &group.name, &e.name, fields)
         }
         (FileKind::Enable, Cursor::Whole) => {
-            let c = match &ei.kind {
+            let c = match &node.kind {
                 Kind::Event(e) => {
                     if e.enabled.load(ordering::Relaxed) {
                         '1'
@@ -790,7 +804,7 @@ pub(crate) fn show(ei: &Ei, kind: FileKind, cursor: &Cursor, out: &mut SeqOut<'_
                     }
                 }
                 _ => {
-                    let (on, off) = count_enabled(ei);
+                    let (on, off) = count_enabled(node);
                     match (on, off) {
                         (0, _) => '0',
                         (_, 0) => '1',
@@ -800,12 +814,12 @@ pub(crate) fn show(ei: &Ei, kind: FileKind, cursor: &Cursor, out: &mut SeqOut<'_
             };
             writeln!(out, "{c}")
         }
-        (FileKind::Id, Cursor::Whole) => writeln!(out, "{}", ei.event().ok_or(EINVAL)?.id),
+        (FileKind::Id, Cursor::Whole) => writeln!(out, "{}", node.event().ok_or(EINVAL)?.id),
         (FileKind::Format, Cursor::Whole) => {
-            let e = ei.event().ok_or(EINVAL)?;
+            let e = node.event().ok_or(EINVAL)?;
             events::write_format(
                 out,
-                &ei.name,
+                &node.name,
                 e.id,
                 e.fields.iter().map(|f| (f.ty, f.name.as_slice())),
             )
@@ -816,12 +830,12 @@ pub(crate) fn show(ei: &Ei, kind: FileKind, cursor: &Cursor, out: &mut SeqOut<'_
     r.map_err(|_| EINVAL)
 }
 
-/// Counts enabled and disabled events below `ei`.
-fn count_enabled(ei: &Ei) -> (usize, usize) {
+/// Counts enabled and disabled events below `node`.
+fn count_enabled(node: &DirNode) -> (usize, usize) {
     let mut on = 0;
     let mut off = 0;
     let guard = SrcuGuard::new();
-    for_each_event(ei, &guard, &mut |e| {
+    for_each_event(node, &guard, &mut |e| {
         if e.enabled.load(ordering::Relaxed) {
             on += 1;
         } else {
@@ -831,10 +845,10 @@ fn count_enabled(ei: &Ei) -> (usize, usize) {
     (on, off)
 }
 
-/// Calls `f` for every visible event of `ei` (the root: all of them; a group: its own),
+/// Calls `f` for every visible event of `node` (the root: all of them; a group: its own),
 /// inside the read section `guard`.
-fn for_each_event(ei: &Ei, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) {
-    let index = match (&ei.kind, ei.children.as_ref()) {
+fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) {
+    let index = match (&node.kind, node.children.as_ref()) {
         (Kind::Root(registry), _) => registry,
         (Kind::Group, Some(c)) => &c.by_pos,
         _ => return,
@@ -850,8 +864,8 @@ fn for_each_event(ei: &Ei, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) {
 
 // --- writing ---------------------------------------------------------------------------
 
-/// Writes `0`/`1` to the `enable` file of `ei` (an event, a group or the root).
-pub(crate) fn write_enable(ei: &Ei, src: &mut WriteSource<'_>) -> Result<usize> {
+/// Writes `0`/`1` to the `enable` file of `node` (an event, a group or the root).
+pub(crate) fn write_enable(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
     let n = src.remaining();
     if n > MAX_ENABLE_WRITE {
         return Err(EINVAL);
@@ -865,14 +879,16 @@ pub(crate) fn write_enable(ei: &Ei, src: &mut WriteSource<'_>) -> Result<usize> 
     };
     // Under the writer mutex, so that a removal's EBUSY check sees a settled state.
     let _st = TREE.lock();
-    if ei.is_freed() {
+    if node.is_freed() {
         return Err(ENODEV);
     }
-    match &ei.kind {
+    match &node.kind {
         Kind::Event(e) => e.enabled.store(on, ordering::Relaxed),
         _ => {
             let guard = SrcuGuard::new();
-            for_each_event(ei, &guard, &mut |e| e.enabled.store(on, ordering::Relaxed));
+            for_each_event(node, &guard, &mut |e| {
+                e.enabled.store(on, ordering::Relaxed)
+            });
         }
     }
     Ok(n)
@@ -996,11 +1012,11 @@ fn remove_all(st: &TreeGuard, force: bool) -> Result {
 /// [`Work::finish`] either publishes the whole batch (a commit that cannot fail) or
 /// undoes it.
 struct Work {
-    root: EiRef,
+    root: DirRef,
     /// Nodes the batch created, in creation order (parents before children).
-    created: KVVec<EiRef>,
+    created: KVVec<DirRef>,
     /// Nodes the batch removes.
-    doomed: KVVec<EiRef>,
+    doomed: KVVec<DirRef>,
 }
 
 impl Work {
@@ -1055,7 +1071,7 @@ impl Work {
             }
             (None, None) => {
                 let root = self.root.clone();
-                let g = Ei::new(st, copy(spec.group)?, Kind::Group, Some(&root))?;
+                let g = DirNode::new(st, copy(spec.group)?, Kind::Group, Some(&root))?;
                 self.add(st, g.clone())?;
                 g
             }
@@ -1077,12 +1093,12 @@ impl Work {
             enabled: Atomic::new(false),
             fields,
         };
-        let e = Ei::new(st, copy(spec.event)?, Kind::Event(ev), Some(&group))?;
+        let e = DirNode::new(st, copy(spec.event)?, Kind::Event(ev), Some(&group))?;
         self.add(st, e)
     }
 
     /// Enters a new node into the indexes, unpublished. Either all of it happens or none.
-    fn add(&mut self, st: &TreeGuard, node: EiRef) -> Result {
+    fn add(&mut self, st: &TreeGuard, node: DirRef) -> Result {
         let dir = node
             .parent
             .as_ref()
@@ -1110,7 +1126,7 @@ impl Work {
     }
 
     /// Removes an event (and its group with its last event) from the batch's view.
-    fn remove_node(&mut self, st: &TreeGuard, e: &EiRef, force: bool) -> Result {
+    fn remove_node(&mut self, st: &TreeGuard, e: &DirRef, force: bool) -> Result {
         let ev = e.event().ok_or(EINVAL)?;
         if !force && ev.enabled.load(ordering::Relaxed) {
             return Err(EBUSY);
@@ -1134,14 +1150,14 @@ impl Work {
 
     /// Takes back a directory this batch doomed (it stays in the doomed list, where
     /// commit and abort skip it).
-    fn revive(&mut self, node: &EiRef) {
+    fn revive(&mut self, node: &DirRef) {
         if let Some(dir) = node.parent.as_ref().and_then(|p| p.children.as_ref()) {
             dir.live.add(1, ordering::Relaxed);
         }
         node.set_state(0, DOOMED);
     }
 
-    fn doom(&mut self, node: &EiRef) -> Result {
+    fn doom(&mut self, node: &DirRef) -> Result {
         let dir = node
             .parent
             .as_ref()
@@ -1180,7 +1196,7 @@ impl Work {
     }
 
     /// Publishes the batch. Nothing here allocates or fails.
-    fn commit(self, st: &TreeGuard, mut retired: Prepared<KVVec<EiRef>>) {
+    fn commit(self, st: &TreeGuard, mut retired: Prepared<KVVec<DirRef>>) {
         let Ok(registry) = self.registry() else {
             return;
         };

@@ -31,6 +31,7 @@ use kernel::{
     bindings,
     error::{from_result, to_result},
     ffi::{c_int, c_uint, c_void},
+    fs::file::{flags as file_flags, LocalFile},
     iov::IovIterSource,
     prelude::*,
     types::ForeignOwnable,
@@ -703,9 +704,12 @@ impl<T: Tree> NodeOps<T> {
             let node = unsafe { Dentry::<T>::from_raw(dentry) }
                 .node_ref()
                 .ok_or(EIO)?;
-            // SAFETY: `file` is live and being opened by this task.
-            let (flags, mode) = unsafe { ((*file).f_flags, (*file).f_mode) };
-            let trunc = flags & bindings::O_TRUNC != 0 && mode & FMODE_WRITE != 0;
+            // SAFETY: `file` is live (the VFS holds its reference during `open`) and being
+            // opened by this task, so no `fdget_pos` on it can be active elsewhere.
+            let flags = unsafe { LocalFile::from_raw_file(file) }.flags();
+            // SAFETY: `f_mode` is set before `open` is called and not changed during it.
+            let mode = unsafe { (*file).f_mode };
+            let trunc = flags & file_flags::O_TRUNC != 0 && mode & FMODE_WRITE != 0;
             // Allocate first: `T::open` may change the filesystem (O_TRUNC), so it must
             // be the last step that can fail.
             let open = KBox::pin_init(T::new_open(), GFP_KERNEL)?;

@@ -66,6 +66,7 @@ step_done
 
 step "building the initramfs"
 root=$(mktemp -d)
+chmod 755 "$root" # mktemp makes it 0700: the guest's / must be searchable by all users
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,eventfs/tests,sys/kernel/debug}
 cp /bin/busybox "$root/bin/busybox"

@@ -217,8 +217,8 @@ impl Tree for EventfsTree {
         }
     }
 
-    fn seq_seek(dir: &DirNode, file: u32, open: Pin<&OpenFile>, pos: u64) -> Option<u64> {
-        let kind = tree::file_kind(dir, file).ok()?;
+    fn seq_seek(dir: &DirNode, file: u32, open: Pin<&OpenFile>, pos: u64) -> Result<Option<u64>> {
+        let kind = tree::file_kind(dir, file)?;
         tree::seek(dir, kind, pos, &mut open.cursor.lock())
     }
 

@@ -756,23 +756,36 @@ pub(crate) enum Cursor {
 }
 
 /// Positions a reader of file `kind` of `node` on the first record at or after `pos`.
-/// Returns the record's key (the `seq_file` position).
-pub(crate) fn seek(node: &DirNode, kind: FileKind, pos: u64, cursor: &mut Cursor) -> Option<u64> {
+/// Returns the record's key (the `seq_file` position), `None` at the end, or `ENODEV` for
+/// a file of a removed directory, whatever the position (as a read of it always did).
+pub(crate) fn seek(
+    node: &DirNode,
+    kind: FileKind,
+    pos: u64,
+    cursor: &mut Cursor,
+) -> Result<Option<u64>> {
     *cursor = Cursor::None;
-    match kind {
+    if node.is_freed() {
+        return Err(ENODEV);
+    }
+    Ok(match kind {
         FileKind::DynamicEvents => {
-            let registry = node.registry()?;
+            let registry = node.registry().ok_or(EINVAL)?;
             let guard = SrcuGuard::new();
-            let (key, e) = registry.find(usize::try_from(pos).ok()?, &guard)?;
-            *cursor = Cursor::Event(e);
-            Some(key as u64)
+            let Ok(from) = usize::try_from(pos) else {
+                return Ok(None);
+            };
+            registry.find(from, &guard).map(|(key, e)| {
+                *cursor = Cursor::Event(e);
+                key as u64
+            })
         }
         _ if pos == 0 => {
             *cursor = Cursor::Whole;
             Some(0)
         }
         _ => None,
-    }
+    })
 }
 
 /// Prints the record `cursor` points at: the content of file `kind` of `node`.

@@ -130,8 +130,13 @@ pub(crate) trait Tree: Sized + 'static {
     /// The last close of an open file.
     fn release(dir: &Self::Node, file: u32, open: Pin<&Self::Open>);
     /// Positions `open` on the first record whose key is `>= pos` and returns the key, or
-    /// `None` at the end.
-    fn seq_seek(dir: &Self::Node, file: u32, open: Pin<&Self::Open>, pos: u64) -> Option<u64>;
+    /// `None` at the end. An error fails the `read(2)`.
+    fn seq_seek(
+        dir: &Self::Node,
+        file: u32,
+        open: Pin<&Self::Open>,
+        pos: u64,
+    ) -> Result<Option<u64>>;
     /// Prints the record `open` is positioned on.
     fn seq_show(
         dir: &Self::Node,
@@ -793,21 +798,23 @@ impl<T: Tree> NodeOps<T> {
     /// Called by `seq_read` with the live seq_file of one of our files, under its lock.
     unsafe extern "C" fn seq_start(m: *mut bindings::seq_file, pos: *mut i64) -> *mut c_void {
         // SAFETY: Per the caller.
-        let Ok((node, i, open)) = (unsafe { Self::seq_parts(m) }) else {
-            return core::ptr::null_mut();
+        let (node, i, open) = match unsafe { Self::seq_parts(m) } {
+            Ok(p) => p,
+            Err(e) => return e.to_ptr(),
         };
         // SAFETY: `pos` is valid for this call.
-        let from = unsafe { *pos };
-        let Ok(from) = u64::try_from(from) else {
+        let Ok(from) = u64::try_from(unsafe { *pos }) else {
             return core::ptr::null_mut();
         };
         match T::seq_seek(node, i, open, from) {
-            Some(key) => {
+            Ok(Some(key)) => {
                 // SAFETY: As above.
                 unsafe { *pos = key as i64 };
                 m.cast()
             }
-            None => core::ptr::null_mut(),
+            Ok(None) => core::ptr::null_mut(),
+            // `seq_read` returns the error of an `ERR_PTR` from `start`/`next`.
+            Err(e) => e.to_ptr(),
         }
     }
 

@@ -1185,17 +1185,16 @@ impl Work {
     /// Commits the batch if `r` is `Ok` (and the commit's one allocation succeeds), else
     /// undoes it. Returns `r`, or the commit's error.
     fn finish(self, st: &TreeGuard, r: Result) -> Result {
-        let retired = match r {
-            Ok(()) => {
-                // Per removed node: its references from the hash table, its directory and
-                // (events) the registry.
-                let n = 3 * self.doomed.len();
-                KVVec::with_capacity(n, GFP_KERNEL)
-                    .map_err(Error::from)
-                    .and_then(|v| Prepared::new(v, GFP_KERNEL))
+        // Per removed node: its references from the hash table, its directory and
+        // (events) the registry, to drop after a grace period. Nothing to hold (and no
+        // allocation) for a batch that only creates.
+        let retired = r.and_then(|()| {
+            if self.doomed.is_empty() {
+                return Ok(None);
             }
-            Err(e) => Err(e),
-        };
+            let v = KVVec::with_capacity(3 * self.doomed.len(), GFP_KERNEL)?;
+            Ok(Some(Prepared::new(v, GFP_KERNEL)?))
+        });
         match retired {
             Ok(retired) => {
                 self.commit(st, retired);
@@ -1209,7 +1208,7 @@ impl Work {
     }
 
     /// Publishes the batch. Nothing here allocates or fails.
-    fn commit(self, st: &TreeGuard, mut retired: Prepared<KVVec<DirRef>>) {
+    fn commit(self, st: &TreeGuard, mut retired: Option<Prepared<KVVec<DirRef>>>) {
         let Ok(registry) = self.registry() else {
             return;
         };
@@ -1256,11 +1255,15 @@ impl Work {
                 },
             ];
             for r in refs.into_iter().flatten() {
-                // Capacity for three per removed node was allocated by `finish`.
-                let _ = retired.get_mut().push_within_capacity(r);
+                // `finish` allocated room for three per removed node.
+                if let Some(list) = retired.as_mut() {
+                    let _ = list.get_mut().push_within_capacity(r);
+                }
             }
         }
-        retired.drop_after_grace_period();
+        if let Some(list) = retired {
+            list.drop_after_grace_period();
+        }
     }
 
     /// Undoes the batch. Nothing here allocates or fails.

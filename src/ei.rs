@@ -9,8 +9,8 @@
 //! - A directory's children are an [`SrcuCell<Dir>`]: the published [`Dir`] owns one
 //!   reference to every child. Writers (under [`TREE`]) publish a new `Dir`; the old one,
 //!   and with it the references to removed children, goes after an SRCU grace period
-//!   (rule 4). Readers (`lookup`, `readdir`) use the published `Dir` inside an SRCU read
-//!   section and take their own reference before leaving it (rule 3).
+//!   (docs/RULES.md rule 4). Readers (`lookup`, `readdir`) use the published `Dir` inside
+//!   an SRCU read section and take their own reference before leaving it (docs/RULES.md rule 3).
 //! - Dentries own references through `d_fsdata` (see `vfs::node`).
 //! - A node's memory goes an RCU grace period after its last reference (`RcuArc`).
 
@@ -95,7 +95,7 @@ const GID_SET: u32 = 1 << 18;
 
 /// The ownership every untouched entry follows: the mount's `uid=`/`gid=`. A remount that
 /// gives `uid=` (`gid=`) starts a new generation, which makes every earlier chown
-/// (chgrp) void without walking anything (rule 8).
+/// (chgrp) void without walking anything (docs/RULES.md rule 8).
 struct Defaults {
     uid: AtomicU32,
     gid: AtomicU32,
@@ -338,7 +338,7 @@ impl Ei {
 }
 
 /// A published list of children: in creation order for readdir, with an index by name
-/// for lookup (rule 11: no linear walk over siblings).
+/// for lookup (docs/RULES.md rule 11: no linear walk over siblings).
 pub(crate) struct Dir {
     by_seq: KVec<EiRef>,
     /// Indexes into `by_seq`, sorted by name.
@@ -432,7 +432,7 @@ pub(crate) fn lookup(dir: &EiRef, name: &[u8]) -> Option<Found<Ei>> {
     Some(Found::Dir(child.clone(), child.ino))
 }
 
-/// Whether dentries of `ei` are valid (rule 5). Lock-free.
+/// Whether dentries of `ei` are valid (docs/RULES.md rule 5). Lock-free.
 pub(crate) fn is_live(ei: &Ei) -> bool {
     !ei.is_freed()
 }
@@ -440,7 +440,7 @@ pub(crate) fn is_live(ei: &Ei) -> bool {
 /// `readdir` from position `pos` (>= 2): the files at 2.., then the children at
 /// `2 + nr_files + seq`. Positions come from creation order, so an entry that exists
 /// throughout a directory walk is reported exactly once, whatever is created or removed
-/// meanwhile (rule 7). Never creates dentries or inodes.
+/// meanwhile (docs/RULES.md rule 7). Never creates dentries or inodes.
 pub(crate) fn iterate(dir: &Ei, pos: i64, emit: &mut dyn FnMut(i64, i64, DirEntry<'_>) -> bool) {
     // A removed directory is empty, like any deleted directory that is still open.
     if dir.is_freed() {
@@ -499,7 +499,7 @@ pub(crate) fn attrs(ei: &Ei, file: Option<u32>) -> Attrs {
     }
 }
 
-/// Records chmod/chown in the metadata, where it survives inode reclaim (rule 8).
+/// Records chmod/chown in the metadata, where it survives inode reclaim (docs/RULES.md rule 8).
 pub(crate) fn set_attrs(ei: &Ei, file: Option<u32>, change: &AttrChange) -> Result {
     match file {
         None => ei.attr.change(change),
@@ -705,7 +705,7 @@ fn apply_batch(data: &[u8]) -> Result {
         return Ok(());
     }
     let mut st = TREE.lock();
-    // Rule 9: nothing allocated under the writer mutex may recurse into fs reclaim.
+    // docs/RULES.md rule 9: nothing allocated under the writer mutex may recurse into fs reclaim.
     let _nofs = NofsScope::new();
     let root = st.root.clone().ok_or(ENODEV)?;
     let mut w = Work::new(&root)?;

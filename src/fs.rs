@@ -111,7 +111,7 @@ impl FileSystem for Eventfs {
             *o
         };
         // Only what the request names changes; the root follows the options in force,
-        // and so does every entry (rule 8), without walking anything.
+        // and so does every entry (docs/RULES.md rule 8), without walking anything.
         ei::set_mount_owner(req.uid, req.gid, true);
         let root = sb.root_inode();
         if req.mode.is_some() {

@@ -7,7 +7,7 @@
 //! - `dentry->d_fsdata` of every positive dentry below the root (and of the root) owns
 //!   one counted [`RcuArc`] reference: to the directory's own node, or, for a file, to
 //!   the node of the directory holding it. It is taken in `lookup` (or `fill_super`) by
-//!   [`Dentry::set_node`], and given back in `d_release`, nowhere else (rule 2).
+//!   [`Dentry::set_node`], and given back in `d_release`, nowhere else (docs/RULES.md rule 2).
 //! - `inode->i_private` holds an uncounted pointer to the node (the directory's own, or
 //!   for a file, its directory's) with the file index + 1 in the low bits (0 for a
 //!   directory). It is valid because our inodes are never aliased: an inode is reached
@@ -17,8 +17,8 @@
 //!   period.
 //! - `file->private_data` of an open regular file owns a `Pin<KBox<Tree::Open>>` made by
 //!   `open` and dropped by `release`. The open file pins its dentry, so the dentry's node
-//!   reference keeps the metadata alive while the file is open (rule 10).
-//! - No structure of the filesystem keeps a dentry or inode pointer (rule 1).
+//!   reference keeps the metadata alive while the file is open (docs/RULES.md rule 10).
+//! - No structure of the filesystem keeps a dentry or inode pointer (docs/RULES.md rule 1).
 
 use core::marker::PhantomData;
 use core::pin::Pin;
@@ -286,7 +286,7 @@ impl<T: Tree> NodeOps<T> {
     }
 
     /// Fills a new inode's fields for `role`. Every fs-private field is set here,
-    /// before `d_splice_alias()` makes the inode visible (rule 6).
+    /// before `d_splice_alias()` makes the inode visible (docs/RULES.md rule 6).
     ///
     /// # Safety
     ///
@@ -373,7 +373,7 @@ impl<T: Tree> NodeOps<T> {
         // before the RCU read section ends).
         let p = unsafe { (*dentry).d_fsdata };
         if p.is_null() {
-            // A negative dentry: the name may exist by now (rule 6), look it up again.
+            // A negative dentry: the name may exist by now (docs/RULES.md rule 6): look again.
             return 0;
         }
         // SAFETY: A node reference lives in `d_fsdata` until `d_release`; the node's

@@ -4,14 +4,14 @@
 //!
 //! - [`RcuArc`]: a reference-counted object whose memory outlives its last reference by
 //!   an RCU grace period, because an RCU-walk `d_revalidate` may be reading it through a
-//!   dentry that is being killed (rule 4). The count, not the grace period, decides when
-//!   the object dies; the grace period only delays the `kfree`.
+//!   dentry that is being killed (docs/RULES.md rule 4). The count, not the grace period,
+//!   decides when the object dies; the grace period only delays the `kfree`.
 //! - [`SrcuCell`]: a pointer to an immutable value that writers replace under their own
 //!   lock and readers load inside an SRCU read section ([`SrcuGuard`]); the replaced
 //!   value is dropped after an SRCU grace period. SRCU is used to walk, never as a
-//!   lifetime for anything a reader keeps after its read section (rule 3).
+//!   lifetime for anything a reader keeps after its read section (docs/RULES.md rule 3).
 //! - [`NofsScope`]: allocations under the writer mutex must not recurse into filesystem
-//!   reclaim (rule 9).
+//!   reclaim (docs/RULES.md rule 9).
 //!
 //! [`barrier`] waits for every callback queued here; the module calls it before unload.
 

@@ -6,6 +6,9 @@
 //! Layout: `vfs` is the thin `unsafe` layer mirroring the C VFS objects; `fs` is the
 //! filesystem in safe Rust on top of it; `opts` is plain Rust shared with the host
 //! tests (`tests/host`).
+//!
+//! "Rule N" in this crate's comments is rule N of `docs/RULES.md`, the contract every
+//! change keeps; "docs/BUGS.md N" is a mainline eventfs bug and its regression test.
 
 mod events;
 mod fs;

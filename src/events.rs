@@ -582,7 +582,8 @@ impl<const N: usize> fmt::Write for TruncatingBuf<N> {
 }
 
 /// Fuzzing entry point: parses every line of `data` and renders the listing and format
-/// of every parsed `s:` command into a small stack buffer. Never panics.
+/// of every parsed `s:` command into a small stack buffer. Never panics. Its harness is
+/// `tests/host/fuzz.rs` (randomized property tests run by `cargo test` in `tests/host`).
 #[allow(
     dead_code,
     reason = "called by fuzz harnesses and tests, not by the module"

@@ -9,3 +9,6 @@
 pub mod events;
 #[path = "../../src/opts.rs"]
 pub mod opts;
+
+#[cfg(test)]
+mod fuzz;

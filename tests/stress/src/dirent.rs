@@ -133,7 +133,7 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
     for (name, n) in duplicates(entries.iter().map(|e| e.name.as_str())) {
         problems.push(format!("'{name}' appears {n} times in one pass"));
     }
-    // Every directory has its own inode number (rule 7): no two subdirectories of one
+    // Every directory has its own inode number (docs/RULES.md rule 7): no two subdirectories of one
     // pass may share one.
     let mut inos: BTreeMap<u64, &str> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.dtype == DT_DIR && !e.is_dot()) {

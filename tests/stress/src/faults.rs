@@ -550,7 +550,8 @@ impl Faults<'_> {
                 }
             }
             Kind::LookupDir | Kind::LookupFile => {
-                // Rule 6: a failed lookup leaves no negative dentry for a name that exists.
+                // docs/RULES.md rule 6: a failed lookup leaves no negative dentry for a
+                // name that exists.
                 for rel in ["fault/lk", "fault/lk/format"] {
                     match sys::stat(&cpath(&self.path(rel))) {
                         Ok(st) if sys::is_dir(st.st_mode) == (rel == "fault/lk") => {}

@@ -1,7 +1,7 @@
 //! # eventfs-stress
 //!
 //! Userspace stress and fault-injection tool for a mounted eventfs (see
-//! `EVENTFS.md`). Built as a static binary for the busybox test guest:
+//! `docs/RULES.md`). Built as a static binary for the busybox test guest:
 //!
 //! ```text
 //! cd tests/stress && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release
@@ -83,17 +83,17 @@
 //!    accordingly; `id` is stable within an incarnation; `format` shows the created
 //!    fields; a kept fd reads fine while its incarnation lives and gives ENODEV
 //!    afterwards; mode and owner are exactly what chmod/chown set (defaults 0755,
-//!    0640, 0440 and the mount's uid/gid), surviving dentry reclaim (rule 8).
+//!    0640, 0440 and the mount's uid/gid), surviving dentry reclaim (docs/RULES.md rule 8).
 //! 5. **Ids** are never reused: no id is seen for two own incarnations or pinned
 //!    generations.
-//! 6. **Remount** (rule 8): right after `remount,uid=N,gid=M`, the root,
+//! 6. **Remount** (docs/RULES.md rule 8): right after `remount,uid=N,gid=M`, the root,
 //!    `dynamic_events`, `pinned`, a pinned event and its `enable` are owned by N:M,
 //!    chowned or not; own entries fall back to N:M unless chowned again.
 //! 7. **O_TRUNC**: on success, `pinned` and every `tN` are gone at once; on EBUSY,
 //!    the pinned events are all still there.
 //! 8. **Types and contents**: files are regular and directories are directories with
-//!    nlink 1 (rule 7); `enable` reads `0\n`/`1\n` (`X\n` too for groups and the root),
-//!    `id` a positive decimal, `format` the tracefs layout (header, four common fields,
+//!    nlink 1 (docs/RULES.md rule 7); `enable` reads `0\n`/`1\n` (`X\n` too for groups and
+//!    the root), `id` a positive decimal, `format` the tracefs layout (header, four common fields,
 //!    declared fields with offset/size/signed, `print fmt:`); listing lines are
 //!    `s:GROUP/EVENT FIELDS` and no event is listed twice; writes are never short.
 //! 9. **End of run**: after removing everything it created, the `dynamic_events`
@@ -188,7 +188,7 @@
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's
 //! own metadata, which falls back to kmemleak's reserve pool when failed. About every
 //! other n therefore lets the operation succeed; both outcomes are checked the same way.
-//! A kind that allocates nothing (readdir, rule 7) runs clean at n=1.
+//! A kind that allocates nothing (readdir, docs/RULES.md rule 7) runs clean at n=1.
 //!
 //! Output per kind: `fault KIND: N faults injected (ran clean at n=M): 16 ok, ENOMEM 15;
 //! 0 violations`, and last `faults: N violations`.

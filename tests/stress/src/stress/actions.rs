@@ -126,7 +126,7 @@ impl Worker<'_> {
                         self.violation(
                             "stat",
                             format!(
-                                "{}: inode {} changed from {want} (rule 7)",
+                                "{}: inode {} changed from {want} (docs/RULES.md rule 7)",
                                 self.full(&rel),
                                 st.st_ino
                             ),
@@ -645,7 +645,7 @@ impl Worker<'_> {
         gate.remount_epoch += 1;
         gate.default_owner = (uid, gid);
         gate.remounted = true;
-        // Rule 8: a remount's uid=/gid= applies to every entry, chowned ones included
+        // docs/RULES.md rule 8: a remount's uid=/gid= applies to every entry, chowned ones included
         // (no chown can run while we hold the gate).
         let (_, ev) = self.pinned_event();
         for rel in [
@@ -661,7 +661,7 @@ impl Worker<'_> {
                     self.violation(
                         "remount",
                         format!(
-                            "{shown} owned by {}:{} after {what} (rule 8)",
+                            "{shown} owned by {}:{} after {what} (docs/RULES.md rule 8)",
                             st.st_uid, st.st_gid
                         ),
                     );

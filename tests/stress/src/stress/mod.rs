@@ -361,7 +361,7 @@ impl<'c> Worker<'c> {
     }
 
     /// `stat` with the type checks: files are regular, directories are directories with
-    /// `nlink` 1 (rule 7; the root excepted).
+    /// `nlink` 1 (docs/RULES.md rule 7; the root excepted).
     fn stat(&mut self, rel: &str, expect: Outcomes) -> Option<libc::stat> {
         self.stat_op(Op::Stat, rel, expect)
     }
@@ -401,7 +401,10 @@ impl<'c> Worker<'c> {
         } else if !file && !rel.is_empty() && rel != "." && st.st_nlink != 1 {
             self.violation(
                 "stat",
-                format!("{shown}: directory nlink {} (rule 7: 1)", st.st_nlink),
+                format!(
+                    "{shown}: directory nlink {} (docs/RULES.md rule 7: 1)",
+                    st.st_nlink
+                ),
             );
         }
     }

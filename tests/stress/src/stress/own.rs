@@ -161,7 +161,7 @@ impl Worker<'_> {
         };
         if self.write_dyn(Op::Create, expect, &line).is_ok() && expect == Outcomes::OK {
             self.own.events[k].created(fields);
-            // Rule 6: a created event is found at once, and a new incarnation has the
+            // docs/RULES.md rule 6: a created event is found at once, and a new incarnation has the
             // default attributes.
             self.stat(&self.own.rel(k, 3), Outcomes::OK);
             self.own_verify_attrs(k, 0);
@@ -181,7 +181,7 @@ impl Worker<'_> {
         };
         if self.write_dyn(Op::Remove, expect, &line).is_ok() && expect == Outcomes::OK {
             self.own.events[k].removed();
-            // Rule 5: its dentries are invalid at once; the group goes with its last
+            // docs/RULES.md rule 5: its dentries are invalid at once; the group goes with its last
             // event.
             let gone = Outcomes::errors(&[ENOENT]);
             self.stat(&self.own.rel(k, 0), gone);
@@ -349,7 +349,7 @@ impl Worker<'_> {
         }
     }
 
-    /// Rule 8: an own entry has exactly the mode and owner the model says.
+    /// docs/RULES.md rule 8: an own entry has exactly the mode and owner the model says.
     pub(super) fn own_verify_attrs(&mut self, k: usize, entry: usize) {
         let rel = self.own.rel(k, entry);
         let Some(st) = self.stat(&rel, Outcomes::OK) else {
@@ -362,7 +362,7 @@ impl Worker<'_> {
             self.violation(
                 "stat",
                 format!(
-                    "{shown}: mode {:o} owner {}:{}, expected mode {mode:o} owner {uid}:{gid} (rule 8)",
+                    "{shown}: mode {:o} owner {}:{}, expected mode {mode:o} owner {uid}:{gid} (docs/RULES.md rule 8)",
                     got.0, got.1, got.2
                 ),
             );
@@ -425,7 +425,7 @@ impl Worker<'_> {
                     // Remove the working directory's event, then look around in it.
                     self.own_remove(k);
                     if !self.own.events[k].present {
-                        // Rule 5: names below a removed directory are gone at once.
+                        // docs/RULES.md rule 5: names below a removed directory are gone at once.
                         self.stat_relative("enable", Outcomes::errors(&[ENOENT]));
                         self.cwd_pass(false);
                     }

@@ -123,16 +123,15 @@ pub(crate) fn root() -> Result<DirRef> {
 /// Tears the registry down at module exit (nothing is mounted then).
 pub(crate) fn exit() {
     let root = {
-        let st = TREE.lock();
+        let mut st = TREE.lock();
         let _nofs = NofsScope::new();
         // Removing with events enabled is refused to users, not at unload.
         if let Err(e) = remove_all(&st, true) {
             pr_err!("could not remove the events at unload: {:?}\n", e);
         }
-        st.root.clone()
+        st.root.take()
     };
     drop(root);
-    TREE.lock().root = None;
     // SAFETY: Every node was removed from the table above; nothing uses it any more.
     unsafe { NAMES.destroy() };
 }
@@ -1013,7 +1012,7 @@ fn remove_all(st: &TreeGuard, force: bool) -> Result {
         }
         drop(guard);
         for e in all.iter() {
-            w.remove_node(st, e, force)?;
+            w.remove_node(e, force)?;
         }
         Ok(())
     })();
@@ -1055,7 +1054,7 @@ impl Work {
                 let g = child(&self.root, group, Seer::Writer, &guard).ok_or(ENOENT)?;
                 let e = child(&g, event, Seer::Writer, &guard).ok_or(ENOENT)?;
                 drop(guard);
-                self.remove_node(st, &e, false)
+                self.remove_node(&e, false)
             }
         }
     }
@@ -1139,7 +1138,7 @@ impl Work {
     }
 
     /// Removes an event (and its group with its last event) from the batch's view.
-    fn remove_node(&mut self, st: &TreeGuard, e: &DirRef, force: bool) -> Result {
+    fn remove_node(&mut self, e: &DirRef, force: bool) -> Result {
         let ev = e.event().ok_or(EINVAL)?;
         if !force && ev.enabled.load(ordering::Relaxed) {
             return Err(EBUSY);
@@ -1157,7 +1156,6 @@ impl Work {
             // The group goes with its last event.
             self.doom(group)?;
         }
-        let _ = st;
         Ok(())
     }
 

@@ -5,9 +5,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The usage text (`--help`).
 pub const USAGE: &str = "\
 usage: eventfs-stress [OPTIONS]
+       eventfs-stress mountapi DIR
 
 Stress test of a mounted eventfs; exits 0 if every invariant held, 1 if one was
 violated, 2 on a usage error.
+
+mountapi DIR: checks mount options through fsopen/fsconfig/fsmount/move_mount/
+fspick/open_tree, mounting eventfs on DIR (and unmounting it at the end); needs
+that no eventfs is mounted. Exits 0 if every check passed, 1 if one failed.
 
   --mount DIR       the eventfs mount (default /mnt/events)
   --threads N       worker threads, 1..=64 (default 4)
@@ -52,6 +57,8 @@ pub struct Config {
 pub enum Parsed {
     /// Run with this configuration.
     Run(Config),
+    /// The `mountapi DIR` subcommand.
+    MountApi(String),
     /// Print the usage text and exit successfully.
     Help,
 }
@@ -79,6 +86,13 @@ fn parse_u64(opt: &str, s: &str) -> Result<u64, String> {
 /// Parses the arguments (without the program name). `default_seed` is used when no
 /// `--seed` is given.
 pub fn parse(args: &[String], default_seed: u64) -> Result<Parsed, String> {
+    if args.first().map(String::as_str) == Some("mountapi") {
+        return match &args[1..] {
+            [h] if h == "-h" || h == "--help" => Ok(Parsed::Help),
+            [dir] if !dir.is_empty() && !dir.starts_with('-') => Ok(Parsed::MountApi(dir.clone())),
+            _ => Err("mountapi takes one argument: the directory to mount on".to_string()),
+        };
+    }
     let mut cfg = Config {
         mount: "/mnt/events".to_string(),
         threads: 4,
@@ -240,6 +254,23 @@ mod tests {
             parse(&args("--threads 0"), 0),
             Err("--threads: 0 is not in 1..=64".to_string())
         );
+    }
+
+    #[test]
+    fn mountapi() {
+        assert_eq!(
+            parse(&args("mountapi /tmp/m"), 0),
+            Ok(Parsed::MountApi("/tmp/m".to_string()))
+        );
+        assert_eq!(parse(&args("mountapi --help"), 0), Ok(Parsed::Help));
+        for bad in [
+            "mountapi",
+            "mountapi a b",
+            "mountapi --mount",
+            "--threads 2 mountapi /m",
+        ] {
+            assert!(parse(&args(bad), 0).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ const ERRNO_NAMES: &[(i32, &str)] = &[
     (libc::ENAMETOOLONG, "ENAMETOOLONG"),
     (libc::ENOSYS, "ENOSYS"),
     (libc::ENOTEMPTY, "ENOTEMPTY"),
+    (libc::ENODATA, "ENODATA"),
     (libc::ELOOP, "ELOOP"),
     (libc::EOVERFLOW, "EOVERFLOW"),
     (libc::ENOTSUP, "EOPNOTSUPP"),
@@ -241,6 +242,123 @@ pub fn mount(
 pub fn umount(target: &CStr) -> SysResult<()> {
     // SAFETY: `target` is a valid C string.
     check(unsafe { libc::umount2(target.as_ptr(), 0) }).map(|_| ())
+}
+
+/// `fstat(2)`; also works on the `O_PATH`-like descriptors of the mount API.
+pub fn fstat(fd: &Fd) -> SysResult<libc::stat> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` has room for a `struct stat`.
+    check(unsafe { libc::fstat(fd.0, st.as_mut_ptr()) })?;
+    // SAFETY: fstat() succeeded, so it filled `st`.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// The `f_type` that `fstatfs(2)` reports for `fd`.
+pub fn fd_fs_type(fd: &Fd) -> SysResult<u64> {
+    let mut st = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `st` has room for a `struct statfs`.
+    check(unsafe { libc::fstatfs(fd.0, st.as_mut_ptr()) })?;
+    // SAFETY: fstatfs() succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Ok(st.f_type as u64 & 0xffff_ffff)
+}
+
+/// Flags and commands of the mount API (`include/uapi/linux/mount.h`), defined here so
+/// that the tool does not depend on which of them a `libc` release carries.
+pub mod mount_api {
+    /// `fsopen()`: close the context descriptor on exec.
+    pub const FSOPEN_CLOEXEC: u32 = 0x1;
+    /// `fspick()`: close the context descriptor on exec.
+    pub const FSPICK_CLOEXEC: u32 = 0x1;
+    /// `fspick()`: pick the mount that the descriptor itself refers to.
+    pub const FSPICK_EMPTY_PATH: u32 = 0x8;
+    /// `fsconfig()`: set a flag parameter (no value).
+    pub const FSCONFIG_SET_FLAG: u32 = 0;
+    /// `fsconfig()`: set a parameter to a string.
+    pub const FSCONFIG_SET_STRING: u32 = 1;
+    /// `fsconfig()`: create (or reuse) the superblock.
+    pub const FSCONFIG_CMD_CREATE: u32 = 6;
+    /// `fsconfig()`: apply the parameters to the picked superblock.
+    pub const FSCONFIG_CMD_RECONFIGURE: u32 = 7;
+    /// `fsconfig()`: create the superblock; fail if it would be shared.
+    pub const FSCONFIG_CMD_CREATE_EXCL: u32 = 8;
+    /// `fsmount()`: close the mount descriptor on exec.
+    pub const FSMOUNT_CLOEXEC: u32 = 0x1;
+    /// `move_mount()`: the source is the descriptor itself.
+    pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+    /// `open_tree()`: a detached copy of the mount, not the mount itself.
+    pub const OPEN_TREE_CLONE: u32 = 0x1;
+}
+
+/// Turns the return value of `libc::syscall` for a call that yields a descriptor into
+/// an [`Fd`].
+fn check_fd(ret: libc::c_long) -> SysResult<Fd> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        // A descriptor always fits in a c_int.
+        Ok(Fd(ret as c_int))
+    }
+}
+
+/// Turns the return value of `libc::syscall` for a call without a result into one.
+fn check_unit(ret: libc::c_long) -> SysResult<()> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// `fsopen(2)`: a new filesystem context of type `fstype`.
+pub fn fsopen(fstype: &CStr, flags: u32) -> SysResult<Fd> {
+    // SAFETY: `fstype` is a valid C string; the kernel only reads it.
+    check_fd(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), flags) })
+}
+
+/// `fspick(2)`: a reconfiguration context for the superblock of the mount at `path`
+/// (relative to `dirfd`, or `None` for the working directory).
+pub fn fspick(dirfd: Option<&Fd>, path: &CStr, flags: u32) -> SysResult<Fd> {
+    let dirfd = dirfd.map_or(libc::AT_FDCWD, |fd| fd.0);
+    // SAFETY: `path` is a valid C string; the kernel only reads it.
+    check_fd(unsafe { libc::syscall(libc::SYS_fspick, dirfd, path.as_ptr(), flags) })
+}
+
+/// `fsconfig(2)`: one command on a filesystem context. `key` and `value` are passed as
+/// null pointers when `None`; `aux` is always 0 (no command used here needs it).
+pub fn fsconfig(fd: &Fd, cmd: u32, key: Option<&CStr>, value: Option<&CStr>) -> SysResult<()> {
+    let key = key.map_or(std::ptr::null(), CStr::as_ptr);
+    let value = value.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: `key` and `value` are null or valid C strings; the kernel only reads them.
+    check_unit(unsafe { libc::syscall(libc::SYS_fsconfig, fd.0, cmd, key, value, 0 as c_int) })
+}
+
+/// `fsmount(2)`: a detached mount of the superblock created in context `fd`.
+pub fn fsmount(fd: &Fd, flags: u32, attr_flags: u32) -> SysResult<Fd> {
+    // SAFETY: Plain system call on a descriptor we own.
+    check_fd(unsafe { libc::syscall(libc::SYS_fsmount, fd.0, flags, attr_flags) })
+}
+
+/// `move_mount(from, "", AT_FDCWD, to, flags)`: attaches the mount `from` (with
+/// `MOVE_MOUNT_F_EMPTY_PATH` in `flags`) at `to`.
+pub fn move_mount(from: &Fd, to: &CStr, flags: u32) -> SysResult<()> {
+    // SAFETY: Both paths are valid C strings; the kernel only reads them.
+    check_unit(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.0,
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    })
+}
+
+/// `open_tree(AT_FDCWD, path, flags)`.
+pub fn open_tree(path: &CStr, flags: u32) -> SysResult<Fd> {
+    // SAFETY: `path` is a valid C string; the kernel only reads it.
+    check_fd(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) })
 }
 
 /// The `f_type` that `statfs(2)` reports for `path`.

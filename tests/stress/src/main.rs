@@ -7,6 +7,7 @@
 //! cd tests/stress && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release
 //! eventfs-stress [--mount DIR] [--threads N] [--duration SECS] [--seed U64]
 //!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
+//! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs N
 //! ```
 //!
 //! The first line printed is always `seed: N`; the same seed and thread count replay
@@ -192,7 +193,14 @@
 //!
 //! Output per kind: `fault KIND: N faults injected (ran clean at n=M): 16 ok, ENOMEM 15;
 //! 0 violations`, and last `faults: N violations`.
+//!
+//! ## Benchmark (`eventfs-stress bench eventfs|tracefs N`)
+//!
+//! Not a test: times creates, removals, lookups, readdir, stat, `find` and enable
+//! writes on N synthetic events in eventfs-rs or in mainline tracefs through the same
+//! code, for `scripts/bench.sh`. See `bench.rs`.
 
+mod bench;
 mod cli;
 mod dirent;
 mod expect;
@@ -211,6 +219,19 @@ fn main() {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    if args.first().map(String::as_str) == Some("bench") {
+        match bench::parse(&args[1..]) {
+            Ok(Some(cfg)) => exit(bench::run(&cfg)),
+            Ok(None) => {
+                print!("{}", bench::USAGE);
+                exit(0);
+            }
+            Err(e) => {
+                eprintln!("eventfs-stress bench: {e}\n\n{}", bench::USAGE);
+                exit(2);
+            }
+        }
+    }
     let cfg = match cli::parse(&args, cli::default_seed()) {
         Ok(cli::Parsed::Run(cfg)) => cfg,
         Ok(cli::Parsed::Help) => {

@@ -6,9 +6,11 @@
 #   run-guest.sh [options] demo                 the main job (scripts/guest/demo.sh)
 #   run-guest.sh [options] shell                an interactive guest shell
 #   run-guest.sh [options] memreport [N]        memory report, eventfs vs tracefs, N events
+#   run-guest.sh [options] bench [N...]         timings, eventfs vs tracefs (scripts/bench.sh)
 #   run-guest.sh [options] soak SECS THREADS [SEED]  long stress, faults, leak check
 # options:
-#   -K FLAVOR    kernel: test (debug, default) or report (no checkers; memreport uses it)
+#   -K FLAVOR    kernel: test (debug, default) or report (no checkers; memreport and
+#                bench use it)
 #   -f PATTERN   only tests whose file name contains PATTERN
 #   -o DIR       where the artifacts go (default: $EVENTFS_CACHE/runs/<time>)
 #   -T SECONDS   hard timeout of the whole VM (default 2400)
@@ -36,7 +38,10 @@ done
 shift $((OPTIND - 1))
 job=${1:-}
 shift || true
-case $job in test | demo | shell | memreport | soak) ;; *) die "job must be test, demo, shell, memreport or soak" ;; esac
+case $job in
+test | demo | shell | memreport | soak | bench) ;;
+*) die "job must be test, demo, shell, memreport, soak or bench" ;;
+esac
 
 kdir=$(default_kdir "$flavor")
 [ -n "$kdir" ] && [ -f "$kdir/.built" ] || die "no $flavor kernel: run scripts/setup.sh $flavor"
@@ -72,7 +77,7 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,eventfs/tests,sys/kernel/debug}
 cp /bin/busybox "$root/bin/busybox"
 mknod -m 600 "$root/dev/console" c 5 1
 cp "$EVENTFS_TOP/scripts/guest/init" "$root/init"
-cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh,soak.sh} "$root/eventfs/"
+cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh,soak.sh,bench.sh} "$root/eventfs/"
 cp "$EVENTFS_TOP/scripts/splat-patterns" "$root/eventfs/"
 cp "$modsrc/eventfs.ko" "$root/eventfs/"
 objcopy --strip-debug "$EVENTFS_TOP/tests/stress/target/release/eventfs-stress" "$root/bin/eventfs-stress"
@@ -96,7 +101,7 @@ if [ "$job" = test ]; then
 	guest_args+=(/eventfs/tests)
 elif [ "$job" = memreport ]; then
 	guest_args=("${1:-10000}")
-elif [ "$job" = soak ]; then
+elif [ "$job" = soak ] || [ "$job" = bench ]; then
 	guest_args=("$@")
 fi
 {

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const USAGE: &str = "\
 usage: eventfs-stress [OPTIONS]
        eventfs-stress mountapi DIR
+       eventfs-stress bench [OPTIONS] eventfs|tracefs N   (see `bench --help`)
 
 Stress test of a mounted eventfs; exits 0 if every invariant held, 1 if one was
 violated, 2 on a usage error.

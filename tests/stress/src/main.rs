@@ -8,6 +8,7 @@
 //! eventfs-stress [--mount DIR] [--threads N] [--duration SECS] [--seed U64]
 //!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
 //! eventfs-stress mountapi DIR
+//! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs N
 //! ```
 //!
 //! The first line printed is always `seed: N`; the same seed and thread count replay
@@ -200,7 +201,14 @@
 //! good and bad, through `fsopen`/`fsconfig`/`fsmount`/`move_mount`/`fspick`/`open_tree`
 //! (exact errno, and the messages of the context's log), mounting on DIR and unmounting
 //! at the end; see `mountapi.rs`. It prints no seed line.
+//!
+//! ## Benchmark (`eventfs-stress bench eventfs|tracefs N`)
+//!
+//! Not a test: times creates, removals, lookups, readdir, stat, `find` and enable
+//! writes on N synthetic events in eventfs-rs or in mainline tracefs through the same
+//! code, for `scripts/bench.sh`. See `bench.rs`.
 
+mod bench;
 mod cli;
 mod dirent;
 mod expect;
@@ -220,6 +228,19 @@ fn main() {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    if args.first().map(String::as_str) == Some("bench") {
+        match bench::parse(&args[1..]) {
+            Ok(Some(cfg)) => exit(bench::run(&cfg)),
+            Ok(None) => {
+                print!("{}", bench::USAGE);
+                exit(0);
+            }
+            Err(e) => {
+                eprintln!("eventfs-stress bench: {e}\n\n{}", bench::USAGE);
+                exit(2);
+            }
+        }
+    }
     let cfg = match cli::parse(&args, cli::default_seed()) {
         Ok(cli::Parsed::Run(cfg)) => cfg,
         Ok(cli::Parsed::MountApi(dir)) => exit(mountapi::run(&dir)),

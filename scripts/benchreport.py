@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Turns the bench job's output into a table and a plot (standard library only).
+
+    benchreport.py RESULT.txt TABLE.md PLOT.svg [NOTE...]
+
+RESULT.txt holds `bench FS N MEASURE MEDIAN_US MIN_US RUNS` lines (FS: eventfs or
+tracefs) among others. TABLE.md gets one row per measure and N: the medians of mainline
+tracefs and of eventfs-rs and their ratio; PLOT.svg one log-log panel per measure, time
+against N, one line per filesystem. Each NOTE becomes a line above the table.
+"""
+import math
+import re
+import sys
+from xml.sax.saxutils import escape
+
+# Measure names in the tool's output, in order, with their descriptions.
+MEASURES = [
+    ("create_batched", "create N events, 100 per write"),
+    ("create_single", "create N events, one per write"),
+    ("remove_single", "remove N events one by one"),
+    ("remove_all", "remove all at once (O_TRUNC)"),
+    ("lookup_cold", "stat 100 event dirs after drop_caches"),
+    ("lookup_warm", "stat 100 event dirs, cached"),
+    ("readdir", "getdents64 pass over the group"),
+    ("stat_files_cold", "stat every file after drop_caches"),
+    ("stat_files_warm", "stat every file, cached"),
+    ("find_cold", "busybox find over the group, after drop_caches"),
+    ("find_warm", "busybox find over the group, cached"),
+    ("enable_group", "write 1 to GROUP/enable"),
+    ("disable_group", "write 0 to GROUP/enable"),
+    ("enable_all", "write 1 to the top enable"),
+    ("disable_all", "write 0 to the top enable"),
+]
+FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
+LINE = re.compile(r"^bench (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+) (\d+)\s*$")
+
+
+def parse(path):
+    """{(fs, n, measure): (median_us, min_us, runs)} and the comment lines."""
+    data, notes = {}, []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            m = LINE.match(line)
+            if m:
+                fs, n, meas, med, mn, runs = m.groups()
+                data[(fs, int(n), meas)] = (float(med), float(mn), int(runs))
+            elif line.startswith("# ") and ("files_per_event" in line or "Linux" in line):
+                notes.append(line[2:])
+    return data, notes
+
+
+def human(us):
+    if us is None:
+        return "-"
+    if us < 1000:
+        return f"{us:.0f} µs"
+    if us < 1e6:
+        return f"{us / 1e3:.2f} ms"
+    return f"{us / 1e6:.2f} s"
+
+
+def table(data, notes, ns):
+    out = ["# eventfs-rs against mainline tracefs", ""]
+    out += [f"- {n}" for n in dict.fromkeys(notes)]
+    out += [
+        "- median of the runs (min in the raw lines below); ratio = eventfs-rs / mainline "
+        "(below 1: eventfs-rs is faster; 1/x: x times faster)",
+        "",
+        "| measure | N | mainline tracefs | eventfs-rs | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for meas, desc in MEASURES:
+        for n in ns:
+            t = data.get(("tracefs", n, meas))
+            e = data.get(("eventfs", n, meas))
+            if not t and not e:
+                continue
+            ratio = "-"
+            if t and e and t[0] > 0:
+                r = e[0] / t[0]
+                # Far below 1, "1/x" reads better than a run of zeros.
+                ratio = f"{r:.2f}" if r >= 0.1 else f"1/{1 / r:.0f}"
+            out.append(
+                f"| {meas}: {desc} | {n} | {human(t and t[0])} | {human(e and e[0])} | {ratio} |"
+            )
+    out += ["", "Raw lines (fs n measure median_us min_us runs):", "", "```"]
+    for (fs, n, meas), (med, mn, runs) in sorted(data.items()):
+        out.append(f"{fs} {n} {meas} {med:.1f} {mn:.1f} {runs}")
+    out += ["```", ""]
+    return "\n".join(out)
+
+
+def decades(lo, hi):
+    """Powers of ten bracketing [lo, hi]."""
+    a = math.floor(math.log10(lo))
+    b = math.ceil(math.log10(hi))
+    if a == b:
+        b += 1
+    return a, b
+
+
+def tick_label(exp, unit):
+    if unit == "us":
+        v = 10.0**exp
+        if v < 1000:
+            return f"{v:g}µs"
+        if v < 1e6:
+            return f"{v / 1e3:g}ms"
+        return f"{v / 1e6:g}s"
+    return f"{10 ** exp:,}" if exp >= 0 else f"{10.0 ** exp:g}"
+
+
+def plot(data, ns):
+    measures = [(m, d) for m, d in MEASURES if any(k[2] == m for k in data)]
+    cols = 4
+    pw, ph = 300, 220  # panel size
+    ml, mr, mt, mb = 62, 24, 34, 34  # margins inside a panel
+    rows = math.ceil(len(measures) / cols)
+    top = 50
+    width, height = cols * pw, top + rows * ph + 10
+    s = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="10">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="10" y="20" font-size="15" font-weight="bold">'
+        f"eventfs-rs against mainline tracefs: median time against N (log-log)</text>",
+    ]
+    lx = 10
+    for fs, label, color in FS:
+        s.append(
+            f'<line x1="{lx}" y1="36" x2="{lx + 24}" y2="36" stroke="{color}" stroke-width="2"/>'
+            f'<circle cx="{lx + 12}" cy="36" r="3" fill="{color}"/>'
+            f'<text x="{lx + 30}" y="40" font-size="12">{escape(label)}</text>'
+        )
+        lx += 170
+    xa, xb = decades(min(ns), max(ns))
+    for idx, (meas, desc) in enumerate(measures):
+        ox, oy = (idx % cols) * pw, top + (idx // cols) * ph
+        x0, x1 = ox + ml, ox + pw - mr
+        y0, y1 = oy + mt, oy + ph - mb  # y0 top, y1 bottom
+        vals = [v[0] for k, v in data.items() if k[2] == meas and v[0] > 0]
+        ya, yb = decades(min(vals), max(vals))
+
+        def px(n):
+            return x0 + (math.log10(n) - xa) / (xb - xa) * (x1 - x0)
+
+        def py(us):
+            return y1 - (math.log10(us) - ya) / (yb - ya) * (y1 - y0)
+
+        s.append(f'<text x="{ox + 8}" y="{oy + 14}" font-size="12" font-weight="bold">'
+                 f"{escape(meas)}</text>")
+        s.append(f'<text x="{ox + 8}" y="{oy + 26}" fill="#555">{escape(desc)}</text>')
+        s.append(f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" '
+                 f'fill="none" stroke="#888"/>')
+        for e in range(xa, xb + 1):
+            x = px(10**e)
+            s.append(f'<line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y1}" stroke="#ddd"/>')
+            s.append(f'<text x="{x:.1f}" y="{y1 + 12}" text-anchor="middle">'
+                     f"{escape(tick_label(e, 'n'))}</text>")
+        for e in range(ya, yb + 1):
+            y = py(10.0**e)
+            s.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="#ddd"/>')
+            s.append(f'<text x="{x0 - 4}" y="{y + 3:.1f}" text-anchor="end">'
+                     f"{escape(tick_label(e, 'us'))}</text>")
+        s.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{y1 + 26}" text-anchor="middle" '
+                 f'fill="#555">N events</text>')
+        for fs, label, color in FS:
+            pts = [(px(n), py(data[(fs, n, meas)][0])) for n in ns
+                   if (fs, n, meas) in data and data[(fs, n, meas)][0] > 0]
+            if not pts:
+                continue
+            s.append('<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
+                color, " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)))
+            for x, y in pts:
+                s.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
+                         f"<title>{escape(label)}</title></circle>")
+    s.append("</svg>")
+    return "\n".join(s) + "\n"
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    data, notes = parse(sys.argv[1])
+    notes += sys.argv[4:]
+    if not data:
+        sys.exit(f"benchreport: no bench lines in {sys.argv[1]}")
+    ns = sorted({k[1] for k in data})
+    with open(sys.argv[2], "w", encoding="utf-8") as f:
+        f.write(table(data, notes, ns))
+    with open(sys.argv[3], "w", encoding="utf-8") as f:
+        f.write(plot(data, ns))
+
+
+if __name__ == "__main__":
+    main()

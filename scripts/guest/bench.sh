@@ -1,0 +1,30 @@
+#!/bin/sh
+# Benchmark (guest side): eventfs-rs against mainline tracefs in the same guest, at each
+# N given (default 100 1000 10000). For each N, `eventfs-stress bench` times every
+# measure on eventfs-rs (mounted at /mnt/events), then on tracefs's synthetic events,
+# each starting and ending with an empty registry. Run on the report kernel (no debug
+# checkers, which would dominate the timings).
+#   bench.sh [N...]
+# Output: the tool's `bench FS N MEASURE MEDIAN_US MIN_US RUNS` lines (scripts/bench.sh
+# turns them into the table and the plot), `#` comments, and the seconds each part took.
+MNT=/mnt/events
+echo 1 >/tmp/bench.rc
+set -e
+[ $# -gt 0 ] || set -- 100 1000 10000
+
+insmod /eventfs/eventfs.ko
+mkdir -p $MNT
+mount -t eventfs none $MNT
+echo "# Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs"
+for n in "$@"; do
+	for fs in eventfs tracefs; do
+		t0=$(date +%s)
+		# Up to 5 runs of each measure, but no new run once 10 s have gone into it:
+		# mainline's one-per-write creates take minutes at N=10,000.
+		eventfs-stress bench --runs 5 --budget 10 $fs "$n"
+		echo "# $fs N=$n took $(($(date +%s) - t0)) s"
+	done
+done
+umount $MNT
+rmmod eventfs
+echo 0 >/tmp/bench.rc

@@ -624,13 +624,39 @@ pub(crate) fn lookup(dir: &DirRef, name: &[u8]) -> Option<Found<DirNode>> {
         return Some(Found::File(i as u32));
     }
     dir.children.as_ref()?;
+    let found = |c: DirRef| {
+        let ino = c.ino;
+        Some(Found::Dir(c, ino))
+    };
+    // A batch that removes and re-creates `name` publishes the new node before it frees
+    // the old one, so at every instant one of them matches. But a walk of the hash chain
+    // looks at the two at different instants: it may see the new one still unpublished
+    // and the old one already freed. A miss is therefore only believed if no commit
+    // overlapped the walk ([`COMMITS`] is a sequence count); after a few overlapping
+    // tries, the lookup asks again with commits excluded.
+    {
+        let guard = SrcuGuard::new();
+        for _ in 0..LOOKUP_TRIES {
+            let seq = COMMITS.load(ordering::Acquire);
+            if let Some(c) = child(dir, name, Seer::Reader, &guard) {
+                return found(c);
+            }
+            // The walk's last state load was Acquire: this load comes after it.
+            if seq & 1 == 0 && COMMITS.load(ordering::Acquire) == seq {
+                return None;
+            }
+        }
+    }
+    let _st = TREE.lock();
     let guard = SrcuGuard::new();
-    // A batch that removes and re-creates `name` publishes the new node before it marks
-    // the old one freed, so at every instant one of them matches.
-    let c = child(dir, name, Seer::Reader, &guard)?;
-    let ino = c.ino;
-    Some(Found::Dir(c, ino))
+    found(child(dir, name, Seer::Reader, &guard)?)
 }
+
+/// Lock-free lookups tried while commits overlap them, before taking [`TREE`].
+const LOOKUP_TRIES: usize = 4;
+
+/// Commits in progress or done, twice each: odd while one is publishing and freeing.
+static COMMITS: Atomic<u64> = Atomic::new(0);
 
 /// Whether dentries of `node` are valid (rule 5). Lock-free.
 pub(crate) fn is_live(node: &DirNode) -> bool {
@@ -1210,6 +1236,9 @@ impl Work {
         let Ok(registry) = self.registry() else {
             return;
         };
+        // Odd from here until the end: lookups that miss while it is odd, or across it,
+        // look again (see `lookup`).
+        COMMITS.fetch_add(1, ordering::Full);
         // Publish first: a batch that removes and re-creates a name publishes the new node
         // before it frees the old one, so a concurrent lookup always finds one of them.
         for n in self.created.iter() {
@@ -1262,6 +1291,7 @@ impl Work {
         if let Some(list) = retired {
             list.drop_after_grace_period();
         }
+        COMMITS.fetch_add(1, ordering::Full);
     }
 
     /// Undoes the batch. Nothing here allocates or fails.

@@ -697,7 +697,7 @@ pub(crate) fn iterate(
     };
     let guard = SrcuGuard::new();
     let mut next = (p - base) as usize;
-    while let Some((at, c)) = children.by_pos.find(next, &guard) {
+    while let Some((at, c)) = children.by_pos.find_in(next, &guard) {
         if dir.is_freed() {
             return;
         }
@@ -892,7 +892,7 @@ fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) 
         _ => return,
     };
     let mut next = 0;
-    while let Some((at, e)) = index.find(next, guard) {
+    while let Some((at, e)) = index.find_in(next, guard) {
         next = at + 1;
         if let (true, Some(ev)) = (e.is_visible(), e.event()) {
             f(ev);

@@ -113,9 +113,8 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         Some(unsafe { RcuArc::from_raw(p) })
     }
 
-    /// The first present entry at an index `>= from`: its index and a new counted
-    /// reference to it, taken inside the SRCU read section `_guard` (rule 3).
-    pub(crate) fn find(&self, from: usize, _guard: &SrcuGuard) -> Option<(usize, RcuArc<T>)> {
+    /// The first present entry at an index `>= from`, as the raw pointer the array owns.
+    fn find_raw(&self, from: usize) -> Option<(usize, *mut c_void)> {
         let mut index = from;
         loop {
             // SAFETY: `raw()` is an initialised xarray; `xa_find` takes the RCU read lock.
@@ -124,14 +123,33 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
                 return None;
             }
             if !is_internal(p) {
-                // SAFETY: A present entry's reference is retired only after an SRCU grace
-                // period, which `_guard` holds off (type invariant): the array's reference
-                // is alive, so cloning it is sound.
-                return Some((index, unsafe { RcuArc::<T>::clone_raw(p) }));
+                return Some((index, p));
             }
             // A reserved slot: look further.
             index = index.checked_add(1)?;
         }
+    }
+
+    /// The first present entry at an index `>= from`, with its index, borrowed for the
+    /// SRCU read section `_guard`: walks (readdir, counting) take no reference per entry.
+    pub(crate) fn find_in<'a>(
+        &'a self,
+        from: usize,
+        _guard: &'a SrcuGuard,
+    ) -> Option<(usize, &'a T)> {
+        let (index, p) = self.find_raw(from)?;
+        // SAFETY: A present entry's reference is retired only after an SRCU grace period,
+        // which `_guard` holds off for `'a` (type invariant).
+        Some((index, unsafe { RcuArc::<T>::borrow_raw(p) }))
+    }
+
+    /// The first present entry at an index `>= from`: its index and a new counted
+    /// reference to it, taken inside the SRCU read section `_guard` (rule 3), for a caller
+    /// that keeps it beyond the section.
+    pub(crate) fn find(&self, from: usize, _guard: &SrcuGuard) -> Option<(usize, RcuArc<T>)> {
+        let (index, p) = self.find_raw(from)?;
+        // SAFETY: As in `find_in`, the array's reference is alive, so cloning it is sound.
+        Some((index, unsafe { RcuArc::<T>::clone_raw(p) }))
     }
 }
 

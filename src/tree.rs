@@ -945,7 +945,8 @@ fn refuse(msg: &str) -> Error {
 /// The write is copied in pieces of one page and cut into lines as it comes; every
 /// complete line is applied to one batch, which is published at the end: all of the
 /// write's lines or none (a partial failure leaves nothing behind). Memory per write is
-/// two pages plus what the batch creates, whatever the size of the write. A line longer
+/// at most one page plus one line plus what the batch creates, whatever the size of the
+/// write. A line longer
 /// than [`events::MAX_LINE_LEN`] is refused with mainline's message. The unfinished end of
 /// a write is kept in `pending` and completed by the file's next write (or applied at its
 /// last close), so writers may cut their buffers anywhere; a failed write leaves
@@ -957,9 +958,10 @@ pub(crate) fn write_dynamic_events(
 ) -> Result<usize> {
     let total = src.remaining();
     let was_pending = !pending.is_empty();
-    // Allocated before the mutex, bounded: one piece, and one line being assembled.
-    let mut piece = KVec::from_elem(0u8, PIECE, GFP_KERNEL)?;
-    let mut line = KVec::with_capacity(events::MAX_LINE_LEN + 1, GFP_KERNEL)?;
+    // Allocated before the mutex, bounded: one piece (no larger than the write), and the
+    // line being assembled across pieces (only when a line is cut, at most one line).
+    let mut piece = KVec::from_elem(0u8, total.min(PIECE), GFP_KERNEL)?;
+    let mut line = KVec::new();
     line.extend_from_slice(pending, GFP_KERNEL)?;
 
     let mut st = TREE.lock();
@@ -969,18 +971,27 @@ pub(crate) fn write_dynamic_events(
     let r = (|| -> Result {
         let mut newline = false;
         while src.remaining() > 0 {
-            let data = src.read_piece(&mut piece)?;
-            for (i, part) in data.split(|&c| c == b'\n').enumerate() {
-                if i > 0 {
-                    newline = true;
-                    w.apply_line(&mut st, &line)?;
-                    line.clear();
-                }
+            let mut rest = src.read_piece(&mut piece)?;
+            while let Some(nl) = rest.iter().position(|&c| c == b'\n') {
+                newline = true;
+                let part = &rest[..nl];
                 if line.len() + part.len() > events::MAX_LINE_LEN {
                     return Err(refuse(events::LINE_TOO_LONG));
                 }
-                line.extend_from_slice(part, GFP_KERNEL)?;
+                if line.is_empty() {
+                    // A whole line inside the piece: parsed where it is.
+                    w.apply_line(&mut st, part)?;
+                } else {
+                    line.extend_from_slice(part, GFP_KERNEL)?;
+                    w.apply_line(&mut st, &line)?;
+                    line.clear();
+                }
+                rest = &rest[nl + 1..];
             }
+            if line.len() + rest.len() > events::MAX_LINE_LEN {
+                return Err(refuse(events::LINE_TOO_LONG));
+            }
+            line.extend_from_slice(rest, GFP_KERNEL)?;
         }
         if !newline && !was_pending {
             w.apply_line(&mut st, &line)?;

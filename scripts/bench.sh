@@ -7,8 +7,9 @@
 # directories, readdir of the group, cold and warm stat of every file, busybox find,
 # and enable/disable of the group and of every event. Not part of scripts/test.sh.
 #   scripts/bench.sh [N...]
-# Writes the table (bench.md) and the plot (bench.svg, time against N, log-log) to the
-# run's artifacts directory, $EVENTFS_CACHE/runs/<time>-bench/, and prints the table.
+# Writes the table (bench.md) and the plot (bench.svg, time against N, log-log; also
+# bench.png if rsvg-convert is installed) to the run's artifacts directory,
+# $EVENTFS_CACHE/runs/<time>-bench/, and prints the table and the paths.
 set -euo pipefail
 shopt -s inherit_errexit
 . "$(dirname "$0")/lib.sh"
@@ -28,3 +29,7 @@ echo
 cat "$out/bench.md"
 echo "table: $out/bench.md"
 echo "plot:  $out/bench.svg"
+if command -v rsvg-convert >/dev/null; then
+	rsvg-convert "$out/bench.svg" -o "$out/bench.png"
+	echo "plot:  $out/bench.png"
+fi

@@ -3,14 +3,16 @@
 
     benchreport.py RESULT.txt TABLE.md PLOT.svg [NOTE...]
 
-RESULT.txt holds `bench FS N MEASURE MEDIAN_US MIN_US RUNS` lines (FS: eventfs or
-tracefs) among others. TABLE.md gets one row per measure and N: the medians of mainline
-tracefs and of eventfs-rs and their ratio; PLOT.svg one log-log panel per measure, time
-against N, one line per filesystem. Each NOTE becomes a line above the table.
+RESULT.txt holds `BENCH FS N MEASURE MEDIAN_US MIN_US` lines (FS: eventfs or tracefs),
+each followed by `# samples FS N MEASURE RUNS: US...`, among others. TABLE.md gets one
+row per measure and N: the medians of mainline tracefs and of eventfs-rs in ms and their
+ratio; PLOT.svg one log-log panel per measure, time against N, one line per filesystem.
+Each NOTE becomes a line above the table. The SVG is parsed back as XML before exiting.
 """
 import math
 import re
 import sys
+import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 # Measure names in the tool's output, in order, with their descriptions.
@@ -32,42 +34,51 @@ MEASURES = [
     ("disable_all", "write 0 to the top enable"),
 ]
 FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
-LINE = re.compile(r"^bench (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+) (\d+)\s*$")
+LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+)\s*$")
+SAMPLES = re.compile(r"^# samples (eventfs|tracefs) (\d+) (\w+) (\d+):")
 
 
 def parse(path):
     """{(fs, n, measure): (median_us, min_us, runs)} and the comment lines."""
-    data, notes = {}, []
+    data, runs, notes = {}, {}, []
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
             m = LINE.match(line)
+            s = SAMPLES.match(line)
             if m:
-                fs, n, meas, med, mn, runs = m.groups()
-                data[(fs, int(n), meas)] = (float(med), float(mn), int(runs))
+                fs, n, meas, med, mn = m.groups()
+                data[(fs, int(n), meas)] = (float(med), float(mn))
+            elif s:
+                fs, n, meas, r = s.groups()
+                runs[(fs, int(n), meas)] = int(r)
             elif line.startswith("# ") and ("files_per_event" in line or "Linux" in line):
                 notes.append(line[2:])
-    return data, notes
+    return {k: (med, mn, runs.get(k, 0)) for k, (med, mn) in data.items()}, notes
 
 
-def human(us):
+def ms(us):
+    """Microseconds as milliseconds with three or four significant digits."""
     if us is None:
         return "-"
-    if us < 1000:
-        return f"{us:.0f} µs"
-    if us < 1e6:
-        return f"{us / 1e3:.2f} ms"
-    return f"{us / 1e6:.2f} s"
+    v = us / 1e3
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
 
 
 def table(data, notes, ns):
     out = ["# eventfs-rs against mainline tracefs", ""]
     out += [f"- {n}" for n in dict.fromkeys(notes)]
     out += [
-        "- median of the runs (min in the raw lines below); ratio = eventfs-rs / mainline "
-        "(below 1: eventfs-rs is faster; 1/x: x times faster)",
+        "- median of the runs in ms (min and run count in the raw lines below); "
+        "ratio = eventfs-rs / mainline (below 1: eventfs-rs is faster; 1/x: x times faster)",
         "",
-        "| measure | N | mainline tracefs | eventfs-rs | ratio |",
+        "| measure | N | mainline ms | eventfs-rs ms | ratio |",
         "|---|---:|---:|---:|---:|",
     ]
     for meas, desc in MEASURES:
@@ -82,7 +93,7 @@ def table(data, notes, ns):
                 # Far below 1, "1/x" reads better than a run of zeros.
                 ratio = f"{r:.2f}" if r >= 0.1 else f"1/{1 / r:.0f}"
             out.append(
-                f"| {meas}: {desc} | {n} | {human(t and t[0])} | {human(e and e[0])} | {ratio} |"
+                f"| {meas}: {desc} | {n} | {ms(t and t[0])} | {ms(e and e[0])} | {ratio} |"
             )
     out += ["", "Raw lines (fs n measure median_us min_us runs):", "", "```"]
     for (fs, n, meas), (med, mn, runs) in sorted(data.items()):
@@ -189,8 +200,12 @@ def main():
     ns = sorted({k[1] for k in data})
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         f.write(table(data, notes, ns))
+    svg = plot(data, ns)
     with open(sys.argv[3], "w", encoding="utf-8") as f:
-        f.write(plot(data, ns))
+        f.write(svg)
+    root = ET.parse(sys.argv[3]).getroot()
+    if root.tag != "{http://www.w3.org/2000/svg}svg":
+        sys.exit(f"benchreport: {sys.argv[3]}: root element {root.tag}, not svg")
 
 
 if __name__ == "__main__":

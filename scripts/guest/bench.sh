@@ -5,13 +5,17 @@
 # each starting and ending with an empty registry. Run on the report kernel (no debug
 # checkers, which would dominate the timings).
 #   bench.sh [N...]
-# Output: the tool's `bench FS N MEASURE MEDIAN_US MIN_US RUNS` lines (scripts/bench.sh
-# turns them into the table and the plot), `#` comments, and the seconds each part took.
+# Output: the tool's `BENCH FS N MEASURE MEDIAN_US MIN_US` lines (scripts/bench.sh turns
+# them into the table and the plot), `#` comments (every sample of each measure, files
+# per event), and the seconds each part took.
 MNT=/mnt/events
+TRACING=/sys/kernel/tracing
 echo 1 >/tmp/bench.rc
 set -e
 [ $# -gt 0 ] || set -- 100 1000 10000
 
+# init mounts tracefs; mount it here if it did not.
+[ -e $TRACING/synthetic_events ] || mount -t tracefs nodev $TRACING
 insmod /eventfs/eventfs.ko
 mkdir -p $MNT
 mount -t eventfs none $MNT
@@ -21,7 +25,7 @@ for n in "$@"; do
 		t0=$(date +%s)
 		# Up to 5 runs of each measure, but no new run once 10 s have gone into it:
 		# mainline's one-per-write creates take minutes at N=10,000.
-		eventfs-stress bench --runs 5 --budget 10 $fs "$n"
+		eventfs-stress bench --runs 5 --budget 10 --mount $MNT --tracing $TRACING $fs "$n"
 		echo "# $fs N=$n took $(($(date +%s) - t0)) s"
 	done
 done

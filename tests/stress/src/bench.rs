@@ -11,10 +11,12 @@
 //! Every measure is repeated (`--runs`, `--slow-runs` for the one-per-write create and
 //! remove, whose N separate writes are the slowest part) and timed with
 //! `clock_gettime(CLOCK_MONOTONIC)` around exactly the system calls of the operation; the
-//! paths and write buffers are built beforehand. Output, one line per measure:
+//! paths and write buffers are built beforehand. Output, one line per measure, followed by
+//! a comment with every sample (how many runs there were, and how much they spread):
 //!
 //! ```text
-//! bench FS N MEASURE MEDIAN_US MIN_US RUNS
+//! BENCH FS N MEASURE MEDIAN_US MIN_US
+//! # samples FS N MEASURE RUNS: US US ...
 //! ```
 //!
 //! Lines starting with `#` are comments (progress, files per event). The tool checks the
@@ -35,7 +37,8 @@ pub const USAGE: &str = "\
 usage: eventfs-stress bench [OPTIONS] eventfs|tracefs N
 
 Times operations on N synthetic events in eventfs-rs or in mainline tracefs; prints
-`bench FS N MEASURE MEDIAN_US MIN_US RUNS` per measure. Owns the filesystem's event
+`BENCH FS N MEASURE MEDIAN_US MIN_US` per measure, then `# samples FS N MEASURE RUNS: US...`
+with every sample. Owns the filesystem's event
 registry while it runs: it must be empty at the start, and is left empty.
 
   --runs R          repetitions of each measure (default 5)
@@ -244,12 +247,15 @@ pub fn summarize(samples: &[f64]) -> (f64, f64) {
     (median, s[0])
 }
 
-/// One output line.
-pub fn result_line(target: Target, n: usize, measure: &str, samples: &[f64]) -> String {
+/// The output of one measure: its `BENCH` line, and a comment with every sample in the
+/// order taken.
+pub fn result_lines(target: Target, n: usize, measure: &str, samples: &[f64]) -> String {
     let (median, min) = summarize(samples);
+    let all: Vec<String> = samples.iter().map(|s| format!("{s:.1}")).collect();
     format!(
-        "bench {target} {n} {measure} {median:.1} {min:.1} {}",
-        samples.len()
+        "BENCH {target} {n} {measure} {median:.1} {min:.1}\n# samples {target} {n} {measure} {}: {}",
+        samples.len(),
+        all.join(" ")
     )
 }
 
@@ -363,7 +369,7 @@ impl Bench {
     fn print(&self, measure: &str, samples: &[f64]) {
         println!(
             "{}",
-            result_line(self.cfg.target, self.cfg.n, measure, samples)
+            result_lines(self.cfg.target, self.cfg.n, measure, samples)
         );
     }
 
@@ -627,11 +633,11 @@ impl Bench {
 
 /// Runs the benchmark; returns the exit code.
 pub fn run(cfg: &BenchConfig) -> i32 {
-    println!("# fs n measure median_us min_us runs");
+    println!("# BENCH fs n measure median_us min_us");
     match Bench::new(cfg).run() {
         Ok(()) => 0,
         Err(e) => {
-            println!("bench {} {}: FAILED: {e}", cfg.target, cfg.n);
+            println!("BENCH {} {}: FAILED: {e}", cfg.target, cfg.n);
             1
         }
     }
@@ -735,8 +741,8 @@ mod tests {
         assert_eq!(summarize(&[4.0, 1.0, 2.0, 8.0]), (3.0, 1.0));
         assert!(summarize(&[]).0.is_nan());
         assert_eq!(
-            result_line(Target::Tracefs, 100, "readdir", &[12.34, 10.0, 11.0]),
-            "bench tracefs 100 readdir 11.0 10.0 3"
+            result_lines(Target::Tracefs, 100, "readdir", &[12.34, 10.0, 11.0]),
+            "BENCH tracefs 100 readdir 11.0 10.0\n# samples tracefs 100 readdir 3: 12.3 10.0 11.0"
         );
     }
 

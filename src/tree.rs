@@ -696,25 +696,23 @@ pub(crate) fn iterate(
         return;
     };
     let guard = SrcuGuard::new();
-    let mut next = (p - base) as usize;
-    while let Some((at, c)) = children.by_pos.find_in(next, &guard) {
-        if dir.is_freed() {
-            return;
-        }
-        next = at + 1;
-        if !c.is_visible() {
-            continue;
-        }
-        let at = base + at as i64;
-        let e = DirEntry {
-            name: &c.name,
-            ino: c.ino,
-            is_dir: true,
-        };
-        if !emit(at, at + 1, e) {
-            return;
-        }
-    }
+    children
+        .by_pos
+        .walk_in((p - base) as usize, &guard, |at, c| {
+            if dir.is_freed() {
+                return false;
+            }
+            if !c.is_visible() {
+                return true;
+            }
+            let at = base + at as i64;
+            let e = DirEntry {
+                name: &c.name,
+                ino: c.ino,
+                is_dir: true,
+            };
+            emit(at, at + 1, e)
+        });
 }
 
 /// Attributes of directory `node` or of its file `file`, for a superblock whose untouched
@@ -891,13 +889,12 @@ fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) 
         (Kind::Group, Some(c)) => &c.by_pos,
         _ => return,
     };
-    let mut next = 0;
-    while let Some((at, e)) = index.find_in(next, guard) {
-        next = at + 1;
+    index.walk_in(0, guard, |_, e| {
         if let (true, Some(ev)) = (e.is_visible(), e.event()) {
             f(ev);
         }
-    }
+        true
+    });
 }
 
 // --- writing ---------------------------------------------------------------------------

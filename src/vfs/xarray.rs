@@ -28,6 +28,12 @@ fn is_internal(entry: *mut c_void) -> bool {
     entry as usize & 3 == 2
 }
 
+/// `XA_RETRY_ENTRY` (`xa_mk_internal(256)`): a reader raced with a node being freed.
+const XA_RETRY_ENTRY: usize = (256 << 2) | 2;
+
+/// `XAS_RESTART`: a cursor that has not walked yet.
+const XAS_RESTART: *mut bindings::xa_node = core::ptr::without_provenance_mut(3);
+
 /// An index from `usize` to counted references of `T`, read without locks under SRCU.
 ///
 /// `W` is the guard of the writers' lock: every method that changes
@@ -130,17 +136,67 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         }
     }
 
-    /// The first present entry at an index `>= from`, with its index, borrowed for the
-    /// SRCU read section `_guard`: walks (readdir, counting) take no reference per entry.
-    pub(crate) fn find_in<'a>(
+    /// Calls `f` with every present entry at an index `>= from`, in index order, borrowed
+    /// for the SRCU read section `_guard`, until `f` returns false; returns whether the
+    /// walk reached the end.
+    ///
+    /// The array is walked with one cursor (`xas_find`), a batch of entries at a time
+    /// under the RCU read lock, instead of one descent from the root per entry; `f` runs
+    /// outside the RCU read lock (it may fault, as `dir_emit` does).
+    pub(crate) fn walk_in<'a>(
         &'a self,
         from: usize,
         _guard: &'a SrcuGuard,
-    ) -> Option<(usize, &'a T)> {
-        let (index, p) = self.find_raw(from)?;
-        // SAFETY: A present entry's reference is retired only after an SRCU grace period,
-        // which `_guard` holds off for `'a` (type invariant).
-        Some((index, unsafe { RcuArc::<T>::borrow_raw(p) }))
+        mut f: impl FnMut(usize, &'a T) -> bool,
+    ) -> bool {
+        const BATCH: usize = 32;
+        let mut next = from;
+        loop {
+            let mut batch = [(0usize, core::ptr::null_mut::<c_void>()); BATCH];
+            let mut n = 0;
+            let mut done = false;
+            {
+                let _rcu = kernel::sync::rcu::read_lock();
+                // SAFETY: `xa_state` is plain data (pointers, integers, an optional fn
+                // pointer), for which all zeroes is a valid value.
+                let mut xas: bindings::xa_state = unsafe { core::mem::zeroed() };
+                // `XA_STATE(xas, xa, next)`.
+                xas.xa = self.raw();
+                xas.xa_index = next;
+                xas.xa_node = XAS_RESTART;
+                while n < BATCH {
+                    // SAFETY: `xas` is a valid cursor over an initialised xarray, used
+                    // under the RCU read lock.
+                    let p = unsafe { bindings::xas_find(&mut xas, usize::MAX) };
+                    if p.is_null() {
+                        done = true;
+                        break;
+                    }
+                    if p as usize == XA_RETRY_ENTRY {
+                        // A node changed under us: start again from the same index.
+                        xas.xa_node = XAS_RESTART;
+                        continue;
+                    }
+                    if !is_internal(p) {
+                        batch[n] = (xas.xa_index, p);
+                        n += 1;
+                    }
+                }
+                if let Some(&(last, _)) = batch[..n].last() {
+                    next = last + 1;
+                }
+            }
+            for &(index, p) in &batch[..n] {
+                // SAFETY: A present entry's reference is retired only after an SRCU grace
+                // period, which `_guard` holds off for `'a` (type invariant).
+                if !f(index, unsafe { RcuArc::<T>::borrow_raw(p) }) {
+                    return false;
+                }
+            }
+            if done || next == 0 {
+                return true;
+            }
+        }
     }
 
     /// The first present entry at an index `>= from`: its index and a new counted
@@ -148,7 +204,7 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
     /// that keeps it beyond the section.
     pub(crate) fn find(&self, from: usize, _guard: &SrcuGuard) -> Option<(usize, RcuArc<T>)> {
         let (index, p) = self.find_raw(from)?;
-        // SAFETY: As in `find_in`, the array's reference is alive, so cloning it is sound.
+        // SAFETY: As in `walk_in`, the array's reference is alive, so cloning it is sound.
         Some((index, unsafe { RcuArc::<T>::clone_raw(p) }))
     }
 }

@@ -28,10 +28,10 @@ MEASURES = [
     ("stat_files_warm", "stat every file, cached"),
     ("find_cold", "busybox find over the group, after drop_caches"),
     ("find_warm", "busybox find over the group, cached"),
-    ("enable_group", "write 1 to GROUP/enable"),
-    ("disable_group", "write 0 to GROUP/enable"),
-    ("enable_all", "write 1 to the top enable"),
-    ("disable_all", "write 0 to the top enable"),
+    ("enable_group", "write 1 to events/GROUP/enable"),
+    ("disable_group", "write 0 to events/GROUP/enable"),
+    ("enable_all", "write 1 to events/enable"),
+    ("disable_all", "write 0 to events/enable"),
 ]
 FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
 LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+)\s*$")

@@ -13,6 +13,7 @@
 mod events;
 mod fs;
 mod opts;
+mod tracing;
 mod tree;
 mod vfs;
 

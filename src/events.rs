@@ -290,6 +290,26 @@ impl ParseError {
     }
 }
 
+impl ParseError {
+    /// The text of the `error_log` entry, worded as mainline's synthetic-event errors;
+    /// `synth_view` for a write to `synthetic_events`, else `dynamic_events`.
+    pub(crate) fn log_text(self, synth_view: bool) -> &'static str {
+        match self {
+            ParseError::Syntax if synth_view => {
+                "Command must be of the form: <name> field[;field] ..."
+            }
+            ParseError::Syntax => {
+                "Command must be of the form: s or -:[synthetic/]<name> field[;field] ..."
+            }
+            ParseError::BadName | ParseError::Reserved => "Illegal name",
+            ParseError::BadType => "Invalid type",
+            ParseError::BadArrayLen => "Invalid array specification",
+            ParseError::TooManyFields => "Too many fields",
+            ParseError::DuplicateField => "Invalid field",
+        }
+    }
+}
+
 /// Longest command line `dynamic_events` accepts, without its `'\n'`: mainline's
 /// `trace_parse_run_command()` copies writes in 4 KiB pieces and accepts lines of up to
 /// `WRITE_BUFSIZE - 2` bytes.
@@ -324,6 +344,12 @@ fn is_blank(c: u8) -> bool {
 /// Whether `c` is ignored at the start and end of a line (C's `isspace`).
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// A command line without the whitespace around it, as the parsers see it (refusal
+/// positions count from its start).
+pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
+    trim(line, is_space)
 }
 
 /// Returns `s` without the leading and trailing bytes for which `skip` holds.
@@ -425,40 +451,99 @@ fn parse_field(field: &[u8]) -> Result<Field<'_>, ParseError> {
     Ok(field)
 }
 
+/// A refused command line: why, and where in the line (without its surrounding
+/// whitespace) the offending part starts, for `error_log`'s caret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// Why.
+    pub(crate) err: ParseError,
+    /// Byte offset of the offending token.
+    pub(crate) pos: usize,
+}
+
+/// An error and the part of the line it is about.
+type Culprit<'a> = (ParseError, &'a [u8]);
+
+/// Offset of `part` (a subslice of `line`, or empty at its end) within `line`.
+fn offset(line: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize)
+        .saturating_sub(line.as_ptr() as usize)
+        .min(line.len())
+}
+
 /// Parses one line of `dynamic_events`.
 ///
 /// Returns `Ok(None)` for a line that is empty or only whitespace. Leading and trailing
 /// whitespace (including `'\r'`) is ignored.
 pub(crate) fn parse_line(line: &[u8]) -> Result<Option<Command<'_>>, ParseError> {
+    parse_line_at(line).map_err(|r| r.err)
+}
+
+/// [`parse_line`], telling where a refused line went wrong.
+pub(crate) fn parse_line_at(line: &[u8]) -> Result<Option<Command<'_>>, Refusal> {
     let line = trim(line, is_space);
     if line.is_empty() {
         return Ok(None);
     }
-    if let Some(rest) = line.strip_prefix(b"s:") {
-        let (target, fields) = split_token(rest);
-        let (group, event) = parse_target(target)?;
-        if fields.is_empty() {
-            return Err(ParseError::Syntax);
-        }
-        let mut spec = EventSpec::new(group, event);
-        for field in fields.split(|&c| c == b';') {
-            let field = trim(field, is_blank);
-            if field.is_empty() {
-                return Err(ParseError::Syntax);
-            }
-            spec.push(parse_field(field)?)?;
-        }
-        Ok(Some(Command::Create(spec)))
+    let r = if let Some(rest) = line.strip_prefix(b"s:") {
+        parse_create(rest).map(Some)
     } else if let Some(rest) = line.strip_prefix(b"-:") {
-        let (target, tail) = split_token(rest);
-        let (group, event) = parse_target(target)?;
-        if !tail.is_empty() {
-            return Err(ParseError::Syntax);
-        }
-        Ok(Some(Command::Remove { group, event }))
+        parse_remove(rest, true).map(Some)
     } else {
-        Err(ParseError::Syntax)
+        Err((ParseError::Syntax, line))
+    };
+    r.map_err(|(err, at)| Refusal {
+        err,
+        pos: offset(line, at),
+    })
+}
+
+/// Parses `[GROUP/]EVENT` of a removal; `strict`: nothing may follow.
+fn parse_remove(rest: &[u8], strict: bool) -> Result<Command<'_>, Culprit<'_>> {
+    let (target, tail) = split_token(rest);
+    let (group, event) = parse_target(target).map_err(|e| (e, target))?;
+    if strict && !tail.is_empty() {
+        return Err((ParseError::Syntax, tail));
     }
+    Ok(Command::Remove { group, event })
+}
+
+/// Parses `[GROUP/]EVENT FIELD[;FIELD...]`, the definition of a synthetic event.
+fn parse_create(rest: &[u8]) -> Result<Command<'_>, Culprit<'_>> {
+    let (target, fields) = split_token(rest);
+    let (group, event) = parse_target(target).map_err(|e| (e, target))?;
+    if fields.is_empty() {
+        return Err((ParseError::Syntax, &rest[rest.len()..]));
+    }
+    let mut spec = EventSpec::new(group, event);
+    for field in fields.split(|&c| c == b';') {
+        let field = trim(field, is_blank);
+        if field.is_empty() {
+            return Err((ParseError::Syntax, field));
+        }
+        let f = parse_field(field).map_err(|e| (e, field))?;
+        spec.push(f).map_err(|e| (e, field))?;
+    }
+    Ok(Command::Create(spec))
+}
+
+/// Parses one line written to `synthetic_events` (mainline's syntax there, without the
+/// `s:` of `dynamic_events`): `[GROUP/]EVENT FIELD[;FIELD...]` creates an event,
+/// `![GROUP/]EVENT` removes one (a definition after the name is ignored). Blank lines
+/// are `Ok(None)`.
+pub(crate) fn parse_synth_line(line: &[u8]) -> Result<Option<Command<'_>>, Refusal> {
+    let line = trim(line, is_space);
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let r = match line.strip_prefix(b"!") {
+        Some(rest) => parse_remove(rest, false),
+        None => parse_create(line),
+    };
+    r.map(Some).map_err(|(err, at)| Refusal {
+        err,
+        pos: offset(line, at),
+    })
 }
 
 /// Computes the record layout of fields of the given types: `(offset, size)` of each, in
@@ -509,6 +594,47 @@ pub(crate) fn write_listing<'f, W: fmt::Write>(
         w.write_str(if i == 0 { " " } else { "; " })?;
         write_decl(w, ty, name)?;
     }
+    w.write_char('\n')
+}
+
+/// Writes one line of `synthetic_events`, as mainline prints a synthetic event there:
+/// `EVENT\tTYPE NAME; TYPE NAME` (an array's type as `char[N]`), the group in front
+/// (`GROUP/EVENT`) unless it is [`DEFAULT_GROUP`].
+pub(crate) fn write_synth_listing<'f, W: fmt::Write>(
+    w: &mut W,
+    group: &[u8],
+    event: &[u8],
+    fields: impl Iterator<Item = (FieldType, &'f [u8])>,
+) -> fmt::Result {
+    if group != DEFAULT_GROUP {
+        write_name(w, group)?;
+        w.write_char('/')?;
+    }
+    write_name(w, event)?;
+    w.write_char('\t')?;
+    for (i, (ty, name)) in fields.enumerate() {
+        if i > 0 {
+            w.write_str("; ")?;
+        }
+        w.write_str(ty.c_type())?;
+        if let FieldType::CharArray(n) = ty {
+            write!(w, "[{n}]")?;
+        }
+        w.write_char(' ')?;
+        write_name(w, name)?;
+    }
+    w.write_char('\n')
+}
+
+/// Writes `GROUP:EVENT` and a newline (`available_events`, `set_event`).
+pub(crate) fn write_event_name<W: fmt::Write>(
+    w: &mut W,
+    group: &[u8],
+    event: &[u8],
+) -> fmt::Result {
+    write_name(w, group)?;
+    w.write_char(':')?;
+    write_name(w, event)?;
     w.write_char('\n')
 }
 
@@ -606,6 +732,27 @@ pub(crate) fn fuzz_one(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusal_positions() {
+        let at = |l: &str| parse_line_at(l.as_bytes()).unwrap_err();
+        assert_eq!(at("s:g/e nosuchtype x").pos, 6);
+        assert_eq!(at("s:g/e nosuchtype x").err, ParseError::BadType);
+        assert_eq!(at("  s:g/e u64 a; s32 a  ").pos, 13);
+        assert_eq!(at("s:g/e u64 a; s32 a").err, ParseError::DuplicateField);
+        assert_eq!(at("s:g/1e u64 a").pos, 2);
+        assert_eq!(at("s:g/e").pos, 5);
+        assert_eq!(at("x:g/e").pos, 0);
+        assert_eq!(at("-:g/e extra").pos, 6);
+        assert_eq!(at("s:g/e u64 a;;u8 b").pos, 12);
+        let synth = |l: &str| parse_synth_line(l.as_bytes()).unwrap_err();
+        assert_eq!(synth("ev u64 a; char b[0]").pos, 10);
+        assert_eq!(synth("!1x").pos, 1);
+        assert!(matches!(
+            parse_synth_line(b"!ev u64 a"),
+            Ok(Some(Command::Remove { event: b"ev", .. }))
+        ));
+    }
 
     /// Parses `line`, which must be an `s:` command.
     fn create(line: &[u8]) -> EventSpec<'_> {

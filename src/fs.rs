@@ -15,7 +15,7 @@ use kernel::{
 };
 
 use crate::opts::{self, Key, MountOpts};
-use crate::tree::{self, Cursor, DirNode, DirRef, FileKind, MountOwner};
+use crate::tree::{self, Cursor, DirNode, DirRef, FileKind, MountOwner, View};
 use crate::vfs::{
     AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
     ParamKind, ParamSpec, ParamTable, ParamValue, RootSpec, SeqOut, SuperBlock, Tree, WriteSource,
@@ -197,33 +197,80 @@ impl Tree for EventfsTree {
         tree::set_attrs(&sb.owner, node, file, change)
     }
 
-    fn open(dir: &DirRef, file: u32, trunc: bool) -> Result {
-        if trunc && tree::file_kind(dir, file)? == FileKind::DynamicEvents {
-            tree::truncate()?;
-        }
-        Ok(())
+    fn is_scope(node: &DirNode) -> bool {
+        tree::is_scope(node)
     }
 
-    fn new_open() -> impl PinInit<OpenFile, Error> {
+    fn open(dir: &DirRef, file: u32, trunc: bool, open: Pin<&OpenFile>) -> Result {
+        let kind = tree::file_kind(dir, file)?;
+        let scope = open.scope.as_deref();
+        let counted = tree::open_in(scope, kind)?;
+        let r = match kind {
+            _ if !trunc => Ok(()),
+            // Every event is a synthetic one: both views clear them all.
+            FileKind::DynamicEvents | FileKind::SyntheticEvents => tree::truncate(),
+            FileKind::SetEvent => tree::disable_all(dir),
+            FileKind::ErrorLog => tree::clear_errors(scope),
+            _ => Ok(()),
+        };
+        match r {
+            Ok(()) => open.counted.store(counted, ordering::Relaxed),
+            Err(_) if counted => tree::release_in(scope),
+            Err(_) => {}
+        }
+        r
+    }
+
+    fn new_open(
+        _dir: &DirNode,
+        _file: u32,
+        scope: Option<DirRef>,
+    ) -> impl PinInit<OpenFile, Error> {
         try_pin_init!(OpenFile {
             pending <- new_mutex!(KVec::new(), "eventfs_pending"),
             cursor <- new_mutex!(Cursor::None, "eventfs_cursor"),
+            scope,
+            counted: Atomic::new(false),
         })
     }
 
+    fn mkdir(dir: &DirRef, name: &[u8]) -> Result<(DirRef, u64)> {
+        tree::mkdir(dir, name)
+    }
+
+    fn rmdir(dir: &DirNode, victim: &DirNode) -> Result {
+        tree::rmdir(dir, victim)
+    }
+
     fn release(dir: &DirNode, file: u32, open: Pin<&OpenFile>) {
-        if tree::file_kind(dir, file) == Ok(FileKind::DynamicEvents) {
-            tree::flush_dynamic_events(&mut open.pending.lock());
+        if open.counted.load(ordering::Relaxed) {
+            tree::release_in(open.scope.as_deref());
+        }
+        match tree::file_kind(dir, file) {
+            Ok(FileKind::DynamicEvents) => {
+                tree::flush_dynamic_events(View::Dynamic, &mut open.pending.lock())
+            }
+            Ok(FileKind::SyntheticEvents) => {
+                tree::flush_dynamic_events(View::Synthetic, &mut open.pending.lock())
+            }
+            _ => {}
         }
     }
 
     fn seq_seek(dir: &DirNode, file: u32, open: Pin<&OpenFile>, pos: u64) -> Result<Option<u64>> {
         let kind = tree::file_kind(dir, file)?;
-        tree::seek(dir, kind, pos, &mut open.cursor.lock())
+        tree::seek(
+            dir,
+            open.scope.as_deref(),
+            kind,
+            pos,
+            &mut open.cursor.lock(),
+        )
     }
 
     fn seq_show(dir: &DirNode, file: u32, open: Pin<&OpenFile>, out: &mut SeqOut<'_>) -> Result {
-        tree::show(dir, tree::file_kind(dir, file)?, &open.cursor.lock(), out)
+        let kind = tree::file_kind(dir, file)?;
+        tree::show(dir, open.scope.as_deref(), kind, &open.cursor.lock(), out)
     }
 
     fn seq_stop(open: Pin<&OpenFile>) {
@@ -237,9 +284,23 @@ impl Tree for EventfsTree {
         src: &mut WriteSource<'_>,
     ) -> Result<usize> {
         match tree::file_kind(dir, file)? {
-            FileKind::DynamicEvents => tree::write_dynamic_events(&mut open.pending.lock(), src),
-            FileKind::Enable => tree::write_enable(dir, src),
-            FileKind::Id | FileKind::Format => Err(EINVAL),
+            FileKind::DynamicEvents => {
+                tree::write_dynamic_events(View::Dynamic, &mut open.pending.lock(), src)
+            }
+            FileKind::SyntheticEvents => {
+                tree::write_dynamic_events(View::Synthetic, &mut open.pending.lock(), src)
+            }
+            FileKind::Enable => tree::write_enable(dir, open.scope.as_deref(), src),
+            FileKind::SetEvent => tree::write_set_event(dir, src),
+            FileKind::TracingOn => tree::write_tracing_on(dir, src),
+            FileKind::CurrentTracer => tree::write_current_tracer(src),
+            // Accepted and ignored, as tracefs does (only O_TRUNC clears it).
+            FileKind::ErrorLog => Ok(src.remaining()),
+            FileKind::Readme
+            | FileKind::AvailableEvents
+            | FileKind::AvailableTracers
+            | FileKind::Id
+            | FileKind::Format => Err(EINVAL),
         }
     }
 }
@@ -254,4 +315,8 @@ pub(crate) struct OpenFile {
     /// The record a reader is on, between `seq_seek` and `seq_stop`.
     #[pin]
     cursor: Mutex<Cursor>,
+    /// The tracing directory (top level or instance) the file works in.
+    scope: Option<DirRef>,
+    /// Whether the open counts as a user of `scope` (see `tree::open_in`).
+    counted: Atomic<bool>,
 }

@@ -38,10 +38,11 @@ use kernel::{
     sync::GlobalGuard,
 };
 
-use crate::events::{self, Command, EventSpec, FieldType, ParseError};
+use crate::events::{self, Command, EventSpec, FieldType};
+use crate::tracing;
 use crate::vfs::{
     self, AttrChange, Attrs, DirEntry, Found, HashLink, HashNode, Kgid, Kuid, NofsScope, Prepared,
-    RcuArc, RcuHashTable, RcuXArray, SeqOut, SrcuGuard, WriteSource,
+    RcuArc, RcuHashTable, RcuXArray, SeqOut, SrcuGuard, WriteSource, XSet,
 };
 
 /// A counted reference to a node.
@@ -73,7 +74,16 @@ kernel::sync::global_lock! {
 
 /// The registry, under [`TREE`]: the writer mutex of the whole tree.
 pub(crate) struct State {
-    root: Option<DirRef>,
+    /// The tracing directory (the root of every mount).
+    top: Option<DirRef>,
+    /// Its `events/`, which holds the registry.
+    events: Option<DirRef>,
+    /// Its `instances/`.
+    instances: Option<DirRef>,
+    /// Next [`Scope::id`].
+    next_scope: u64,
+    /// `error_log`.
+    errors: ErrorLog,
     /// Next event id: ids are never reused while the module is loaded.
     next_id: u32,
     /// Next creation sequence number (the registry's key).
@@ -85,7 +95,11 @@ pub(crate) struct State {
 impl State {
     const fn new() -> State {
         State {
-            root: None,
+            top: None,
+            events: None,
+            instances: None,
+            next_scope: 1,
+            errors: ErrorLog::new(),
             next_id: 1,
             next_seq: 0,
             next_ino: FIRST_DIR_INO,
@@ -100,40 +114,166 @@ pub(crate) fn init() -> Result {
     // SAFETY: Called once, before any use of `NAMES`, which is a static.
     unsafe { NAMES.init()? };
     let mut st = TREE.lock();
-    let root = DirNode::new(&mut st, KVec::new(), Kind::Root(Registry::new()?), None);
-    match root {
-        Ok(r) => {
-            st.root = Some(r);
+    match build_top(&mut st) {
+        Ok((top, events, instances)) => {
+            st.top = Some(top);
+            st.events = Some(events);
+            st.instances = Some(instances);
             Ok(())
         }
         Err(e) => {
             drop(st);
-            // SAFETY: Empty and unused.
+            // SAFETY: Empty (the failed build removed what it entered) and unused.
             unsafe { NAMES.destroy() };
             Err(e)
         }
     }
 }
 
-/// A reference to the root node, for a new superblock.
+/// Makes the tracing directory, its `events/` and its `instances/`.
+fn build_top(st: &mut TreeGuard) -> Result<(DirRef, DirRef, DirRef)> {
+    let top = DirNode::new(st, KVec::new(), Kind::Top(Scope::new(0)?), None)?;
+    let events = Kind::Events(Registry::new()?);
+    let events = DirNode::new(st, copy(EVENTS_DIR)?, events, Some(&top))?;
+    let instances = DirNode::new(st, copy(INSTANCES_DIR)?, Kind::Instances, Some(&top))?;
+    publish_fixed(st, &events)?;
+    if let Err(e) = publish_fixed(st, &instances) {
+        unpublish_fixed(st, &events);
+        return Err(e);
+    }
+    Ok((top, events, instances))
+}
+
+/// Enters a directory that exists as long as its parent (`events/`) into the indexes,
+/// published.
+fn publish_fixed(st: &TreeGuard, node: &DirRef) -> Result {
+    let dir = node
+        .parent
+        .as_ref()
+        .and_then(|p| p.children.as_ref())
+        .ok_or(EINVAL)?;
+    dir.by_pos.reserve(node.pos as usize, st)?;
+    if let Err((e, _)) = NAMES.insert(node.clone(), st) {
+        dir.by_pos.release(node.pos as usize, st);
+        return Err(e);
+    }
+    dir.by_pos
+        .store_reserved(node.pos as usize, node.clone(), st);
+    dir.live.add(1, ordering::Relaxed);
+    node.set_state(PUBLISHED, 0);
+    Ok(())
+}
+
+/// Takes a directory entered by [`publish_fixed`] out of the indexes (at unload: nothing
+/// is mounted, so no reader can hold what the indexes give back).
+fn unpublish_fixed(st: &TreeGuard, node: &DirRef) {
+    node.set_state(FREED, 0);
+    drop(NAMES.remove(node, st));
+    if let Some(dir) = node.parent.as_ref().and_then(|p| p.children.as_ref()) {
+        drop(dir.by_pos.erase(node.pos as usize, st));
+        dir.live.fetch_sub(1, ordering::Relaxed);
+    }
+}
+
+/// A reference to the tracing directory, for a new superblock's root.
 pub(crate) fn root() -> Result<DirRef> {
-    TREE.lock().root.clone().ok_or(ENODEV)
+    TREE.lock().top.clone().ok_or(ENODEV)
 }
 
 /// Tears the registry down at module exit (nothing is mounted then).
 pub(crate) fn exit() {
-    let root = {
+    let (top, events) = {
         let mut st = TREE.lock();
         let _nofs = NofsScope::new();
+        if let Some(instances) = st.instances.take() {
+            remove_instances(&st, &instances);
+            unpublish_fixed(&st, &instances);
+        }
+        if let Some(scope) = st.top.as_ref().and_then(|t| t.scope()) {
+            disable_scope(&st, scope);
+        }
         // Removing with events enabled is refused to users, not at unload.
         if let Err(e) = remove_all(&st, true) {
             pr_err!("could not remove the events at unload: {:?}\n", e);
         }
-        st.root.take()
+        st.errors.clear();
+        let events = st.events.take();
+        if let Some(e) = events.as_ref() {
+            unpublish_fixed(&st, e);
+        }
+        (st.top.take(), events)
     };
-    drop(root);
+    drop(events);
+    drop(top);
     // SAFETY: Every node was removed from the table above; nothing uses it any more.
     unsafe { NAMES.destroy() };
+}
+
+// --- error_log -------------------------------------------------------------------------
+
+/// One entry of `error_log`.
+struct LoggedError {
+    /// The [`Scope::id`] of the `error_log` it belongs to.
+    scope: u64,
+    /// `ktime_get_mono_fast_ns()` when it was logged.
+    ts: u64,
+    /// Which file refused the command (`dynamic_events`, `synthetic_events`).
+    loc: &'static str,
+    msg: &'static str,
+    /// The refused command.
+    cmd: KVec<u8>,
+    /// Where in `cmd` the caret goes.
+    pos: usize,
+}
+
+/// Every scope's `error_log`: per scope, the last [`tracing::ERROR_LOG_MAX`] refused
+/// commands, oldest first, as tracefs keeps them. Under [`TREE`].
+pub(crate) struct ErrorLog {
+    entries: KVec<LoggedError>,
+}
+
+impl ErrorLog {
+    const fn new() -> ErrorLog {
+        ErrorLog {
+            entries: KVec::new(),
+        }
+    }
+
+    /// Logs a refused command; an entry that cannot be allocated is not logged (as in
+    /// mainline).
+    fn log(&mut self, scope: u64, loc: &'static str, msg: &'static str, cmd: &[u8], pos: usize) {
+        let Ok(cmd) = copy(cmd) else {
+            return;
+        };
+        let mine = self.entries.iter().filter(|e| e.scope == scope).count();
+        if mine >= tracing::ERROR_LOG_MAX {
+            if let Some(oldest) = self.entries.iter().position(|e| e.scope == scope) {
+                drop(self.entries.remove(oldest));
+            }
+        }
+        if self.entries.reserve(1, GFP_KERNEL).is_err() {
+            return;
+        }
+        // SAFETY: Calling a clock that any context may read.
+        let ts = unsafe { bindings::ktime_get_mono_fast_ns() };
+        let _ = self.entries.push_within_capacity(LoggedError {
+            scope,
+            ts,
+            loc,
+            msg,
+            cmd,
+            pos,
+        });
+    }
+
+    /// Forgets the entries of scope `scope`.
+    fn clear_scope(&mut self, scope: u64) {
+        self.entries.retain(|e| e.scope != scope);
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+    }
 }
 
 // --- attributes ------------------------------------------------------------------------
@@ -347,8 +487,24 @@ impl Drop for NodeAttrs {
 /// The files a directory offers.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileKind {
-    /// `dynamic_events` (root).
+    /// `README` (top).
+    Readme,
+    /// `available_events` (top).
+    AvailableEvents,
+    /// `available_tracers` (top).
+    AvailableTracers,
+    /// `current_tracer` (top).
+    CurrentTracer,
+    /// `dynamic_events` (top).
     DynamicEvents,
+    /// `error_log` (top).
+    ErrorLog,
+    /// `set_event` (top).
+    SetEvent,
+    /// `synthetic_events` (top).
+    SyntheticEvents,
+    /// `tracing_on` (top).
+    TracingOn,
     /// `enable` (every directory).
     Enable,
     /// `id` (events).
@@ -360,7 +516,15 @@ pub(crate) enum FileKind {
 impl FileKind {
     fn name(self) -> &'static [u8] {
         match self {
+            FileKind::Readme => b"README",
+            FileKind::AvailableEvents => b"available_events",
+            FileKind::AvailableTracers => b"available_tracers",
+            FileKind::CurrentTracer => b"current_tracer",
             FileKind::DynamicEvents => b"dynamic_events",
+            FileKind::ErrorLog => b"error_log",
+            FileKind::SetEvent => b"set_event",
+            FileKind::SyntheticEvents => b"synthetic_events",
+            FileKind::TracingOn => b"tracing_on",
             FileKind::Enable => b"enable",
             FileKind::Id => b"id",
             FileKind::Format => b"format",
@@ -370,16 +534,55 @@ impl FileKind {
     /// tracefs' TRACE_MODE_WRITE (0640) and TRACE_MODE_READ (0440).
     fn default_perm(self) -> u16 {
         match self {
-            FileKind::DynamicEvents | FileKind::Enable => 0o640,
-            FileKind::Id | FileKind::Format => 0o440,
+            FileKind::Readme
+            | FileKind::AvailableEvents
+            | FileKind::AvailableTracers
+            | FileKind::Id
+            | FileKind::Format => 0o440,
+            FileKind::CurrentTracer
+            | FileKind::DynamicEvents
+            | FileKind::ErrorLog
+            | FileKind::SetEvent
+            | FileKind::SyntheticEvents
+            | FileKind::TracingOn
+            | FileKind::Enable => 0o640,
         }
     }
 }
 
-const ROOT_FILES: [FileKind; 2] = [FileKind::DynamicEvents, FileKind::Enable];
+/// The files of a tracing directory, in readdir order.
+const TOP_FILES: [FileKind; 9] = [
+    FileKind::Readme,
+    FileKind::AvailableEvents,
+    FileKind::AvailableTracers,
+    FileKind::CurrentTracer,
+    FileKind::DynamicEvents,
+    FileKind::ErrorLog,
+    FileKind::SetEvent,
+    FileKind::SyntheticEvents,
+    FileKind::TracingOn,
+];
+/// The files of an instance, in readdir order.
+const INSTANCE_FILES: [FileKind; 5] = [
+    FileKind::AvailableTracers,
+    FileKind::CurrentTracer,
+    FileKind::ErrorLog,
+    FileKind::SetEvent,
+    FileKind::TracingOn,
+];
+const EVENTS_FILES: [FileKind; 1] = [FileKind::Enable];
 const GROUP_FILES: [FileKind; 1] = [FileKind::Enable];
 const EVENT_FILES: [FileKind; 3] = [FileKind::Enable, FileKind::Id, FileKind::Format];
-const MAX_FILES: usize = 3;
+const MAX_FILES: usize = 9;
+// The VFS layer keeps a file's index in the low bits of a node pointer.
+const _: () = assert!(MAX_FILES < vfs::RCU_ARC_ALIGN);
+
+/// Name of the events directory of a tracing directory.
+const EVENTS_DIR: &[u8] = b"events";
+/// Position of `events/` among the children of the top level.
+const EVENTS_POS: usize = 0;
+/// Name of the instances directory.
+const INSTANCES_DIR: &[u8] = b"instances";
 
 /// Default mode of directories below the root.
 const DIR_PERM: u16 = 0o755;
@@ -392,7 +595,9 @@ pub(crate) struct FieldDef {
 /// An event's data.
 pub(crate) struct Event {
     id: u32,
-    enabled: Atomic<bool>,
+    /// In how many scopes the event is enabled (removal is `EBUSY` while it is not 0).
+    /// Changed under [`TREE`].
+    enabled_in: Atomic<u32>,
     fields: KVec<FieldDef>,
 }
 
@@ -406,10 +611,92 @@ pub(crate) struct DirIndex {
     live: Atomic<u64>,
 }
 
+/// [`Scope::users`]: set once the scope is removed; no file can be opened in it then.
+const CLOSED: u32 = 1 << 31;
+
+/// The state of a tracing directory (the top level or an instance): what its files and
+/// those of its `events/` work on. Event definitions are global; their enable state is
+/// per scope. An instance costs this struct and its node, whatever the number of events.
+pub(crate) struct Scope {
+    /// Never reused while the module is loaded (the top level is 0): `error_log` entries
+    /// name their scope by it.
+    id: u64,
+    /// `tracing_on`.
+    tracing_on: Atomic<bool>,
+    /// The events enabled here, by creation sequence. Changed under [`TREE`]; each member
+    /// counts in its event's [`Event::enabled_in`].
+    enabled: XSet<TreeGuard>,
+    /// Open files that work on this scope (they keep `rmdir` away: `EBUSY`), and
+    /// [`CLOSED`].
+    users: Atomic<u32>,
+}
+
+impl Scope {
+    fn new(id: u64) -> Result<Scope> {
+        Ok(Scope {
+            id,
+            tracing_on: Atomic::new(true),
+            enabled: XSet::new()?,
+            users: Atomic::new(0),
+        })
+    }
+
+    /// Whether event node `e` is enabled here. Lock-free.
+    fn is_enabled(&self, e: &DirNode) -> bool {
+        self.enabled.contains(e.seq as usize)
+    }
+
+    /// Enables or disables event node `e` here.
+    fn set(&self, st: &TreeGuard, e: &DirNode, on: bool) -> Result {
+        let Some(ev) = e.event() else {
+            return Err(EINVAL);
+        };
+        if on {
+            if self.enabled.insert(e.seq as usize, st)? {
+                ev.enabled_in.add(1, ordering::Relaxed);
+            }
+        } else if self.enabled.remove(e.seq as usize, st) {
+            ev.enabled_in.fetch_sub(1, ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Counts an open file that works on the scope; `ENODEV` once it is removed.
+    fn get(&self) -> Result {
+        let old = self.users.fetch_add(1, ordering::Acquire);
+        if old & CLOSED != 0 {
+            self.users.fetch_sub(1, ordering::Relaxed);
+            return Err(ENODEV);
+        }
+        Ok(())
+    }
+
+    /// Gives back what [`Scope::get`] counted.
+    fn put(&self) {
+        self.users.fetch_sub(1, ordering::Release);
+    }
+
+    /// Closes the scope for removal: `EBUSY` while a file works on it.
+    fn close(&self) -> Result {
+        self.users
+            .cmpxchg(0, CLOSED, ordering::Acquire)
+            .map(|_| ())
+            .map_err(|_| EBUSY)
+    }
+}
+
 /// What a node is.
 pub(crate) enum Kind {
-    /// The root directory, with the registry of all events.
-    Root(Registry),
+    /// The top-level tracing directory (the mount's root): its files, `events/` and
+    /// `instances/`.
+    Top(Scope),
+    /// `instances/`: its children are instances.
+    Instances,
+    /// An instance: the files of a tracing directory and `events/` (the top level's own
+    /// `events/` node: an instance copies nothing of the tree).
+    Instance(Scope),
+    /// `events/`, with the registry of all events: its children are groups.
+    Events(Registry),
     /// A group directory: its children are events.
     Group,
     /// An event directory.
@@ -419,7 +706,10 @@ pub(crate) enum Kind {
 impl Kind {
     fn files(&self) -> &'static [FileKind] {
         match self {
-            Kind::Root(_) => &ROOT_FILES,
+            Kind::Top(_) => &TOP_FILES,
+            Kind::Instances => &[],
+            Kind::Instance(_) => &INSTANCE_FILES,
+            Kind::Events(_) => &EVENTS_FILES,
             Kind::Group => &GROUP_FILES,
             Kind::Event(_) => &EVENT_FILES,
         }
@@ -439,7 +729,7 @@ const DOOMED: u32 = 4;
 /// A node of the tree (mainline's `eventfs_inode`): a directory and the files it offers.
 pub(crate) struct DirNode {
     name: KVec<u8>,
-    /// The directory holding this one (`None` for the root).
+    /// The directory holding this one (`None` for the top).
     parent: Option<DirRef>,
     /// Creation order among all nodes: the registry's key for events.
     seq: u64,
@@ -453,7 +743,7 @@ pub(crate) struct DirNode {
     attrs: NodeAttrs,
     /// The node's entry in [`NAMES`] (touched by the rhashtable only).
     hash_head: HashLink,
-    /// The children (root: groups; group: events).
+    /// The children (top: `events/`; events: groups; group: events).
     children: Option<KBox<DirIndex>>,
 }
 
@@ -519,7 +809,7 @@ unsafe impl HashNode for DirNode {
 impl DirNode {
     fn new(st: &mut State, name: KVec<u8>, kind: Kind, parent: Option<&DirRef>) -> Result<DirRef> {
         let children = match kind {
-            Kind::Event(_) => None,
+            Kind::Event(_) | Kind::Instance(_) => None,
             _ => Some(KBox::new(
                 DirIndex {
                     by_pos: Index::new()?,
@@ -530,7 +820,7 @@ impl DirNode {
             )?),
         };
         let (ino, state) = match kind {
-            Kind::Root(_) => (1, PUBLISHED),
+            Kind::Top(_) => (1, PUBLISHED),
             _ => (st.next_ino, 0),
         };
         let pos = match parent.and_then(|p| p.children.as_ref()) {
@@ -595,9 +885,17 @@ impl DirNode {
         }
     }
 
+    /// The scope of a tracing directory.
+    fn scope(&self) -> Option<&Scope> {
+        match &self.kind {
+            Kind::Top(s) | Kind::Instance(s) => Some(s),
+            _ => None,
+        }
+    }
+
     fn registry(&self) -> Option<&Registry> {
         match &self.kind {
-            Kind::Root(r) => Some(r),
+            Kind::Events(r) => Some(r),
             _ => None,
         }
     }
@@ -622,6 +920,16 @@ pub(crate) fn lookup(dir: &DirRef, name: &[u8]) -> Option<Found<DirNode>> {
     }
     if let Some(i) = dir.kind.files().iter().position(|f| f.name() == name) {
         return Some(Found::File(i as u32));
+    }
+    if let Kind::Instance(_) = dir.kind {
+        // An instance's `events/` is the top level's.
+        if name != EVENTS_DIR {
+            return None;
+        }
+        let guard = SrcuGuard::new();
+        let events = events_of(top_of(dir), &guard)?;
+        let ino = events.ino;
+        return Some(Found::Dir(events, ino));
     }
     dir.children.as_ref()?;
     let found = |c: DirRef| {
@@ -691,6 +999,19 @@ pub(crate) fn iterate(
             return;
         }
         p += 1;
+    }
+    if let Kind::Instance(_) = dir.kind {
+        // Its one directory: the top level's `events/`.
+        let guard = SrcuGuard::new();
+        if let (true, Some(events)) = (p == base, events_of(top_of(dir), &guard)) {
+            let e = DirEntry {
+                name: EVENTS_DIR,
+                ino: events.ino,
+                is_dir: true,
+            };
+            emit(base, base + 1, e);
+        }
+        return;
     }
     let Some(children) = dir.children.as_ref() else {
         return;
@@ -783,6 +1104,7 @@ pub(crate) enum Cursor {
 /// a file of a removed directory, whatever the position (as a read of it always did).
 pub(crate) fn seek(
     node: &DirNode,
+    scope: Option<&DirNode>,
     kind: FileKind,
     pos: u64,
     cursor: &mut Cursor,
@@ -792,16 +1114,29 @@ pub(crate) fn seek(
         return Err(ENODEV);
     }
     Ok(match kind {
-        FileKind::DynamicEvents => {
-            let registry = node.registry().ok_or(EINVAL)?;
+        FileKind::DynamicEvents
+        | FileKind::AvailableEvents
+        | FileKind::SetEvent
+        | FileKind::SyntheticEvents => {
             let guard = SrcuGuard::new();
-            let Ok(from) = usize::try_from(pos) else {
+            let events = events_of(top_of(node), &guard).ok_or(EINVAL)?;
+            let registry = events.registry().ok_or(EINVAL)?;
+            let scope = scope.and_then(|s| s.scope());
+            let Ok(mut from) = usize::try_from(pos) else {
                 return Ok(None);
             };
-            registry.find(from, &guard).map(|(key, e)| {
+            loop {
+                let Some((key, e)) = registry.find(from, &guard) else {
+                    break None;
+                };
+                // `set_event` lists the enabled events only.
+                if kind == FileKind::SetEvent && !scope.is_some_and(|s| s.is_enabled(&e)) {
+                    from = key + 1;
+                    continue;
+                }
                 *cursor = Cursor::Event(e);
-                key as u64
-            })
+                break Some(key as u64);
+            }
         }
         _ if pos == 0 => {
             *cursor = Cursor::Whole;
@@ -811,9 +1146,24 @@ pub(crate) fn seek(
     })
 }
 
+/// The top-level tracing directory above `node`.
+fn top_of(mut node: &DirNode) -> &DirNode {
+    while let Some(p) = node.parent.as_ref() {
+        node = p;
+    }
+    node
+}
+
+/// `events/` of the top-level tracing directory `top`.
+fn events_of(top: &DirNode, guard: &SrcuGuard) -> Option<DirRef> {
+    let (_, events) = top.children.as_ref()?.by_pos.find(EVENTS_POS, guard)?;
+    Some(events)
+}
+
 /// Prints the record `cursor` points at: the content of file `kind` of `node`.
 pub(crate) fn show(
     node: &DirNode,
+    scope: Option<&DirNode>,
     kind: FileKind,
     cursor: &Cursor,
     out: &mut SeqOut<'_>,
@@ -822,25 +1172,56 @@ pub(crate) fn show(
     if node.is_freed() {
         return Err(ENODEV);
     }
+    let scope = scope.and_then(|s| s.scope());
     let r = match (kind, cursor) {
-        (FileKind::DynamicEvents, Cursor::Event(e)) => {
+        (
+            FileKind::DynamicEvents
+            | FileKind::AvailableEvents
+            | FileKind::SetEvent
+            | FileKind::SyntheticEvents,
+            Cursor::Event(e),
+        ) => {
             let (Some(ev), Some(group)) = (e.event(), e.parent.as_ref()) else {
                 return Err(EINVAL);
             };
             let fields = ev.fields.iter().map(|f| (f.ty, f.name.as_slice()));
-            events::write_listing(out, &group.name, &e.name, fields)
+            match kind {
+                FileKind::DynamicEvents => events::write_listing(out, &group.name, &e.name, fields),
+                FileKind::SyntheticEvents => {
+                    events::write_synth_listing(out, &group.name, &e.name, fields)
+                }
+                _ => events::write_event_name(out, &group.name, &e.name),
+            }
+        }
+        (FileKind::Readme, Cursor::Whole) => out.write_str(tracing::README),
+        (FileKind::AvailableTracers | FileKind::CurrentTracer, Cursor::Whole) => {
+            writeln!(out, "{}", tracing::TRACER)
+        }
+        (FileKind::TracingOn, Cursor::Whole) => {
+            let on = scope.ok_or(EINVAL)?.tracing_on.load(ordering::Relaxed);
+            writeln!(out, "{}", u8::from(on))
+        }
+        (FileKind::ErrorLog, Cursor::Whole) => {
+            let id = scope.ok_or(EINVAL)?.id;
+            let st = TREE.lock();
+            st.errors
+                .entries
+                .iter()
+                .filter(|e| e.scope == id)
+                .try_for_each(|e| tracing::write_error(out, e.ts, e.loc, e.msg, &e.cmd, e.pos))
         }
         (FileKind::Enable, Cursor::Whole) => {
+            let scope = scope.ok_or(EINVAL)?;
             let c = match &node.kind {
-                Kind::Event(e) => {
-                    if e.enabled.load(ordering::Relaxed) {
+                Kind::Event(_) => {
+                    if scope.is_enabled(node) {
                         '1'
                     } else {
                         '0'
                     }
                 }
                 _ => {
-                    let (on, off) = count_enabled(node);
+                    let (on, off) = count_enabled(scope, node);
                     match (on, off) {
                         (0, _) => '0',
                         (_, 0) => '1',
@@ -866,13 +1247,13 @@ pub(crate) fn show(
     r.map_err(|_| EINVAL)
 }
 
-/// Counts enabled and disabled events below `node`.
-fn count_enabled(node: &DirNode) -> (usize, usize) {
+/// Counts the events below `node` enabled and disabled in `scope`.
+fn count_enabled(scope: &Scope, node: &DirNode) -> (usize, usize) {
     let mut on = 0;
     let mut off = 0;
     let guard = SrcuGuard::new();
     for_each_event(node, &guard, &mut |e| {
-        if e.enabled.load(ordering::Relaxed) {
+        if scope.is_enabled(e) {
             on += 1;
         } else {
             off += 1;
@@ -881,17 +1262,17 @@ fn count_enabled(node: &DirNode) -> (usize, usize) {
     (on, off)
 }
 
-/// Calls `f` for every visible event of `node` (the root: all of them; a group: its own),
-/// inside the read section `guard`.
-fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) {
+/// Calls `f` for every visible event node of `node` (`events/`: all of them; a group:
+/// its own), inside the read section `guard`.
+fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&DirNode)) {
     let index = match (&node.kind, node.children.as_ref()) {
-        (Kind::Root(registry), _) => registry,
+        (Kind::Events(registry), _) => registry,
         (Kind::Group, Some(c)) => &c.by_pos,
         _ => return,
     };
     index.walk_in(0, guard, |_, e| {
-        if let (true, Some(ev)) = (e.is_visible(), e.event()) {
-            f(ev);
+        if e.is_visible() && e.event().is_some() {
+            f(e);
         }
         true
     });
@@ -899,8 +1280,13 @@ fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&Event)) 
 
 // --- writing ---------------------------------------------------------------------------
 
-/// Writes `0`/`1` to the `enable` file of `node` (an event, a group or the root).
-pub(crate) fn write_enable(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+/// Writes `0`/`1` to the `enable` file of `node` (an event, a group or `events/`) in
+/// the tracing directory `scope`.
+pub(crate) fn write_enable(
+    node: &DirNode,
+    scope: Option<&DirNode>,
+    src: &mut WriteSource<'_>,
+) -> Result<usize> {
     let n = src.remaining();
     if n > MAX_ENABLE_WRITE {
         return Err(EINVAL);
@@ -912,18 +1298,24 @@ pub(crate) fn write_enable(node: &DirNode, src: &mut WriteSource<'_>) -> Result<
         b"1" => true,
         _ => return Err(EINVAL),
     };
+    let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
     // Under the writer mutex, so that a removal's EBUSY check sees a settled state.
-    let _st = TREE.lock();
+    let st = TREE.lock();
+    let _nofs = NofsScope::new();
     if node.is_freed() {
         return Err(ENODEV);
     }
     match &node.kind {
-        Kind::Event(e) => e.enabled.store(on, ordering::Relaxed),
+        Kind::Event(_) => scope.set(&st, node, on)?,
         _ => {
             let guard = SrcuGuard::new();
+            let mut r = Ok(());
             for_each_event(node, &guard, &mut |e| {
-                e.enabled.store(on, ordering::Relaxed)
+                if r.is_ok() {
+                    r = scope.set(&st, e, on);
+                }
             });
+            r?;
         }
     }
     Ok(n)
@@ -950,6 +1342,7 @@ fn refuse(msg: &str) -> Error {
 /// `pending` as it was. A write without any newline, on a file with nothing pending, is
 /// one whole command (`echo -n`), so that its errors reach the writer.
 pub(crate) fn write_dynamic_events(
+    view: View,
     pending: &mut KVec<u8>,
     src: &mut WriteSource<'_>,
 ) -> Result<usize> {
@@ -977,10 +1370,10 @@ pub(crate) fn write_dynamic_events(
                 }
                 if line.is_empty() {
                     // A whole line inside the piece: parsed where it is.
-                    w.apply_line(&mut st, part)?;
+                    w.apply_line(&mut st, part, view)?;
                 } else {
                     line.extend_from_slice(part, GFP_KERNEL)?;
-                    w.apply_line(&mut st, &line)?;
+                    w.apply_line(&mut st, &line, view)?;
                     line.clear();
                 }
                 rest = &rest[nl + 1..];
@@ -991,7 +1384,7 @@ pub(crate) fn write_dynamic_events(
             line.extend_from_slice(rest, GFP_KERNEL)?;
         }
         if !newline && !was_pending {
-            w.apply_line(&mut st, &line)?;
+            w.apply_line(&mut st, &line, view)?;
             line.clear();
         }
         Ok(())
@@ -1008,14 +1401,14 @@ const PIECE: usize = 4096;
 
 /// The last close of a `dynamic_events` file: applies an unfinished last line. Its
 /// errors can only be logged.
-pub(crate) fn flush_dynamic_events(pending: &mut KVec<u8>) {
+pub(crate) fn flush_dynamic_events(view: View, pending: &mut KVec<u8>) {
     if pending.is_empty() {
         return;
     }
     let mut st = TREE.lock();
     let _nofs = NofsScope::new();
     let r = Work::new(&st).and_then(|mut w| {
-        let r = w.apply_line(&mut st, pending);
+        let r = w.apply_line(&mut st, pending, view);
         w.finish(&st, r)
     });
     if let Err(e) = r {
@@ -1024,6 +1417,302 @@ pub(crate) fn flush_dynamic_events(pending: &mut KVec<u8>) {
         }
     }
     pending.clear();
+}
+
+/// Which file a definition is written to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    /// `dynamic_events`: `s:` and `-:` commands.
+    Dynamic,
+    /// `synthetic_events`: definitions without `s:`, `!` removals.
+    Synthetic,
+}
+
+impl View {
+    /// The file's name, as `error_log` entries give it.
+    fn loc(self) -> &'static str {
+        match self {
+            View::Dynamic => "dynamic_events",
+            View::Synthetic => "synthetic_events",
+        }
+    }
+}
+
+/// `O_TRUNC` on `error_log` of the tracing directory `scope`: forgets its entries.
+pub(crate) fn clear_errors(scope: Option<&DirNode>) -> Result {
+    let id = scope.and_then(|s| s.scope()).ok_or(EINVAL)?.id;
+    TREE.lock().errors.clear_scope(id);
+    Ok(())
+}
+
+/// Writes to `current_tracer`: `nop`, the only tracer, is accepted.
+pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
+    let n = src.remaining();
+    let mut buf = [0u8; MAX_ENABLE_WRITE];
+    if n > buf.len() {
+        return Err(EINVAL);
+    }
+    let data = src.read_piece(&mut buf)?;
+    if !tracing::valid_tracer(data) {
+        return Err(EINVAL);
+    }
+    Ok(n)
+}
+
+/// Writes to `tracing_on` of the tracing directory `node`.
+pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+    let scope = node.scope().ok_or(EINVAL)?;
+    let n = src.remaining();
+    let mut buf = [0u8; MAX_ENABLE_WRITE];
+    if n > buf.len() {
+        return Err(EINVAL);
+    }
+    let data = src.read_piece(&mut buf)?;
+    let on = tracing::parse_tracing_on(data).ok_or(EINVAL)?;
+    scope.tracing_on.store(on, ordering::Relaxed);
+    Ok(n)
+}
+
+/// Enables or disables in `scope` the events of `events/` that `what` selects; whether
+/// there was one.
+fn set_matching(
+    st: &TreeGuard,
+    scope: &Scope,
+    events: &DirNode,
+    what: &tracing::EventMatch<'_>,
+    on: bool,
+) -> Result<bool> {
+    let Some(registry) = events.registry() else {
+        return Ok(false);
+    };
+    let guard = SrcuGuard::new();
+    let mut any = false;
+    let mut r = Ok(());
+    registry.walk_in(0, &guard, |_, e| {
+        if let (true, Some(g)) = (e.is_visible(), e.parent.as_ref()) {
+            if e.event().is_some() && what.matches(&g.name, &e.name) {
+                any = true;
+                r = scope.set(st, e, on);
+            }
+        }
+        r.is_ok()
+    });
+    r.map(|()| any)
+}
+
+/// A write to `set_event` of the tracing directory `dir`: blank-separated tokens, each
+/// applied in turn as mainline does (`GROUP:EVENT`, `GROUP:*`, `*:EVENT`, `NAME`, with
+/// `!` in front to disable). A token that selects nothing, or is longer than mainline's
+/// limit, is `EINVAL` (the tokens before it stay applied, as in mainline).
+pub(crate) fn write_set_event(dir: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+    let scope = dir.scope().ok_or(EINVAL)?;
+    let total = src.remaining();
+    let mut piece = KVec::from_elem(0u8, total.min(PIECE), GFP_KERNEL)?;
+    let mut token = [0u8; tracing::SET_EVENT_TOKEN_MAX];
+    let mut len = 0;
+    let st = TREE.lock();
+    let _nofs = NofsScope::new();
+    let guard = SrcuGuard::new();
+    let events = events_of(top_of(dir), &guard).ok_or(ENODEV)?;
+    drop(guard);
+    let apply = |t: &[u8]| -> Result {
+        let cmd = tracing::parse_set_event(t).ok_or(EINVAL)?;
+        if set_matching(&st, scope, &events, &cmd.what, cmd.enable)? {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    };
+    while src.remaining() > 0 {
+        let data = src.read_piece(&mut piece)?;
+        for &c in data.iter() {
+            if c.is_ascii_whitespace() {
+                if len > 0 {
+                    apply(&token[..len])?;
+                    len = 0;
+                }
+            } else if len == token.len() {
+                return Err(EINVAL);
+            } else {
+                token[len] = c;
+                len += 1;
+            }
+        }
+    }
+    if len > 0 {
+        apply(&token[..len])?;
+    }
+    Ok(total)
+}
+
+/// `O_TRUNC` on `set_event` of the tracing directory `dir`: disables every event there.
+pub(crate) fn disable_all(dir: &DirNode) -> Result {
+    let scope = dir.scope().ok_or(EINVAL)?;
+    let st = TREE.lock();
+    disable_scope(&st, scope);
+    Ok(())
+}
+
+/// Disables every event enabled in `scope`. Never allocates.
+fn disable_scope(st: &TreeGuard, scope: &Scope) {
+    let Some(registry) = st.events.as_ref().and_then(|e| e.registry()) else {
+        return;
+    };
+    let guard = SrcuGuard::new();
+    scope.enabled.for_each(st, |seq| {
+        if let Some((at, e)) = registry.find(seq, &guard) {
+            if at == seq {
+                // Disabling cannot fail.
+                let _ = scope.set(st, &e, false);
+                return;
+            }
+        }
+        // Not in the registry (any more): only the membership goes.
+        scope.enabled.remove(seq, st);
+    });
+}
+
+/// Opens a file of kind `kind` in the tracing directory `scope`: files that work on the
+/// scope's state count as its users, which keeps `rmdir` of an instance away (`EBUSY`,
+/// as tracefs' open files hold their `trace_array`). Returns whether it counted one.
+pub(crate) fn open_in(scope: Option<&DirNode>, kind: FileKind) -> Result<bool> {
+    let uses = matches!(
+        kind,
+        FileKind::Enable
+            | FileKind::SetEvent
+            | FileKind::TracingOn
+            | FileKind::CurrentTracer
+            | FileKind::AvailableTracers
+            | FileKind::ErrorLog
+    );
+    match scope.and_then(|s| s.scope()) {
+        Some(s) if uses => s.get().map(|()| true),
+        _ => Ok(false),
+    }
+}
+
+/// The last close of a file that [`open_in`] counted.
+pub(crate) fn release_in(scope: Option<&DirNode>) {
+    if let Some(s) = scope.and_then(|s| s.scope()) {
+        s.put();
+    }
+}
+
+/// Whether `node` is a tracing directory (its files and `events/` work on its state).
+pub(crate) fn is_scope(node: &DirNode) -> bool {
+    node.scope().is_some()
+}
+
+// --- instances -------------------------------------------------------------------------
+
+/// `mkdir instances/NAME`: a new instance, with every event disabled in it. Costs one
+/// node and one empty xarray, whatever the number of events (the events are the top
+/// level's). Returns it and its inode number.
+pub(crate) fn mkdir(dir: &DirRef, name: &[u8]) -> Result<(DirRef, u64)> {
+    if !matches!(dir.kind, Kind::Instances) {
+        return Err(EPERM);
+    }
+    if !tracing::valid_instance_name(name) {
+        return Err(EINVAL);
+    }
+    let mut st = TREE.lock();
+    let _nofs = NofsScope::new();
+    if dir.is_freed() {
+        return Err(ENODEV);
+    }
+    let guard = SrcuGuard::new();
+    if child(dir, name, Seer::Writer, &guard).is_some() {
+        return Err(EEXIST);
+    }
+    drop(guard);
+    let id = st.next_scope;
+    let node = DirNode::new(
+        &mut st,
+        copy(name)?,
+        Kind::Instance(Scope::new(id)?),
+        Some(dir),
+    )?;
+    publish_fixed(&st, &node)?;
+    st.next_scope += 1;
+    let ino = node.ino;
+    Ok((node, ino))
+}
+
+/// `rmdir instances/NAME`: `EBUSY` while a file of the instance that works on its state
+/// is open; else the instance's enable states and `error_log` go, and so does the
+/// instance (its dentries then fail revalidation, rule 5).
+pub(crate) fn rmdir(dir: &DirNode, victim: &DirNode) -> Result {
+    let (Kind::Instances, Kind::Instance(scope)) = (&dir.kind, &victim.kind) else {
+        return Err(EPERM);
+    };
+    // Allocated first: once the instance is closed, nothing may fail.
+    let mut retired = Prepared::new(KVVec::with_capacity(2, GFP_KERNEL)?, GFP_KERNEL)?;
+    let mut st = TREE.lock();
+    let _nofs = NofsScope::new();
+    let guard = SrcuGuard::new();
+    // The node as the indexes hold it (`victim` is the dentry's borrowed one).
+    let Some(node) = child_ref(victim, &guard) else {
+        return Err(ENOENT);
+    };
+    drop(guard);
+    scope.close()?;
+    disable_scope(&st, scope);
+    st.errors.clear_scope(scope.id);
+    unpublish(&st, &node, retired.get_mut());
+    retired.drop_after_grace_period();
+    Ok(())
+}
+
+/// The counted reference to `victim`, a published directory, that the indexes hold.
+fn child_ref(victim: &DirNode, guard: &SrcuGuard) -> Option<DirRef> {
+    let key = NameKey {
+        parent: victim.parent_addr(),
+        name: &victim.name,
+        seer: Seer::Reader,
+    };
+    let found = NAMES.lookup(&key, guard)?;
+    core::ptr::eq(&*found, victim).then_some(found)
+}
+
+/// Takes a published directory out of the indexes; their references go into `retired`,
+/// to be dropped after an SRCU grace period (lock-free readers may hold what they found).
+fn unpublish(st: &TreeGuard, node: &DirRef, retired: &mut KVVec<DirRef>) {
+    COMMITS.fetch_add(1, ordering::Full);
+    node.set_state(FREED, 0);
+    let refs = [
+        NAMES.remove(node, st),
+        node.parent
+            .as_ref()
+            .and_then(|p| p.children.as_ref())
+            .and_then(|d| {
+                d.live.fetch_sub(1, ordering::Relaxed);
+                d.by_pos.erase(node.pos as usize, st)
+            }),
+    ];
+    for r in refs.into_iter().flatten() {
+        // Room for both was reserved by the caller.
+        let _ = retired.push_within_capacity(r);
+    }
+    COMMITS.fetch_add(1, ordering::Full);
+}
+
+/// Removes every instance (module unload: nothing is mounted, no file is open).
+fn remove_instances(st: &TreeGuard, instances: &DirRef) {
+    let Some(children) = instances.children.as_ref() else {
+        return;
+    };
+    let guard = SrcuGuard::new();
+    let mut next = 0;
+    while let Some((at, inst)) = children.by_pos.find(next, &guard) {
+        next = at + 1;
+        if let Some(scope) = inst.scope() {
+            disable_scope(st, scope);
+        }
+        inst.set_state(FREED, 0);
+        drop(NAMES.remove(&inst, st));
+        drop(children.by_pos.erase(at, st));
+        children.live.fetch_sub(1, ordering::Relaxed);
+    }
 }
 
 /// `O_TRUNC` on `dynamic_events`: removes every event, or none if one is enabled.
@@ -1058,6 +1747,7 @@ fn remove_all(st: &TreeGuard, force: bool) -> Result {
 /// [`Work::finish`] either publishes the whole batch (a commit that cannot fail) or
 /// undoes it.
 struct Work {
+    /// `events/`, whose registry and groups the batch edits.
     root: DirRef,
     /// Nodes the batch created, in creation order (parents before children).
     created: KVVec<DirRef>,
@@ -1068,7 +1758,7 @@ struct Work {
 impl Work {
     fn new(st: &TreeGuard) -> Result<Work> {
         Ok(Work {
-            root: st.root.clone().ok_or(ENODEV)?,
+            root: st.events.clone().ok_or(ENODEV)?,
             created: KVVec::new(),
             doomed: KVVec::new(),
         })
@@ -1078,9 +1768,31 @@ impl Work {
         self.root.registry().ok_or(EINVAL)
     }
 
-    /// Parses one command line and applies it to the batch.
-    fn apply_line(&mut self, st: &mut TreeGuard, line: &[u8]) -> Result {
-        match events::parse_line(line).map_err(|e: ParseError| refuse(e.message()))? {
+    /// Parses one command line written to `view` and applies it to the batch. A refused
+    /// command is logged in `error_log`.
+    fn apply_line(&mut self, st: &mut TreeGuard, line: &[u8], view: View) -> Result {
+        let parsed = match view {
+            View::Dynamic => events::parse_line_at(line),
+            View::Synthetic => events::parse_synth_line(line),
+        };
+        let cmd = match parsed {
+            Ok(cmd) => cmd,
+            Err(r) => {
+                let text = r.err.log_text(view == View::Synthetic);
+                st.errors.log(0, view.loc(), text, trimmed(line), r.pos);
+                return Err(refuse(r.err.message()));
+            }
+        };
+        let r = self.apply(st, cmd);
+        if r == Err(EEXIST) {
+            st.errors
+                .log(0, view.loc(), "Event already exists", line, 0);
+        }
+        r
+    }
+
+    fn apply(&mut self, st: &mut TreeGuard, cmd: Option<Command<'_>>) -> Result {
+        match cmd {
             None => Ok(()),
             Some(Command::Create(spec)) => self.create(st, &spec),
             Some(Command::Remove { group, event }) => {
@@ -1136,7 +1848,7 @@ impl Work {
         st.next_id = st.next_id.checked_add(1).ok_or(ENOSPC)?;
         let ev = Event {
             id,
-            enabled: Atomic::new(false),
+            enabled_in: Atomic::new(0),
             fields,
         };
         let e = DirNode::new(st, copy(spec.event)?, Kind::Event(ev), Some(&group))?;
@@ -1174,7 +1886,7 @@ impl Work {
     /// Removes an event (and its group with its last event) from the batch's view.
     fn remove_node(&mut self, e: &DirRef, force: bool) -> Result {
         let ev = e.event().ok_or(EINVAL)?;
-        if !force && ev.enabled.load(ordering::Relaxed) {
+        if !force && ev.enabled_in.load(ordering::Relaxed) != 0 {
             return Err(EBUSY);
         }
         self.doom(e)?;
@@ -1335,6 +2047,11 @@ impl Work {
             n.set_state(0, DOOMED);
         }
     }
+}
+
+/// A command line without the whitespace around it (as the parsers see it).
+fn trimmed(line: &[u8]) -> &[u8] {
+    events::trim_line(line)
 }
 
 /// A copy of a validated name.

@@ -29,7 +29,8 @@ delta() {
 	echo "$1 $2" | awk -v n="$N" '{ printf "%d %d %d", ($4 - $1) / n, $5 - $2, $6 - $3 }'
 }
 
-# measure NAME DIR CREATE REMOVE: the four phases for one filesystem.
+# measure NAME DIR CREATE REMOVE TOP: the four phases for one filesystem, and the cost of
+# an instance of its tracing directory TOP.
 measure() {
 	name=$1 dir=$2 create=$3 remove=$4
 	echo 3 >/proc/sys/vm/drop_caches
@@ -44,11 +45,32 @@ measure() {
 	nfiles=$(find "$dir" -type f | wc -l)
 	echo 2 >/proc/sys/vm/drop_caches
 	dropped=$(delta "$base" "$(snap)")
+	instance "$name" "$5"
 	$remove
 	echo 3 >/proc/sys/vm/drop_caches
 	gone=$(delta "$base" "$(snap)")
 	eval "R_${name}_idle='$idle' R_${name}_looked='$looked' R_${name}_dropped='$dropped'"
 	eval "R_${name}_gone='$gone' R_${name}_files=$nfiles R_${name}_secs=$((t1 - t0))"
+}
+
+# instance NAME TOP: the cost of one instance of the tracing directory TOP with the N
+# events present: idle, after a find over every file of it, after drop_caches. Whole
+# bytes (not per event), relative to before the mkdir.
+instance() {
+	echo 3 >/proc/sys/vm/drop_caches
+	ib=$(snap)
+	mkdir "$2/instances/memreport"
+	echo 3 >/proc/sys/vm/drop_caches
+	iidle=$(snap)
+	find "$2/instances/memreport" >/dev/null
+	ilooked=$(snap)
+	echo 2 >/proc/sys/vm/drop_caches
+	idropped=$(snap)
+	rmdir "$2/instances/memreport"
+	for ph in idle looked dropped; do
+		eval "v=\$i$ph"
+		eval "R_${1}_inst_$ph='$(echo "$ib $v" | awk '{ printf "%d %d %d", $4 - $1, $5 - $2, $6 - $3 }')'"
+	done
 }
 
 # create FILE FORMAT: N commands written 100 lines (under 4 KiB) per write, because
@@ -69,9 +91,10 @@ synth_remove() { echo >$T/synthetic_events; }
 insmod /eventfs/eventfs.ko
 mkdir -p $MNT
 mount -t eventfs none $MNT
-measure efs $MNT/memgrp efs_create efs_remove
-[ "$(ls $MNT | wc -l)" = 2 ] || { echo "eventfs not empty after removal"; exit 1; }
-measure tfs $T/events/synthetic synth_create synth_remove
+measure efs $MNT/events/memgrp efs_create efs_remove $MNT
+# Empty again: events/ holds only its enable, no group.
+[ "$(ls $MNT/events)" = enable ] || { echo "eventfs not empty after removal: $(ls $MNT/events)"; exit 1; }
+measure tfs $T/events/synthetic synth_create synth_remove $T
 umount $MNT
 rmmod eventfs
 
@@ -96,5 +119,12 @@ row "live dentries after removing all" 2 gone
 row "live inodes, idle (delta)" 3 idle
 row "live inodes, every file looked up" 3 looked
 row "live inodes after drop_caches" 3 dropped
+echo
+echo "one instance (mkdir instances/NAME) with the N events present, whole bytes:"
+row "slab bytes, idle instance" 1 inst_idle
+row "slab bytes, every file of it looked up" 1 inst_looked
+row "slab bytes after drop_caches" 1 inst_dropped
+row "live dentries, every file looked up" 2 inst_looked
+row "live dentries after drop_caches" 2 inst_dropped
 echo
 echo 0 >/tmp/memreport.rc

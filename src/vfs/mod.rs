@@ -21,10 +21,10 @@ pub(crate) use fs_type::{
 };
 pub(crate) use inode::Inode;
 pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, SeqOut, Tree, WriteSource};
-pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuGuard};
+pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuGuard, RCU_ARC_ALIGN};
 pub(crate) use rhashtable::{HashLink, HashNode, RcuHashTable};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
-pub(crate) use xarray::RcuXArray;
+pub(crate) use xarray::{RcuXArray, XSet};
 
 /// Bindings generated at build time by the module's own bindgen step (see `Kbuild`) for
 /// the headers the kernel crate does not bind: `linux/fs_context.h`, `linux/fs_parser.h`

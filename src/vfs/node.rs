@@ -122,11 +122,22 @@ pub(crate) trait Tree: Sized + 'static {
     /// Records `chmod`/`chown` of directory `node` or of its file in the metadata (after
     /// [`Tree::prepare_attrs`]).
     fn set_attrs(sb: &Self::SbInfo, node: &Self::Node, file: Option<u32>, change: &AttrChange);
+    /// Whether `node` is a scope: the directory whose state the files below it work on
+    /// (an open file gets the nearest one at or above its directory).
+    fn is_scope(node: &Self::Node) -> bool;
     /// Opens file `file` of `dir`. `trunc` is `O_TRUNC` on a file opened for writing.
     /// The last step of `open` that can fail: its effects stay if it succeeds.
-    fn open(dir: &RcuArc<Self::Node>, file: u32, trunc: bool) -> Result;
-    /// The state of a new open file.
-    fn new_open() -> impl PinInit<Self::Open, Error>;
+    fn open(dir: &RcuArc<Self::Node>, file: u32, trunc: bool, open: Pin<&Self::Open>) -> Result;
+    /// The state of a new open file of directory `dir`, in `scope`.
+    fn new_open(
+        dir: &Self::Node,
+        file: u32,
+        scope: Option<RcuArc<Self::Node>>,
+    ) -> impl PinInit<Self::Open, Error>;
+    /// `mkdir` of `name` in `dir`: the new directory's node and inode number.
+    fn mkdir(dir: &RcuArc<Self::Node>, name: &[u8]) -> Result<(RcuArc<Self::Node>, u64)>;
+    /// `rmdir` of `victim`, a directory of `dir`. On success, `victim` is no longer live.
+    fn rmdir(dir: &Self::Node, victim: &Self::Node) -> Result;
     /// The last close of an open file.
     fn release(dir: &Self::Node, file: u32, open: Pin<&Self::Open>);
     /// Positions `open` on the first record whose key is `>= pos` and returns the key, or
@@ -290,6 +301,8 @@ impl<T: Tree> NodeOps<T> {
     };
     pub(crate) const DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(Self::lookup),
+        mkdir: Some(Self::mkdir),
+        rmdir: Some(Self::rmdir),
         getattr: Some(Self::getattr),
         setattr: Some(Self::setattr),
         permission: Some(Self::permission),
@@ -323,7 +336,9 @@ impl<T: Tree> NodeOps<T> {
     };
 
     /// Low bits of `i_private` that hold the file index + 1.
-    const TAG_MASK: usize = 7;
+    /// (Every `RcuArc` allocation is `RCU_ARC_ALIGN`-aligned, so a directory can have up
+    /// to `RCU_ARC_ALIGN - 1` files.)
+    const TAG_MASK: usize = super::rcu::RCU_ARC_ALIGN - 1;
 
     /// The role of an inode of ours and its node.
     ///
@@ -715,12 +730,14 @@ impl<T: Tree> NodeOps<T> {
             // SAFETY: `f_mode` is set before `open` is called and not changed during it.
             let mode = unsafe { (*file).f_mode };
             let trunc = flags & file_flags::O_TRUNC != 0 && mode & FMODE_WRITE != 0;
+            // SAFETY: The pinned dentry is one of ours.
+            let scope = unsafe { Self::scope_of((*dentry).d_parent) };
             // Allocate first: `T::open` may change the filesystem (O_TRUNC), so it must
             // be the last step that can fail.
-            let open = KBox::pin_init(T::new_open(), GFP_KERNEL)?;
+            let open = KBox::pin_init(T::new_open(&node, i, scope), GFP_KERNEL)?;
             // SAFETY: `file` is live; `seq_open()` sets `private_data` to a new seq_file.
             to_result(unsafe { bindings::seq_open(file, &Self::SEQ_OPS) })?;
-            if let Err(e) = T::open(&node, i, trunc) {
+            if let Err(e) = T::open(&node, i, trunc, open.as_ref()) {
                 // SAFETY: Undoes the `seq_open()` above; nothing else saw the file.
                 unsafe { bindings::seq_release(inode, file) };
                 return Err(e);
@@ -732,6 +749,105 @@ impl<T: Tree> NodeOps<T> {
             };
             Ok(0)
         })
+    }
+
+    /// The node of the nearest scope ([`Tree::is_scope`]) at or above directory dentry
+    /// `dir`, as a new counted reference.
+    ///
+    /// # Safety
+    ///
+    /// `dir` must be a pinned dentry of this tree. Its ancestors are then pinned too (a
+    /// dentry holds its parent), and they never change: the tree has no rename, and its
+    /// directory inodes are never aliased, so `d_splice_alias()` never moves a dentry.
+    unsafe fn scope_of(mut dir: *mut bindings::dentry) -> Option<RcuArc<T::Node>> {
+        loop {
+            // SAFETY: Pinned per the caller; one of ours.
+            let d = unsafe { Dentry::<T>::from_raw(dir) };
+            if let Some(node) = d.node() {
+                if T::is_scope(node) {
+                    return d.node_ref();
+                }
+            }
+            // SAFETY: As above; `d_parent` of a pinned dentry of ours is stable.
+            let parent = unsafe { (*dir).d_parent };
+            if parent == dir {
+                return None;
+            }
+            dir = parent;
+        }
+    }
+
+    /// `inode_operations.mkdir`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with live arguments of this tree, as the C prototype requires:
+    /// `dentry` is a negative dentry of `dir`, whose lock is held exclusively.
+    unsafe extern "C" fn mkdir(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        _mode: bindings::umode_t,
+    ) -> *mut bindings::dentry {
+        // SAFETY: The dentry's name is stable while the parent is locked.
+        let q = unsafe { &(*dentry).__bindgen_anon_1.d_name };
+        // SAFETY: Reading the length half of the name's hash-and-length union.
+        let len = unsafe { q.__bindgen_anon_1.__bindgen_anon_1.len } as usize;
+        // SAFETY: `q.name` points at `len` bytes for the dentry's life.
+        let name = unsafe { core::slice::from_raw_parts(q.name, len) };
+        // SAFETY: The parent dentry is pinned by the VFS.
+        let parent = unsafe { Dentry::<T>::from_raw((*dentry).d_parent) };
+        let Some(dir_node) = parent.node_ref() else {
+            return err_ptr(EIO);
+        };
+        // SAFETY: `dir` is the parent's live inode.
+        let sb_ptr = unsafe { (*dir).i_sb };
+        // SAFETY: `sb_ptr` is live while its inode `dir` is.
+        let inode = unsafe { bindings::new_inode(sb_ptr) };
+        if inode.is_null() {
+            return err_ptr(ENOMEM);
+        }
+        let (node, ino) = match T::mkdir(&dir_node, name) {
+            Ok(made) => made,
+            Err(e) => {
+                // SAFETY: Our new inode, never visible: its only reference goes.
+                unsafe { bindings::iput(inode) };
+                return err_ptr(e);
+            }
+        };
+        // SAFETY: As above.
+        let sb = unsafe { Self::sb_info(dir) };
+        let a = T::attrs(sb, &node, None);
+        // SAFETY: `inode` is new and invisible.
+        unsafe { Self::init_inode(inode, &node, InodeRole::Dir, ino, a) };
+        // SAFETY: `dentry` is live, negative and ours until instantiated.
+        unsafe { Dentry::<T>::from_raw(dentry) }.set_node(node);
+        // SAFETY: `inode` is fully initialised; `d_instantiate()` consumes its reference.
+        unsafe { bindings::d_instantiate(dentry, inode) };
+        core::ptr::null_mut()
+    }
+
+    /// `inode_operations.rmdir`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with live arguments of this tree, as the C prototype requires:
+    /// `dentry` is a positive dentry of `dir`, both locked.
+    unsafe extern "C" fn rmdir(_dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> c_int {
+        // SAFETY: The VFS pins `dentry` and its parent.
+        let (victim, parent) = unsafe {
+            (
+                Dentry::<T>::from_raw(dentry).node(),
+                Dentry::<T>::from_raw((*dentry).d_parent).node(),
+            )
+        };
+        let (Some(victim), Some(parent)) = (victim, parent) else {
+            return EIO.to_errno();
+        };
+        match T::rmdir(parent, victim) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// `file_operations.release`.

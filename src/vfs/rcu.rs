@@ -44,13 +44,18 @@ fn live_dec() {
     LIVE.fetch_sub(1, ordering::Release);
 }
 
-/// The allocation behind an [`RcuArc`].
-#[repr(C)]
+/// The allocation behind an [`RcuArc`]. Aligned to [`RCU_ARC_ALIGN`], so that a pointer
+/// to it has free low bits (the VFS layer keeps a file index there).
+#[repr(C, align(32))]
 struct RcuInner<T> {
     rcu: Opaque<bindings::callback_head>,
     count: Refcount,
     value: T,
 }
+
+/// Alignment of every [`RcuArc`] allocation (the address [`RcuArc::as_raw`] gives).
+pub(crate) const RCU_ARC_ALIGN: usize = 32;
+const _: () = assert!(core::mem::align_of::<RcuInner<u8>>() == RCU_ARC_ALIGN);
 
 /// A counted reference to a `T` whose memory is freed an RCU grace period after the
 /// last reference is dropped.
@@ -259,13 +264,24 @@ impl<T> Prepared<T> {
     /// Drops the value after an SRCU grace period: for references that lockless readers
     /// may still be using (rule 4: the list's reference goes only after the grace period).
     pub(crate) fn drop_after_grace_period(self) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again: the box moves out exactly once.
+        let node = unsafe { core::ptr::read(&this.0) };
         // SAFETY: A prepared node was never published; it is ours to retire, once.
-        unsafe { defer_free(KBox::leak(self.0)) };
+        unsafe { defer_free(KBox::leak(node)) };
     }
 
     /// The value, still unpublished.
     pub(crate) fn get_mut(&mut self) -> &mut T {
         &mut self.0.value
+    }
+}
+
+impl<T> Drop for Prepared<T> {
+    /// A value that was never handed to [`Prepared::drop_after_grace_period`] (its
+    /// operation failed before publishing anything) goes at once.
+    fn drop(&mut self) {
+        live_dec();
     }
 }
 

@@ -28,6 +28,11 @@ fn is_internal(entry: *mut c_void) -> bool {
     entry as usize & 3 == 2
 }
 
+/// `xa_is_err()`: an internal entry encoding an errno (`xa_mk_internal(-errno)`).
+fn is_err(entry: *mut c_void) -> bool {
+    is_internal(entry) && entry as usize >= ((-4095isize << 2) | 2) as usize
+}
+
 /// `XA_RETRY_ENTRY` (`xa_mk_internal(256)`): a reader raced with a node being freed.
 const XA_RETRY_ENTRY: usize = (256 << 2) | 2;
 
@@ -215,6 +220,105 @@ impl<T: Send + Sync + 'static, W> Drop for RcuXArray<T, W> {
         // lock must not be taken (it is taken with softirqs enabled elsewhere). Owners
         // empty their arrays before letting go of them, and an empty xarray holds no
         // memory, so there is nothing to destroy; entries left would be a leak.
+        // SAFETY: Reading the head word of an initialised xarray nobody else can reach.
+        let head = unsafe { (*self.raw()).xa_head };
+        kernel::warn_on!(!head.is_null());
+    }
+}
+
+/// A set of indexes (`struct xarray` of value entries), read without locks: which events
+/// an instance has enabled. Holds no references, so an index can go at once.
+///
+/// `W` is the guard of the writers' lock: every method that changes the set takes a `&W`.
+///
+/// # Invariants
+///
+/// `xa` is an initialised xarray whose entries are all value entries.
+pub(crate) struct XSet<W> {
+    xa: KBox<Opaque<bindings::xarray>>,
+    _writer: PhantomData<fn(&W)>,
+}
+
+// SAFETY: The xarray is internally locked for writers and RCU-safe for readers.
+unsafe impl<W> Send for XSet<W> {}
+// SAFETY: As above.
+unsafe impl<W> Sync for XSet<W> {}
+
+/// `xa_mk_value(0)`: the one value every member of an [`XSet`] holds.
+const MEMBER: usize = 1;
+
+impl<W> XSet<W> {
+    /// An empty set.
+    pub(crate) fn new() -> Result<Self> {
+        let xa = KBox::new(Opaque::<bindings::xarray>::uninit(), GFP_KERNEL)?;
+        // SAFETY: `xa` is valid for writes and will not move (boxed).
+        unsafe { bindings::xa_init_flags(xa.get(), 0) };
+        // INVARIANT: initialised and empty.
+        Ok(XSet {
+            xa,
+            _writer: PhantomData,
+        })
+    }
+
+    fn raw(&self) -> *mut bindings::xarray {
+        self.xa.get()
+    }
+
+    /// Whether `index` is in the set. Lock-free (`xa_load` reads under RCU).
+    pub(crate) fn contains(&self, index: usize) -> bool {
+        // SAFETY: `raw()` is an initialised xarray; `xa_load` takes the RCU read lock.
+        !unsafe { bindings::xa_load(self.raw(), index) }.is_null()
+    }
+
+    /// Adds `index`; returns whether it was new. May allocate (`GFP_KERNEL`).
+    pub(crate) fn insert(&self, index: usize, _w: &W) -> Result<bool> {
+        if self.contains(index) {
+            return Ok(false);
+        }
+        // SAFETY: `raw()` is an initialised xarray; `MEMBER` is a value entry.
+        let old = unsafe {
+            bindings::xa_store(
+                self.raw(),
+                index,
+                MEMBER as *mut c_void,
+                bindings::GFP_KERNEL,
+            )
+        };
+        if is_err(old) {
+            return Err(ENOMEM);
+        }
+        Ok(true)
+    }
+
+    /// Removes `index`; returns whether it was there. Never allocates.
+    pub(crate) fn remove(&self, index: usize, _w: &W) -> bool {
+        // SAFETY: `raw()` is an initialised xarray.
+        let old = unsafe { bindings::xa_erase(self.raw(), index) };
+        !old.is_null()
+    }
+
+    /// Calls `f` with every member (writer side: the set does not change meanwhile).
+    pub(crate) fn for_each(&self, _w: &W, mut f: impl FnMut(usize)) {
+        let mut index = 0usize;
+        loop {
+            // SAFETY: `raw()` is an initialised xarray; `xa_find` takes the RCU read lock.
+            let p = unsafe { bindings::xa_find(self.raw(), &mut index, usize::MAX, XA_PRESENT) };
+            if p.is_null() {
+                return;
+            }
+            f(index);
+            match index.checked_add(1) {
+                Some(i) => index = i,
+                None => return,
+            }
+        }
+    }
+}
+
+impl<W> Drop for XSet<W> {
+    fn drop(&mut self) {
+        // As for `RcuXArray`: owners empty the set first (it may go in an RCU callback,
+        // where its lock must not be taken); an empty xarray holds no memory.
         // SAFETY: Reading the head word of an initialised xarray nobody else can reach.
         let head = unsafe { (*self.raw()).xa_head };
         kernel::warn_on!(!head.is_null());

@@ -9,6 +9,8 @@
 pub mod events;
 #[path = "../../src/opts.rs"]
 pub mod opts;
+#[path = "../../src/tracing.rs"]
+pub mod tracing;
 
 #[cfg(test)]
 mod fuzz;

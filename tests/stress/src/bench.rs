@@ -3,10 +3,11 @@
 //!
 //! Both filesystems go through the same code; only the [`Layout`] (paths and command
 //! lines) differs. eventfs events are `s:synthetic/evI u64 lat; char comm[16]` in
-//! `MOUNT/dynamic_events` (removed with `-:synthetic/evI`), under `MOUNT/synthetic/evI`;
-//! tracefs events are `evI u64 lat; char comm[16]` in `TRACING/synthetic_events`
-//! (removed with `!evI`), under `TRACING/events/synthetic/evI`. Both trees thus have one
-//! group of N events.
+//! `MOUNT/dynamic_events` (removed with `-:synthetic/evI`), under
+//! `MOUNT/events/synthetic/evI`; tracefs events are `evI u64 lat; char comm[16]` in
+//! `TRACING/synthetic_events` (removed with `!evI`), under `TRACING/events/synthetic/evI`.
+//! Both trees thus have one group of N events in `events/`, whose `enable` covers every
+//! event.
 //!
 //! Every measure is repeated (`--runs`, `--slow-runs` for the one-per-write create and
 //! remove, whose N separate writes are the slowest part) and timed with
@@ -172,17 +173,18 @@ pub struct Layout {
     pub group: String,
     /// The group's `enable`.
     pub group_enable: String,
-    /// The `enable` over every event.
+    /// The `enable` over every event (`events/enable`).
     pub all_enable: String,
 }
 
 impl Layout {
     /// The layout of `target` mounted at `root`.
     pub fn new(target: Target, root: &str) -> Layout {
-        let (control, events) = match target {
-            Target::Eventfs => (format!("{root}/dynamic_events"), root.to_string()),
-            Target::Tracefs => (format!("{root}/synthetic_events"), format!("{root}/events")),
+        let control = match target {
+            Target::Eventfs => format!("{root}/dynamic_events"),
+            Target::Tracefs => format!("{root}/synthetic_events"),
         };
+        let events = format!("{root}/events");
         Layout {
             target,
             control,
@@ -694,9 +696,10 @@ mod tests {
     fn layouts() {
         let e = Layout::new(Target::Eventfs, "/mnt/events");
         assert_eq!(e.control, "/mnt/events/dynamic_events");
-        assert_eq!(e.group_enable, "/mnt/events/synthetic/enable");
-        assert_eq!(e.all_enable, "/mnt/events/enable");
-        assert_eq!(e.event_dir(3), "/mnt/events/synthetic/ev3");
+        assert_eq!(e.group, "/mnt/events/events/synthetic");
+        assert_eq!(e.group_enable, "/mnt/events/events/synthetic/enable");
+        assert_eq!(e.all_enable, "/mnt/events/events/enable");
+        assert_eq!(e.event_dir(3), "/mnt/events/events/synthetic/ev3");
         assert_eq!(e.create_line(3), "s:synthetic/ev3 u64 lat; char comm[16]\n");
         assert_eq!(e.remove_line(3), "-:synthetic/ev3\n");
         let t = Layout::new(Target::Tracefs, "/sys/kernel/tracing");

@@ -101,11 +101,38 @@ pub fn subdirs(entries: &[Dirent]) -> Vec<&str> {
         .collect()
 }
 
+/// The files of the root, in readdir order.
+pub const ROOT_FILES: [&str; 9] = [
+    "README",
+    "available_events",
+    "available_tracers",
+    "current_tracer",
+    "dynamic_events",
+    "error_log",
+    "set_event",
+    "synthetic_events",
+    "tracing_on",
+];
+/// The directory of the root that holds the groups.
+pub const EVENTS_DIR: &str = "events";
+/// Directories the root may show after `events/` without being required: `instances/`,
+/// which the tracefs-like layout is growing (not part of what the tool checks).
+pub const ROOT_OPTIONAL_DIRS: [&str; 1] = ["instances"];
+/// Inode number of the root.
+pub const ROOT_INO: u64 = 1;
+/// Inode number every regular file shares.
+pub const FILE_INO: u64 = 2;
+/// Inode number of `events/`, the first directory after the root; groups and events
+/// have larger ones.
+pub const EVENTS_INO: u64 = 16;
+
 /// The kinds of eventfs directories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirKind {
-    /// The root: `dynamic_events`, `enable` and the groups.
+    /// The root: the nine tracing files, then `events/`; no groups.
     Root,
+    /// `events/`: `enable` and the groups.
+    Events,
     /// A group: `enable` and the events.
     Group,
     /// An event: `enable`, `id`, `format`; no subdirectories.
@@ -113,21 +140,32 @@ pub enum DirKind {
 }
 
 impl DirKind {
-    /// The control files every directory of this kind shows.
+    /// The control files every directory of this kind shows, in readdir order.
     pub fn files(self) -> &'static [&'static str] {
         match self {
-            DirKind::Root => &["dynamic_events", "enable"],
-            DirKind::Group => &["enable"],
+            DirKind::Root => &ROOT_FILES,
+            DirKind::Events | DirKind::Group => &["enable"],
             DirKind::Event => &["enable", "id", "format"],
+        }
+    }
+
+    /// The fixed subdirectories every directory of this kind shows, in readdir order
+    /// after the files.
+    pub fn dirs(self) -> &'static [&'static str] {
+        match self {
+            DirKind::Root => &[EVENTS_DIR],
+            _ => &[],
         }
     }
 }
 
 /// Checks one complete pass (one open directory read to the end) over a directory of
-/// `kind`. With `complete`, the directory existed throughout the pass, so `.`, `..` and
-/// every control file must appear exactly once; without it (the directory may have been
-/// removed meanwhile) entries may be missing, but none may be duplicated or wrong.
-/// Returns the problems found (empty if none).
+/// `kind`. With `complete`, the directory existed throughout the pass, so `.`, `..`,
+/// every control file and every fixed subdirectory must appear exactly once; without it
+/// (the directory may have been removed meanwhile) entries may be missing, but none may
+/// be duplicated or wrong. Readdir order is `.`, `..`, the files, the fixed
+/// subdirectories, then the children; files have inode number [`FILE_INO`], children
+/// numbers above [`EVENTS_INO`]. Returns the problems found (empty if none).
 pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, n) in duplicates(entries.iter().map(|e| e.name.as_str())) {
@@ -147,7 +185,17 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
         }
     }
     let files = kind.files();
+    let dirs = kind.dirs();
+    // Readdir order: the rank of each entry must not decrease along the pass.
+    let order: Vec<&str> = [".", ".."]
+        .into_iter()
+        .chain(files.iter().copied())
+        .chain(dirs.iter().copied())
+        .collect();
+    let child_rank = order.len();
+    let mut last: Option<(usize, &str)> = None;
     for e in entries {
+        let mut rank = order.iter().position(|&n| n == e.name);
         if e.is_dot() {
             if e.dtype != DT_DIR {
                 problems.push(format!("'{}' has d_type {}", e.name, e.dtype));
@@ -155,7 +203,31 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
         } else if files.contains(&e.name.as_str()) {
             if e.dtype != DT_REG {
                 problems.push(format!("file '{}' has d_type {}", e.name, e.dtype));
+            } else if e.ino != FILE_INO {
+                problems.push(format!(
+                    "file '{}' has inode {}, not {FILE_INO}",
+                    e.name, e.ino
+                ));
             }
+        } else if dirs.contains(&e.name.as_str()) {
+            if e.dtype != DT_DIR {
+                problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
+            } else if e.name == EVENTS_DIR && e.ino != EVENTS_INO {
+                problems.push(format!(
+                    "'{EVENTS_DIR}' has inode {}, not {EVENTS_INO}",
+                    e.ino
+                ));
+            }
+        } else if kind == DirKind::Root && ROOT_OPTIONAL_DIRS.contains(&e.name.as_str()) {
+            rank = Some(child_rank);
+            if e.dtype != DT_DIR {
+                problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
+            }
+        } else if kind == DirKind::Root {
+            problems.push(format!(
+                "unexpected entry '{}' (d_type {}) in the root (groups live in {EVENTS_DIR}/)",
+                e.name, e.dtype
+            ));
         } else if kind == DirKind::Event {
             problems.push(format!(
                 "unexpected entry '{}' in an event directory",
@@ -165,12 +237,42 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
             problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
         } else if !valid_name(&e.name) {
             problems.push(format!("invalid name '{}'", e.name));
+        } else {
+            rank = Some(child_rank);
+            if e.ino <= EVENTS_INO {
+                problems.push(format!(
+                    "directory '{}' has inode {}, not above {EVENTS_INO}",
+                    e.name, e.ino
+                ));
+            }
+        }
+        if let Some(rank) = rank {
+            match last {
+                Some((prev, prev_name)) if rank < prev => problems.push(format!(
+                    "'{}' comes after '{prev_name}' (readdir order: ., .., files, then directories)",
+                    e.name
+                )),
+                _ => last = Some((rank, e.name.as_str())),
+            }
         }
     }
     if complete {
-        for name in [".", ".."].iter().chain(files) {
+        for name in [".", ".."].iter().chain(files).chain(dirs) {
             if count(entries, name) == 0 {
                 problems.push(format!("'{name}' missing from a complete pass"));
+            }
+        }
+        // The inode numbers the layout fixes.
+        let dot = |name: &str| entries.iter().find(|e| e.name == name).map(|e| e.ino);
+        let fixed: &[(&str, u64)] = match kind {
+            DirKind::Root => &[(".", ROOT_INO)],
+            DirKind::Events => &[(".", EVENTS_INO), ("..", ROOT_INO)],
+            DirKind::Group => &[("..", EVENTS_INO)],
+            DirKind::Event => &[],
+        };
+        for &(name, want) in fixed {
+            if let Some(ino) = dot(name).filter(|&ino| ino != want) {
+                problems.push(format!("'{name}' has inode {ino}, not {want}"));
             }
         }
     }
@@ -243,19 +345,80 @@ mod tests {
         assert!(duplicates(Vec::<&str>::new()).is_empty());
     }
 
+    /// A root pass as the layout has it: `.`, `..`, the files, `events`.
+    fn root_entries() -> Vec<(u64, u8, &'static str)> {
+        let mut d = vec![(1, DT_DIR, "."), (1, DT_DIR, "..")];
+        d.extend(ROOT_FILES.iter().map(|&f| (2, DT_REG, f)));
+        d.push((16, DT_DIR, "events"));
+        d
+    }
+
     #[test]
     fn root_pass() {
-        let d = pass(&[
-            (1, DT_DIR, "."),
-            (1, DT_DIR, ".."),
-            (2, DT_REG, "dynamic_events"),
-            (2, DT_REG, "enable"),
-            (16, DT_DIR, "pinned"),
-            (17, DT_DIR, "g0"),
-        ]);
+        let d = pass(&root_entries());
         assert!(check_pass(&d, DirKind::Root, true).is_empty());
+        assert_eq!(subdirs(&d), ["events"]);
+        assert_eq!(count(&d, "events"), 1);
+        // instances/ may follow events/.
+        let mut e = root_entries();
+        e.push((17, DT_DIR, "instances"));
+        assert!(check_pass(&pass(&e), DirKind::Root, true).is_empty());
+        // Groups do not live in the root; files come in their order, before events/.
+        let mut e = root_entries();
+        e.push((18, DT_DIR, "pinned"));
+        e.swap(2, 3);
+        e.swap(10, 11);
+        let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
+        assert!(p.contains("unexpected entry 'pinned'"), "{p}");
+        assert!(p.contains("'README' comes after 'available_events'"), "{p}");
+        assert!(p.contains("'tracing_on' comes after 'events'"), "{p}");
+        // Fixed inode numbers, every file present.
+        let mut e = root_entries();
+        e[0].0 = 5;
+        e[4].0 = 7;
+        e[11].0 = 17;
+        e.remove(6);
+        let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
+        assert!(p.contains("'.' has inode 5, not 1"), "{p}");
+        assert!(p.contains("file 'available_tracers' has inode 7"), "{p}");
+        assert!(p.contains("'events' has inode 17, not 16"), "{p}");
+        assert!(p.contains("'dynamic_events' missing"), "{p}");
+        assert!(!p.contains("'error_log'"), "{p}");
+    }
+
+    #[test]
+    fn events_pass() {
+        let d = pass(&[
+            (16, DT_DIR, "."),
+            (1, DT_DIR, ".."),
+            (2, DT_REG, "enable"),
+            (17, DT_DIR, "pinned"),
+            (30, DT_DIR, "g0"),
+        ]);
+        assert!(check_pass(&d, DirKind::Events, true).is_empty());
         assert_eq!(subdirs(&d), ["pinned", "g0"]);
-        assert_eq!(count(&d, "pinned"), 1);
+        let d = pass(&[
+            (16, DT_DIR, "."),
+            (1, DT_DIR, ".."),
+            (17, DT_DIR, "pinned"),
+            (2, DT_REG, "enable"),
+            (16, DT_DIR, "g0"),
+            (2, DT_REG, "README"),
+        ]);
+        let p = check_pass(&d, DirKind::Events, true).join("\n");
+        assert!(p.contains("'enable' comes after 'pinned'"), "{p}");
+        assert!(p.contains("'g0' has inode 16, not above 16"), "{p}");
+        assert!(p.contains("'README' has d_type 8, not DT_DIR"), "{p}");
+        let d = pass(&[(17, DT_DIR, "."), (16, DT_DIR, ".."), (2, DT_REG, "enable")]);
+        let p = check_pass(&d, DirKind::Events, true).join("\n");
+        assert!(p.contains("'.' has inode 17, not 16"), "{p}");
+        assert!(p.contains("'..' has inode 16, not 1"), "{p}");
+        assert!(check_pass(&d, DirKind::Group, true).is_empty());
+        let d = pass(&[(17, DT_DIR, "."), (1, DT_DIR, ".."), (2, DT_REG, "enable")]);
+        let p = check_pass(&d, DirKind::Group, true).join("\n");
+        assert!(p.contains("'..' has inode 1, not 16"), "{p}");
+        // Dots are only checked in complete passes.
+        assert!(check_pass(&d, DirKind::Group, false).is_empty());
     }
 
     #[test]
@@ -291,9 +454,9 @@ mod tests {
             (2, DT_REG, "format"),
         ]);
         assert!(check_pass(&d, DirKind::Event, true).is_empty());
-        let d = pass(&[(21, DT_DIR, "x"), (2, DT_DIR, "id")]);
+        let d = pass(&[(21, DT_DIR, "x"), (2, DT_DIR, "id"), (3, DT_REG, "format")]);
         let p = check_pass(&d, DirKind::Event, false);
-        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p.len(), 3, "{p:?}");
         // A removed event directory may still list its files, or nothing.
         assert!(check_pass(&[], DirKind::Event, false).is_empty());
         assert_eq!(check_pass(&[], DirKind::Event, true).len(), 5);

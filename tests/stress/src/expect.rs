@@ -92,7 +92,8 @@ impl Outcomes {
 /// What an operation targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// An entry that exists throughout the check: the root and its files, and the pinned
+    /// An entry that exists throughout the check: the root, its files, `events/` and
+    /// `events/enable`, and the pinned
     /// events while the checking thread holds the gate (O_TRUNC, which also removes
     /// them, takes the gate exclusively).
     Fixed,
@@ -132,7 +133,8 @@ pub enum Op {
     ReadStale,
     /// `write(enable, "0"|"1")`.
     Write,
-    /// `write(enable, "2")` or `write(id, ...)`: refused input.
+    /// `write(enable, "2")`, `write(id, ...)`, `write(current_tracer, "function")` or a
+    /// `set_event` token that selects nothing: refused input.
     WriteBad,
     /// `open(dir, O_DIRECTORY)`.
     OpenDir,
@@ -389,7 +391,9 @@ mod tests {
             (Op::OpenDir, Outcomes::errors(&[ENOENT])),
             (Op::ReadStale, Outcomes::OK),
             (Op::ReadStale, Outcomes::errors(&[ENODEV])),
+            (Op::Write, Outcomes::OK),
             (Op::Write, Outcomes::errors(&[ENODEV])),
+            (Op::WriteBad, Outcomes::errors(&[EINVAL])),
             (Op::Chmod, Outcomes::errors(&[ENOENT])),
             (Op::Chown, Outcomes::OK),
         ];

@@ -15,7 +15,7 @@ use std::path::Path;
 use libc::{ENOMEM, O_APPEND, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 
 use crate::cli::Config;
-use crate::dirent::{self, DirKind};
+use crate::dirent::{self, DirKind, EVENTS_DIR};
 use crate::expect::Outcomes;
 use crate::registry;
 use crate::stats::{Counts, Reporter};
@@ -64,10 +64,14 @@ pub enum Kind {
     ReadFormat,
     /// `read(dynamic_events)`.
     ReadListing,
+    /// `read(available_events)`.
+    ReadAvailableEvents,
     /// `write(enable, "1")` of an event.
     WriteEnable,
     /// `write(enable, "1")` of a group.
     WriteGroupEnable,
+    /// `write(set_event, "GROUP:EVENT\n")`.
+    WriteSetEvent,
     /// `getdents64` of a group.
     Readdir,
     /// `chmod` of a file.
@@ -78,7 +82,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in run order.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Mount,
         Kind::CreateNewGroup,
         Kind::CreateInGroup,
@@ -90,8 +94,10 @@ impl Kind {
         Kind::OpenFormat,
         Kind::ReadFormat,
         Kind::ReadListing,
+        Kind::ReadAvailableEvents,
         Kind::WriteEnable,
         Kind::WriteGroupEnable,
+        Kind::WriteSetEvent,
         Kind::Readdir,
         Kind::Chmod,
         Kind::Remount,
@@ -111,8 +117,10 @@ impl Kind {
             Kind::OpenFormat => "open_format",
             Kind::ReadFormat => "read_format",
             Kind::ReadListing => "read_listing",
+            Kind::ReadAvailableEvents => "read_available_events",
             Kind::WriteEnable => "write_enable",
             Kind::WriteGroupEnable => "write_group_enable",
+            Kind::WriteSetEvent => "write_set_event",
             Kind::Readdir => "readdir",
             Kind::Chmod => "chmod",
             Kind::Remount => "remount",
@@ -276,6 +284,7 @@ struct Prebuilt {
     create_in: String,
     remove_ev: String,
     remove_solo: String,
+    set_event_lk: String,
     remount_to: CString,
 }
 
@@ -305,8 +314,14 @@ struct Faults<'r> {
 }
 
 impl Faults<'_> {
+    /// `rel` under the mount.
     fn path(&self, rel: &str) -> String {
         format!("{}/{rel}", self.mnt)
+    }
+
+    /// `rel` under the mount's `events/` (groups and events).
+    fn ev(&self, rel: &str) -> String {
+        self.path(&format!("{EVENTS_DIR}/{rel}"))
     }
 
     fn violation(&mut self, details: impl std::fmt::Display) {
@@ -316,7 +331,7 @@ impl Faults<'_> {
 
     /// Makes `group/event` present or absent (unarmed).
     fn ensure(&mut self, group: &str, event: &str, present: bool) -> Result<(), String> {
-        let path = cpath(&self.path(&format!("{group}/{event}")));
+        let path = cpath(&self.ev(&format!("{group}/{event}")));
         if sys::stat(&path).is_ok() == present {
             return Ok(());
         }
@@ -340,13 +355,19 @@ impl Faults<'_> {
     fn base(&mut self) -> Result<(), String> {
         self.ensure("fault", "keep", true)?;
         self.ensure("fault", "lk", true)?;
-        let enable = self.path("fault/enable");
+        let enable = self.ev("fault/enable");
         sys::write_file(&enable, "0").map_err(|e| format!("write 0 to {enable}: {e}"))
     }
 
-    fn read_text(&self, rel: &str) -> Result<Vec<u8>, String> {
+    /// Reads `rel` (under the mount) whole.
+    fn read_root(&self, rel: &str) -> Result<Vec<u8>, String> {
         let path = self.path(rel);
         sys::read_file(&path, BUF).map_err(|e| format!("read {path}: {e}"))
+    }
+
+    /// Reads `rel` (under `events/`) whole.
+    fn read_text(&self, rel: &str) -> Result<Vec<u8>, String> {
+        self.read_root(&format!("{EVENTS_DIR}/{rel}"))
     }
 
     fn drop_caches() -> Result<(), String> {
@@ -415,10 +436,17 @@ impl Faults<'_> {
             }
             Kind::ReadListing => {
                 self.reference = registry::read_listing(&self.mnt)?.into_bytes();
-                self.fd = Some(self.open_unarmed("dynamic_events", O_RDONLY)?);
+                self.fd = Some(self.open_root_unarmed("dynamic_events", O_RDONLY)?);
+            }
+            Kind::ReadAvailableEvents => {
+                self.reference = self.read_root("available_events")?;
+                self.fd = Some(self.open_root_unarmed("available_events", O_RDONLY)?);
             }
             Kind::WriteEnable => self.fd = Some(self.open_unarmed("fault/lk/enable", O_RDWR)?),
             Kind::WriteGroupEnable => self.fd = Some(self.open_unarmed("fault/enable", O_RDWR)?),
+            Kind::WriteSetEvent => {
+                self.fd = Some(self.open_root_unarmed("set_event", O_WRONLY)?);
+            }
             Kind::Readdir => self.fd = Some(self.open_unarmed("fault", O_RDONLY | O_DIRECTORY)?),
             Kind::Chmod => {
                 sys::chmod(&self.pre.lk_format, 0o440).map_err(|e| format!("chmod: {e}"))?
@@ -428,7 +456,13 @@ impl Faults<'_> {
         Ok(())
     }
 
+    /// Opens `rel` (under `events/`).
     fn open_unarmed(&self, rel: &str, flags: i32) -> Result<Fd, String> {
+        self.open_root_unarmed(&format!("{EVENTS_DIR}/{rel}"), flags)
+    }
+
+    /// Opens `rel` (under the mount).
+    fn open_root_unarmed(&self, rel: &str, flags: i32) -> Result<Fd, String> {
         let path = self.path(rel);
         sys::open(&cpath(&path), flags).map_err(|e| format!("open {path}: {e}"))
     }
@@ -452,12 +486,16 @@ impl Faults<'_> {
                 self.fd = Some(fd);
                 0
             }),
-            Kind::ReadFormat | Kind::ReadListing => match &self.fd {
+            Kind::ReadFormat | Kind::ReadListing | Kind::ReadAvailableEvents => match &self.fd {
                 Some(fd) => sys::pread(fd, &mut self.buf, 0),
                 None => Err(Errno(libc::EBADF)),
             },
             Kind::WriteEnable | Kind::WriteGroupEnable => match &self.fd {
                 Some(fd) => sys::write(fd, b"1"),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::WriteSetEvent => match &self.fd {
+                Some(fd) => sys::write(fd, p.set_event_lk.as_bytes()),
                 None => Err(Errno(libc::EBADF)),
             },
             Kind::Readdir => match &self.fd {
@@ -479,7 +517,7 @@ impl Faults<'_> {
     /// The states a failed (`ok == false`) or successful operation must leave.
     fn check_state(&mut self, kind: Kind, r: &SysResult<usize>) -> Result<(), String> {
         let ok = r.is_ok();
-        let exists = |f: &Self, rel: &str| sys::stat(&cpath(&f.path(rel))).is_ok();
+        let exists = |f: &Self, rel: &str| sys::stat(&cpath(&f.ev(rel))).is_ok();
         let expect = |f: &mut Self, rel: &str, want: bool| {
             if exists(f, rel) != want {
                 let state = if want { "absent" } else { "present" };
@@ -497,9 +535,22 @@ impl Faults<'_> {
                             self.scratch
                         ));
                     }
-                    let dynamic = cpath(&format!("{}/dynamic_events", self.scratch));
-                    if let Err(e) = sys::stat(&dynamic) {
-                        self.violation(format!("stat {}/dynamic_events: {e}", self.scratch));
+                    // The whole fixed layout is there: the root's files and events/ with
+                    // its enable (complete passes), and they can be read.
+                    let events = format!("{}/{EVENTS_DIR}", self.scratch);
+                    for (dir, kind) in [
+                        (self.scratch.clone(), DirKind::Root),
+                        (events, DirKind::Events),
+                    ] {
+                        if let Err(e) = registry::read_dir(&dir, kind) {
+                            self.violation(format!("after the mount: {e}"));
+                        }
+                    }
+                    for rel in ["dynamic_events", "events/enable"] {
+                        let path = format!("{}/{rel}", self.scratch);
+                        if let Err(e) = sys::read_file(&path, 4096) {
+                            self.violation(format!("read {path}: {e}"));
+                        }
                     }
                     sys::umount(&self.pre.scratch)
                         .map_err(|e| format!("umount {}: {e}", self.scratch))?;
@@ -551,10 +602,15 @@ impl Faults<'_> {
             }
             Kind::LookupDir | Kind::LookupFile => {
                 // docs/RULES.md rule 6: a failed lookup leaves no negative dentry for a
-                // name that exists.
-                for rel in ["fault/lk", "fault/lk/format"] {
+                // name that exists (events/ and the group are looked up on the way).
+                for rel in [
+                    "events",
+                    "events/fault",
+                    "events/fault/lk",
+                    "events/fault/lk/format",
+                ] {
                     match sys::stat(&cpath(&self.path(rel))) {
-                        Ok(st) if sys::is_dir(st.st_mode) == (rel == "fault/lk") => {}
+                        Ok(st) if sys::is_dir(st.st_mode) != rel.ends_with("format") => {}
                         Ok(st) => self.violation(format!("{rel}: wrong type {:o}", st.st_mode)),
                         Err(e) => self.violation(format!("stat {rel} after the fault: {e}")),
                     }
@@ -573,7 +629,7 @@ impl Faults<'_> {
                     self.violation("format differs after the fault");
                 }
             }
-            Kind::ReadFormat | Kind::ReadListing => {
+            Kind::ReadFormat | Kind::ReadListing | Kind::ReadAvailableEvents => {
                 if let Ok(n) = *r {
                     if self.buf[..n] != self.reference[..] {
                         self.violation("read returned different content under the fault");
@@ -607,6 +663,25 @@ impl Faults<'_> {
                 if let Some(fd) = self.fd.take() {
                     sys::write(&fd, b"0").map_err(|e| format!("write 0: {e}"))?;
                 }
+            }
+            Kind::WriteSetEvent => {
+                let want: &[u8] = if ok { b"1\n" } else { b"0\n" };
+                let got = self.read_text("fault/lk/enable")?;
+                if got != want {
+                    self.violation(format!(
+                        "fault/lk/enable reads {:?} after a set_event write that {}",
+                        String::from_utf8_lossy(&got),
+                        if ok { "succeeded" } else { "failed" }
+                    ));
+                }
+                let got = self.read_text("fault/keep/enable")?;
+                if got != b"0\n" {
+                    self.violation(format!(
+                        "fault/keep/enable reads {:?} after a set_event write of fault:lk",
+                        String::from_utf8_lossy(&got)
+                    ));
+                }
+                // registry::check then compares set_event with the enable files.
             }
             Kind::Readdir => {
                 if let Some(fd) = self.fd.take() {
@@ -649,8 +724,14 @@ impl Faults<'_> {
                 } else {
                     self.owner
                 };
-                for rel in ["", "fault/lk"] {
-                    let path = cpath(&format!("{}/{rel}", self.mnt));
+                for rel in [
+                    "",
+                    "dynamic_events",
+                    EVENTS_DIR,
+                    "events/enable",
+                    "events/fault/lk",
+                ] {
+                    let path = cpath(&self.path(rel));
                     let st = sys::stat(&path).map_err(|e| format!("stat {rel}: {e}"))?;
                     if (st.st_uid, st.st_gid) != want {
                         self.violation(format!(
@@ -775,12 +856,13 @@ pub fn run(cfg: &Config) -> i32 {
         mnt: cpath(&mnt),
         scratch: cpath(&cfg.scratch),
         dynamic: cpath(&format!("{mnt}/dynamic_events")),
-        lk_dir: cpath(&format!("{mnt}/fault/lk")),
-        lk_format: cpath(&format!("{mnt}/fault/lk/format")),
+        lk_dir: cpath(&format!("{mnt}/{EVENTS_DIR}/fault/lk")),
+        lk_format: cpath(&format!("{mnt}/{EVENTS_DIR}/fault/lk/format")),
         create_new: text::create_line("fault_new", "ev", &ev_fields),
         create_in: text::create_line("fault", "ev", &ev_fields),
         remove_ev: text::remove_line("fault", "ev"),
         remove_solo: text::remove_line("fault_solo", "ev"),
+        set_event_lk: "fault:lk\n".to_string(),
         remount_to: cpath(&format!("uid={},gid={}", owner.0 + 1, owner.1 + 1)),
     };
     let mut f = Faults {
@@ -817,7 +899,7 @@ pub fn run(cfg: &Config) -> i32 {
         ("fault_new", "ev"),
         ("fault_solo", "ev"),
     ] {
-        let _ = sys::write_file(&format!("{mnt}/{g}/enable"), "0");
+        let _ = sys::write_file(&format!("{mnt}/{EVENTS_DIR}/{g}/enable"), "0");
         if let Err(e) = f.ensure(g, e, false) {
             f.violation(format!("cleanup: {e}"));
         }

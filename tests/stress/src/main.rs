@@ -18,6 +18,13 @@
 //! The tool assumes it owns the mount's registry while it runs: O_TRUNC (both modes)
 //! removes every event.
 //!
+//! The layout it checks is tracefs': the root holds `README`, `available_events`,
+//! `available_tracers`, `current_tracer`, `dynamic_events`, `error_log`, `set_event`,
+//! `synthetic_events`, `tracing_on` (in this readdir order, inode 2 like every file),
+//! then `events/` (inode 16); groups live in `events/` after its `enable`:
+//! `events/GROUP/enable`, `events/GROUP/EVENT/{enable,id,format}`. Paths below are
+//! relative to the mount; `GROUP/...` is short for `events/GROUP/...`.
+//!
 //! ## Stress mode
 //!
 //! N worker threads, each with its own PRNG (SplitMix64 seeded from the seed and the
@@ -25,15 +32,16 @@
 //!
 //! - shared: groups `g0..g3`, events `e0..e31`: every thread creates, removes, enables
 //!   and chmods them at will, so most outcomes there are "either";
-//! - pinned: `pinned/p0..p3`, created by the main thread before the workers start,
-//!   never removed or enabled by workers (O_TRUNC removes them; the thread that did it
-//!   recreates them before anyone can look), removed at the end;
+//! - pinned: `pinned/p0..p3` (in `events/pinned`), created by the main thread before
+//!   the workers start, never removed or enabled by workers (O_TRUNC removes them; the
+//!   thread that did it recreates them before anyone can look), removed at the end;
 //! - own: `tN/e0..e7` belong to worker N alone, which models them and so knows the
 //!   exact outcome of every operation on them.
 //!
 //! A reader-writer lock, the *gate*, is held shared by the checks that rely on the
 //! pinned or own events, and exclusively by the three actions that change them behind
-//! their owners' backs: O_TRUNC, writing 0 to the root `enable`, and remount.
+//! their owners' backs: O_TRUNC, disabling every event (0 to `events/enable`, or
+//! O_TRUNC of `set_event`), and remount.
 //!
 //! Actions (weight per 10,000):
 //!
@@ -43,18 +51,18 @@
 //! | remove | 1200 | `-:gX/eY`; 5 % a never-existing name |
 //! | batch | 200 | create and remove one event in a single write |
 //! | truncate | 100 | `open(dynamic_events, O_WRONLY\|O_TRUNC)` (gate exclusive) |
-//! | stat | 1430 | pinned / shared / never-existing (incl. a 255-byte name) / 300-byte name / through a file |
-//! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, a group or an event dir |
-//! | read_file | 1100 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format` |
+//! | stat | 1430 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
+//! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, `events/`, a group or an event dir |
+//! | read_file | 1100 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format`, a file of the root |
 //! | write_enable | 700 | `0`/`1` to an event's or group's `enable`, mostly off |
-//! | write_bad | 100 | `2` to `enable`, anything to `id` |
+//! | write_bad | 100 | `2` to `enable`, anything to `id`, `function` to `current_tracer` |
 //! | keep_stale | 350 | open a file or directory and keep it (up to 8 per thread) |
 //! | use_stale | 450 | `pread` a kept file (maybe write `0` to a kept `enable`), or rewind and read a kept directory |
-//! | chattr | 350 | chmod/chown the root, a pinned, shared or own entry |
-//! | own | 900 | create/remove/enable/read/readdir/attribute checks on the thread's own events |
+//! | chattr | 350 | chmod/chown the root, a file of it, `events/`, `events/enable`, a pinned, shared or own entry |
+//! | own | 900 | create/remove/enable (through `enable` or `set_event`)/read/readdir/attribute checks on the thread's own events |
 //! | chdir | 300 | chdir into an event dir (own: maybe remove it while inside), getdents on `.`, stat `enable` relatively, chdir back to `/` (threads `unshare(CLONE_FS)`) |
-//! | listing | 120 | read `dynamic_events` in one call and check it |
-//! | root_enable | 40 | write `0` to the root `enable` (gate exclusive) |
+//! | listing | 120 | read `dynamic_events`, `available_events` and `set_event`, each in one call, and check them |
+//! | disable_all | 40 | write `0` to `events/enable`, or open `set_event` with O_TRUNC (gate exclusive) |
 //! | remount | 30 | `mount(MS_REMOUNT, "uid=N,gid=M")`, N, M in 0..4 (gate exclusive; `--no-remount`) |
 //! | drop_caches | 30 | write `2` to `/proc/sys/vm/drop_caches` (`--no-drop-caches`) |
 //!
@@ -65,23 +73,31 @@
 //!
 //! 1. **Pinned events**: always found by stat (as directories with the inode number
 //!    they were created with), `pinned` appears exactly once in every complete pass of
-//!    the root, and `p0..p3` exactly once in every complete pass of `pinned`; each is
-//!    listed exactly once in `dynamic_events` with its creating line; its `enable`
-//!    reads `0`, its `id` is the one read at creation, its `format` has that ID and its
-//!    fields.
+//!    `events/` (and never at the root), and `p0..p3` exactly once in every complete
+//!    pass of `pinned`; each is listed exactly once in `dynamic_events` with its
+//!    creating line and in `available_events` as `pinned:pK`, never in `set_event`; its
+//!    `enable` reads `0`, its `id` is the one read at creation, its `format` has that ID
+//!    and its fields.
 //! 2. **Readdir**: within one complete pass (one open directory read to EOF) no name
 //!    appears twice and no two subdirectories share an inode number; `d_type` is
-//!    `DT_DIR` for directories and `DT_REG` for the control files; event directories
-//!    have no subdirectories; for directories that existed throughout, `.`, `..` and
-//!    each control file appear exactly once. A pass ends within 10,000 calls. With the
+//!    `DT_DIR` for directories and `DT_REG` for the control files, whose inode number is
+//!    2; the order is `.`, `..`, the files, the fixed directories, then the children;
+//!    the root has exactly its nine files and `events` (inode 16; `instances`, which
+//!    the layout is growing, is tolerated after it), no group; groups and events have
+//!    inode numbers above 16; event directories have no subdirectories; for directories
+//!    that existed throughout, `.`, `..`, each control file and fixed directory appear
+//!    exactly once, and `.`/`..` have the fixed numbers (root `.` 1, `events/` `.` 16
+//!    and `..` 1, a group's `..` 16). A pass ends within 10,000 calls. With the
 //!    40-byte buffer, EINVAL is accepted only if the next entry is longer than 40 bytes.
 //! 3. **Errnos**: every outcome is in the table below for its operation and target.
 //! 4. **Own events** (exact, from the model): create gives EEXIST iff present; remove
 //!    gives ENOENT iff absent, EBUSY iff enabled; a created event is found at once and a
 //!    removed one is gone at once (ENOENT for it and its files, also relative to a
 //!    working directory inside it; the group goes with its last event: rules 5, 6);
-//!    the group's complete passes and its `dynamic_events` lines are exactly the
-//!    model's; `enable` reads what was written, the group `enable` reads `0`/`1`/`X`
+//!    the group's complete passes, its `dynamic_events` lines, its `available_events`
+//!    names and its `set_event` names (the enabled ones) are exactly the model's;
+//!    `enable` reads what was written (to it, or as `tN:eK`/`!tN:eK` to `set_event`,
+//!    where a token for an absent event is EINVAL), the group `enable` reads `0`/`1`/`X`
 //!    accordingly; `id` is stable within an incarnation; `format` shows the created
 //!    fields; a kept fd reads fine while its incarnation lives and gives ENODEV
 //!    afterwards; mode and owner are exactly what chmod/chown set (defaults 0755,
@@ -89,28 +105,34 @@
 //! 5. **Ids** are never reused: no id is seen for two own incarnations or pinned
 //!    generations.
 //! 6. **Remount** (docs/RULES.md rule 8): right after `remount,uid=N,gid=M`, the root,
-//!    `dynamic_events`, `pinned`, a pinned event and its `enable` are owned by N:M,
+//!    a file of it, `events/`, `events/enable`, `pinned`, a pinned event and its
+//!    `enable` are owned by N:M,
 //!    chowned or not; own entries fall back to N:M unless chowned again.
 //! 7. **O_TRUNC**: on success, `pinned` and every `tN` are gone at once; on EBUSY,
 //!    the pinned events are all still there.
 //! 8. **Types and contents**: files are regular and directories are directories with
 //!    nlink 1 (docs/RULES.md rule 7); `enable` reads `0\n`/`1\n` (`X\n` too for groups and
-//!    the root), `id` a positive decimal, `format` the tracefs layout (header, four common fields,
+//!    `events/enable`), `id` a positive decimal, `format` the tracefs layout (header, four common fields,
 //!    declared fields with offset/size/signed, `print fmt:`); listing lines are
-//!    `s:GROUP/EVENT FIELDS` and no event is listed twice; writes are never short.
-//! 9. **End of run**: after removing everything it created, the `dynamic_events`
-//!    listing and the tree agree (every listed event has a directory and vice versa, no
-//!    empty group) and none of the run's groups is left.
+//!    `s:GROUP/EVENT FIELDS` and no event is listed twice; `available_events` and
+//!    `set_event` are `GROUP:EVENT` lines, `synthetic_events` `[GROUP/]EVENT FIELDS`
+//!    lines, `README` starts with `tracing mini-HOWTO:`, `available_tracers` and
+//!    `current_tracer` read `nop\n`, `tracing_on` `0\n`/`1\n`; writes are never short.
+//! 9. **End of run**: after removing everything it created, the views of the registry
+//!    agree (every listed event has a directory in `events/` and vice versa, no empty
+//!    group; `available_events` and `synthetic_events` name each listed event once and
+//!    nothing else; `set_event` names exactly the events whose `enable` reads `1`; the
+//!    root and `events/` pass the readdir checks) and none of the run's groups is left.
 //! 10. **Liveness**: no action runs longer than 30 s (a blocked system call); workers
 //!     still running 60 s after the deadline are abandoned (exit 1).
 //!
 //! ### Errno table
 //!
 //! Acceptable outcomes per operation (rows) and target (columns): *fixed* is an entry
-//! that exists throughout the check (the root and its files; pinned entries under the
-//! gate), *shared* one that others may create or remove at any moment (or a kept fd),
-//! *missing* a name that never exists; `—` means the combination is not used (any
-//! outcome is a violation). Operations on own events expect one exact outcome, always
+//! that exists throughout the check (the root, its files, `events/` and its `enable`;
+//! pinned entries under the gate), *shared* one that others may create or remove at any
+//! moment (or a kept fd), *missing* a name that never exists; `—` means the combination
+//! is not used (any outcome is a violation). Operations on own events expect one exact outcome, always
 //! one of the *shared* column's.
 //!
 //! | op | fixed | shared | missing |
@@ -164,27 +186,33 @@
 //! 3. check: under a fault the call may succeed (an allocation may be optional or
 //!    retried) or fail with ENOMEM, nothing else; without one it must succeed; the
 //!    state is what a success, or a failure that changed nothing, leaves (table); and
-//!    the registry is consistent: every `dynamic_events` line has its directory and
-//!    every event directory its line, no empty group.
+//!    the registry is consistent (invariant 9 of the stress mode): every
+//!    `dynamic_events` line has its directory in `events/` and every event directory its
+//!    line, no empty group, `available_events` and `synthetic_events` agree with the
+//!    listing, `set_event` with the `enable` files.
+//!
+//! Group and event paths in the table are under `events/`.
 //!
 //! | kind | armed call | checked after |
 //! |---|---|---|
-//! | mount | `mount -t eventfs none SCRATCH` | ok: an eventfs is there, then umount; failed: nothing mounted |
+//! | mount | `mount -t eventfs none SCRATCH` | ok: an eventfs is there, its root and `events/` pass complete readdir checks, `dynamic_events` and `events/enable` read; then umount; failed: nothing mounted |
 //! | create_new_group | write `s:fault_new/ev ...` | `fault_new/ev` and `fault_new` exist iff ok |
 //! | create_in_group | write `s:fault/ev ...` | `fault/ev` exists iff ok, `fault/keep` untouched |
 //! | remove | write `-:fault/ev` | `fault/ev` gone iff ok; if failed, same id |
 //! | remove_last | write `-:fault_solo/ev` | event and group gone iff ok |
 //! | truncate | `open(dynamic_events, O_TRUNC)` | ok: nothing listed; failed: listing unchanged |
-//! | lookup_dir | `stat fault/lk` after drop_caches | the dir and its files are found afterwards (no negative dentry left) |
+//! | lookup_dir | `stat fault/lk` after drop_caches | `events/`, the group, the dir and its files are found afterwards (no negative dentry left) |
 //! | lookup_file | `stat fault/lk/format` after drop_caches | as above |
 //! | open_format | `open fault/lk/format` | ok: it reads the reference content; afterwards too |
 //! | read_format | `read` of an open `format` | ok: reference content; a second read too |
 //! | read_listing | `read` of an open `dynamic_events` | ok: reference content; a second read too |
+//! | read_available_events | `read` of an open `available_events` | ok: reference content; a second read too |
 //! | write_enable | write `1` to `fault/lk/enable` | reads `1` iff ok, else `0` |
 //! | write_group_enable | write `1` to `fault/enable` | every event and the group read `1` iff ok, else `0` (never half) |
+//! | write_set_event | write `fault:lk\n` to `set_event` | `fault/lk/enable` reads `1` iff ok, else `0`; `fault/keep` stays `0`; `set_event` agrees |
 //! | readdir | `getdents64` of `fault` | the pass, continued unarmed, is complete and has no duplicates |
 //! | chmod | `chmod 0400 fault/lk/format` | mode 0400 iff ok, else 0440 |
-//! | remount | `remount,uid=U+1,gid=G+1` | root and `fault/lk` owned by U+1:G+1 iff ok, else U:G |
+//! | remount | `remount,uid=U+1,gid=G+1` | root, `dynamic_events`, `events/`, `events/enable` and `fault/lk` owned by U+1:G+1 iff ok, else U:G |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's

@@ -1,10 +1,11 @@
-//! Whole-registry consistency: the `dynamic_events` listing and the directory tree must
-//! describe the same events. Only meaningful while nobody changes the registry (the
-//! fault mode, and the end of a stress run).
+//! Whole-registry consistency: the `dynamic_events` listing, the directory tree under
+//! `events/`, `available_events` and `synthetic_events` must describe the same events,
+//! and `set_event` must list exactly the events whose `enable` reads 1. Only meaningful
+//! while nobody changes the registry (the fault mode, and the end of a stress run).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::dirent::{self, DirKind};
+use crate::dirent::{self, DirKind, EVENTS_DIR};
 use crate::sys::{self, cpath};
 use crate::text::{self, Listed};
 
@@ -20,13 +21,27 @@ const MAX_CALLS: usize = 100_000;
 pub struct Snapshot {
     /// The `dynamic_events` listing.
     pub listed: Vec<Listed>,
-    /// The tree: group directories and their event directories.
+    /// The tree: group directories (in `events/`) and their event directories.
     pub tree: BTreeMap<String, Vec<String>>,
+    /// `available_events`: (group, event) per line.
+    pub available: Vec<(String, String)>,
+    /// `synthetic_events`: (group, event) per line.
+    pub synthetic: Vec<(String, String)>,
+    /// `set_event`: (group, event) per line.
+    pub set_event: Vec<(String, String)>,
+    /// The events of the tree whose `enable` reads `1`.
+    pub enabled: BTreeSet<(String, String)>,
 }
 
 /// Reads `dynamic_events` in one `read(2)` and checks that a second one is at the end.
 pub fn read_listing(mnt: &str) -> Result<String, String> {
-    let path = format!("{mnt}/dynamic_events");
+    read_whole(mnt, "dynamic_events")
+}
+
+/// Reads the root file `name` in one `read(2)` and checks that a second one is at the
+/// end.
+pub fn read_whole(mnt: &str, name: &str) -> Result<String, String> {
+    let path = format!("{mnt}/{name}");
     let fd = sys::open(&cpath(&path), libc::O_RDONLY).map_err(|e| format!("open {path}: {e}"))?;
     let mut buf = vec![0u8; LISTING_BUF];
     let n = sys::read(&fd, &mut buf).map_err(|e| format!("read {path}: {e}"))?;
@@ -34,11 +49,11 @@ pub fn read_listing(mnt: &str) -> Result<String, String> {
     let m = sys::read(&fd, &mut more).map_err(|e| format!("read {path}: {e}"))?;
     if m != 0 {
         return Err(format!(
-            "{path}: listing larger than {LISTING_BUF} bytes or changing"
+            "{path}: larger than {LISTING_BUF} bytes or changing"
         ));
     }
     fd.close().map_err(|e| format!("close {path}: {e}"))?;
-    String::from_utf8(buf[..n].to_vec()).map_err(|_| format!("{path}: listing is not UTF-8"))
+    String::from_utf8(buf[..n].to_vec()).map_err(|_| format!("{path}: not UTF-8"))
 }
 
 /// Reads directory `path` to its end in one pass and checks the pass.
@@ -64,22 +79,47 @@ pub fn read_dir(path: &str, kind: DirKind) -> Result<Vec<dirent::Dirent>, String
     ))
 }
 
-/// Takes both views of the registry under `mnt`.
+/// Takes every view of the registry under `mnt`. The root and `events/` must pass the
+/// readdir checks of their kinds.
 pub fn snapshot(mnt: &str) -> Result<Snapshot, String> {
     let listed = text::parse_listing(&read_listing(mnt)?)?;
+    read_dir(mnt, DirKind::Root)?;
+    let events = format!("{mnt}/{EVENTS_DIR}");
     let mut tree = BTreeMap::new();
-    for group in dirent::subdirs(&read_dir(mnt, DirKind::Root)?) {
-        let entries = read_dir(&format!("{mnt}/{group}"), DirKind::Group)?;
-        let events = dirent::subdirs(&entries)
+    let mut enabled = BTreeSet::new();
+    for group in dirent::subdirs(&read_dir(&events, DirKind::Events)?) {
+        let entries = read_dir(&format!("{events}/{group}"), DirKind::Group)?;
+        let evs: Vec<String> = dirent::subdirs(&entries)
             .into_iter()
             .map(String::from)
             .collect();
-        tree.insert(group.to_string(), events);
+        for e in &evs {
+            let path = format!("{events}/{group}/{e}/enable");
+            let bytes = sys::read_file(&path, 64).map_err(|err| format!("read {path}: {err}"))?;
+            if text::parse_enable(&bytes, false).map_err(|err| format!("{path}: {err}"))? == '1' {
+                enabled.insert((group.to_string(), e.clone()));
+            }
+        }
+        tree.insert(group.to_string(), evs);
     }
-    Ok(Snapshot { listed, tree })
+    let names = |name: &str| -> Result<Vec<(String, String)>, String> {
+        text::parse_event_names(&read_whole(mnt, name)?).map_err(|e| format!("{name}: {e}"))
+    };
+    let available = names("available_events")?;
+    let set_event = names("set_event")?;
+    let synthetic = text::parse_synthetic(&read_whole(mnt, "synthetic_events")?)
+        .map_err(|e| format!("synthetic_events: {e}"))?;
+    Ok(Snapshot {
+        listed,
+        tree,
+        available,
+        synthetic,
+        set_event,
+        enabled,
+    })
 }
 
-/// The disagreements between the two views (empty if they agree).
+/// The disagreements between the views (empty if they agree).
 pub fn compare(s: &Snapshot) -> Vec<String> {
     let mut problems = Vec::new();
     let mut listed = BTreeSet::new();
@@ -103,6 +143,46 @@ pub fn compare(s: &Snapshot) -> Vec<String> {
     for (g, e) in in_tree.difference(&listed) {
         problems.push(format!("{g}/{e} has a directory but is not listed"));
     }
+    // The name lists: each event of the listing once, nothing else.
+    for (file, names) in [
+        ("available_events", &s.available),
+        ("synthetic_events", &s.synthetic),
+    ] {
+        let mut seen = BTreeSet::new();
+        for (g, e) in names {
+            if !seen.insert((g.as_str(), e.as_str())) {
+                problems.push(format!("{g}:{e} twice in {file}"));
+            }
+        }
+        for (g, e) in listed.difference(&seen) {
+            problems.push(format!("{g}/{e} is listed but not in {file}"));
+        }
+        for (g, e) in seen.difference(&listed) {
+            problems.push(format!("{g}:{e} is in {file} but not listed"));
+        }
+    }
+    // set_event: exactly the enabled events.
+    let mut set = BTreeSet::new();
+    for (g, e) in &s.set_event {
+        if !set.insert((g.as_str(), e.as_str())) {
+            problems.push(format!("{g}:{e} twice in set_event"));
+        }
+    }
+    let enabled: BTreeSet<(&str, &str)> = s
+        .enabled
+        .iter()
+        .map(|(g, e)| (g.as_str(), e.as_str()))
+        .collect();
+    for (g, e) in set.difference(&enabled) {
+        problems.push(format!(
+            "{g}:{e} is in set_event but its enable does not read 1"
+        ));
+    }
+    for (g, e) in enabled.difference(&set) {
+        problems.push(format!(
+            "{g}/{e}/enable reads 1 but set_event lacks {g}:{e}"
+        ));
+    }
     problems
 }
 
@@ -112,7 +192,7 @@ pub fn check(mnt: &str) -> Result<(Snapshot, Vec<String>), String> {
     let s = snapshot(mnt)?;
     let mut problems = compare(&s);
     for l in &s.listed {
-        let path = format!("{mnt}/{}/{}", l.group, l.event);
+        let path = format!("{mnt}/{EVENTS_DIR}/{}/{}", l.group, l.event);
         match sys::stat(&cpath(&path)) {
             Ok(st) if sys::is_dir(st.st_mode) => {}
             Ok(_) => problems.push(format!("{path} is not a directory")),
@@ -126,23 +206,43 @@ pub fn check(mnt: &str) -> Result<(Snapshot, Vec<String>), String> {
 mod tests {
     use super::*;
 
+    fn pairs(names: &[(&str, &str)]) -> Vec<(String, String)> {
+        names
+            .iter()
+            .map(|(g, e)| (g.to_string(), e.to_string()))
+            .collect()
+    }
+
+    /// A snapshot whose name lists and enable states agree with the listing.
     fn snap(listing: &str, tree: &[(&str, &[&str])]) -> Snapshot {
+        let listed = text::parse_listing(listing).unwrap();
+        let names: Vec<(String, String)> = listed
+            .iter()
+            .map(|l| (l.group.clone(), l.event.clone()))
+            .collect();
         Snapshot {
-            listed: text::parse_listing(listing).unwrap(),
+            listed,
             tree: tree
                 .iter()
                 .map(|(g, es)| (g.to_string(), es.iter().map(|e| e.to_string()).collect()))
                 .collect(),
+            available: names.clone(),
+            synthetic: names,
+            set_event: Vec::new(),
+            enabled: BTreeSet::new(),
         }
     }
 
     #[test]
     fn agreeing_views() {
-        let s = snap(
+        let mut s = snap(
             "s:a/x u8 f0\ns:a/y u8 f0\ns:b/z int f0\n",
             &[("a", &["y", "x"]), ("b", &["z"])],
         );
         assert!(compare(&s).is_empty());
+        s.set_event = pairs(&[("b", "z"), ("a", "x")]);
+        s.enabled = pairs(&[("a", "x"), ("b", "z")]).into_iter().collect();
+        assert!(compare(&s).is_empty(), "{:?}", compare(&s));
         assert!(compare(&snap("", &[])).is_empty());
     }
 
@@ -157,5 +257,37 @@ mod tests {
         assert!(p.contains("group b has no events"), "{p}");
         assert!(p.contains("c/w is listed but has no directory"), "{p}");
         assert!(p.contains("a/y has a directory but is not listed"), "{p}");
+    }
+
+    #[test]
+    fn disagreeing_name_lists() {
+        let mut s = snap("s:a/x u8 f0\ns:a/y u8 f0\n", &[("a", &["x", "y"])]);
+        s.available = pairs(&[("a", "x"), ("a", "x"), ("a", "z")]);
+        s.synthetic = pairs(&[("a", "y")]);
+        s.set_event = pairs(&[("a", "x"), ("a", "x")]);
+        s.enabled = pairs(&[("a", "y")]).into_iter().collect();
+        let p = compare(&s).join("\n");
+        assert!(p.contains("a:x twice in available_events"), "{p}");
+        assert!(
+            p.contains("a/y is listed but not in available_events"),
+            "{p}"
+        );
+        assert!(
+            p.contains("a:z is in available_events but not listed"),
+            "{p}"
+        );
+        assert!(
+            p.contains("a/x is listed but not in synthetic_events"),
+            "{p}"
+        );
+        assert!(p.contains("a:x twice in set_event"), "{p}");
+        assert!(
+            p.contains("a:x is in set_event but its enable does not read 1"),
+            "{p}"
+        );
+        assert!(
+            p.contains("a/y/enable reads 1 but set_event lacks a:y"),
+            "{p}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The text eventfs reads and writes: `dynamic_events` commands and listing, and the
-//! contents of `enable`, `id` and `format`.
+//! The text eventfs reads and writes: `dynamic_events` commands and listing, the
+//! contents of `enable`, `id` and `format`, and of the other files of the root
+//! (`available_events`, `set_event`, `synthetic_events`, `README`, ...).
 
 use crate::rng::Rng;
 
@@ -113,6 +114,65 @@ pub fn parse_listing(text: &str) -> Result<Vec<Listed>, String> {
             })
         })
         .collect()
+}
+
+/// Parses `GROUP:EVENT` lines (`available_events`, `set_event`) into (group, event)
+/// pairs, in order.
+pub fn parse_event_names(text: &str) -> Result<Vec<(String, String)>, String> {
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(format!("{text:?} does not end with a newline"));
+    }
+    text.lines()
+        .map(|line| match line.split_once(':') {
+            Some((g, e)) if valid_name(g) && valid_name(e) => Ok((g.to_string(), e.to_string())),
+            _ => Err(format!("malformed GROUP:EVENT line {line:?}")),
+        })
+        .collect()
+}
+
+/// The group of events created without one.
+pub const DEFAULT_GROUP: &str = "synthetic";
+
+/// Parses `synthetic_events` into (group, event) pairs, in order: one line per event,
+/// `[GROUP/]EVENT` (no group for [`DEFAULT_GROUP`]), a blank, the fields.
+pub fn parse_synthetic(text: &str) -> Result<Vec<(String, String)>, String> {
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(format!("{text:?} does not end with a newline"));
+    }
+    text.lines()
+        .map(|line| {
+            let bad = || format!("malformed synthetic_events line {line:?}");
+            let (target, fields) = line.split_once(['\t', ' ']).ok_or_else(bad)?;
+            let (g, e) = target.split_once('/').unwrap_or((DEFAULT_GROUP, target));
+            if !valid_name(g) || !valid_name(e) || fields.trim().is_empty() {
+                return Err(bad());
+            }
+            Ok((g.to_string(), e.to_string()))
+        })
+        .collect()
+}
+
+/// The first line of `README` (tracefs' mini-HOWTO).
+pub const README_HEADER: &str = "tracing mini-HOWTO:\n";
+/// The only tracer (`available_tracers`, `current_tracer`).
+pub const TRACER: &str = "nop";
+
+/// Checks the content of the root file `name` as far as it can be checked while others
+/// change the registry: its syntax.
+pub fn check_root_file(name: &str, text: &[u8]) -> Result<(), String> {
+    let s = std::str::from_utf8(text).map_err(|_| format!("{name} is not UTF-8"))?;
+    let bad = || format!("bad {name} content {s:?}");
+    match name {
+        "README" if s.starts_with(README_HEADER) && s.ends_with('\n') => Ok(()),
+        "available_tracers" | "current_tracer" if s == format!("{TRACER}\n") => Ok(()),
+        "tracing_on" if s == "0\n" || s == "1\n" => Ok(()),
+        "available_events" | "set_event" => parse_event_names(s).map(drop),
+        "synthetic_events" => parse_synthetic(s).map(drop),
+        "dynamic_events" => parse_listing(s).map(drop),
+        // Entries of failed writes: free text, whole lines.
+        "error_log" if s.is_empty() || s.ends_with('\n') => Ok(()),
+        _ => Err(bad()),
+    }
 }
 
 /// Checks the content of an event's `enable` (`0` or `1`), or with `aggregate` that of
@@ -308,6 +368,59 @@ mod tests {
             "s:g/-e u8 a\n",
         ] {
             assert!(parse_listing(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn root_files() {
+        let names = parse_event_names("pinned:p0\ng1:e5\n").unwrap();
+        assert_eq!(
+            names,
+            [("pinned".into(), "p0".into()), ("g1".into(), "e5".into())]
+        );
+        assert!(parse_event_names("").unwrap().is_empty());
+        for bad in ["g:e", "g/e\n", "g:\n", ":e\n", "g:e:f\n", "g:e\n\n"] {
+            assert!(parse_event_names(bad).is_err(), "{bad:?}");
+        }
+        let synth = "irq_lat\ts32 irq; u64 ns\nsched/wakeup\tchar[16] comm\n";
+        assert_eq!(
+            parse_synthetic(synth).unwrap(),
+            [
+                ("synthetic".into(), "irq_lat".into()),
+                ("sched".into(), "wakeup".into())
+            ]
+        );
+        for bad in ["e\n", "e\t\n", "g/-e\tu8 x\n", "e\tu8 x"] {
+            assert!(parse_synthetic(bad).is_err(), "{bad:?}");
+        }
+        for (name, good) in [
+            ("README", "tracing mini-HOWTO:\n\n# echo 0 > tracing_on\n"),
+            ("available_tracers", "nop\n"),
+            ("current_tracer", "nop\n"),
+            ("tracing_on", "1\n"),
+            ("tracing_on", "0\n"),
+            ("available_events", "g:e\n"),
+            ("set_event", ""),
+            ("synthetic_events", "g/e\tu8 x\n"),
+            ("dynamic_events", "s:g/e u8 x\n"),
+            ("error_log", ""),
+        ] {
+            assert_eq!(check_root_file(name, good.as_bytes()), Ok(()), "{name}");
+        }
+        for (name, bad) in [
+            ("README", "hello\n"),
+            ("available_tracers", "nop"),
+            ("current_tracer", "function\n"),
+            ("tracing_on", "2\n"),
+            ("set_event", "g/e\n"),
+            ("dynamic_events", "g:e\n"),
+            ("error_log", "x"),
+            ("enable", "0\n"),
+        ] {
+            assert!(
+                check_root_file(name, bad.as_bytes()).is_err(),
+                "{name} {bad:?}"
+            );
         }
     }
 

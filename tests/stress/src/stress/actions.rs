@@ -1,6 +1,7 @@
 //! The actions on the shared name space, the pinned events and the whole mount: create,
 //! remove, O_TRUNC, stat, readdir, reads and writes, kept descriptors, chmod/chown,
-//! remount, drop_caches and the `dynamic_events` listing.
+//! remount, drop_caches and the listings (`dynamic_events`, `available_events`,
+//! `set_event`).
 
 use super::*;
 
@@ -53,16 +54,16 @@ impl Worker<'_> {
                 gate.generation += 1;
                 // Nobody creates own or pinned events while we hold the gate: all gone.
                 let gone = Outcomes::errors(&[ENOENT]);
-                self.stat(PINNED_GROUP, gone);
+                self.stat(PINNED_DIR, gone);
                 for t in 0..ctx.threads {
-                    self.stat(&format!("t{t}"), gone);
+                    self.stat(&group_dir(&format!("t{t}")), gone);
                 }
                 self.create_pinned(&mut gate);
             }
             Err(Errno(EBUSY)) => {
                 // Refused as a whole: the pinned events are still there.
                 for k in 0..PINNED {
-                    self.stat(&format!("{PINNED_GROUP}/p{k}"), Outcomes::OK);
+                    self.stat(&format!("{PINNED_DIR}/p{k}"), Outcomes::OK);
                 }
             }
             Err(_) => {}
@@ -78,7 +79,7 @@ impl Worker<'_> {
             let _ = self.write_dyn(Op::Create, expected(Op::Create, Scope::Fixed), &line);
         }
         for k in 0..PINNED {
-            let rel = format!("{PINNED_GROUP}/p{k}");
+            let rel = format!("{PINNED_DIR}/p{k}");
             let Some(st) = self.stat(&rel, Outcomes::OK) else {
                 continue;
             };
@@ -107,13 +108,14 @@ impl Worker<'_> {
             0 => {
                 let gate = ctx.read_gate();
                 let (k, ev) = self.pinned_event();
-                let rel = match self.rng.below(8) {
+                let rel = match self.rng.below(9) {
                     0 => String::new(),
-                    1 => "dynamic_events".to_string(),
-                    2 => "enable".to_string(),
-                    3 => PINNED_GROUP.to_string(),
-                    4 => format!("{PINNED_GROUP}/enable"),
-                    5 => ev.clone(),
+                    1 => self.root_file().to_string(),
+                    2 => EVENTS_DIR.to_string(),
+                    3 => ALL_ENABLE.to_string(),
+                    4 => PINNED_DIR.to_string(),
+                    5 => format!("{PINNED_DIR}/enable"),
+                    6 => ev.clone(),
                     _ => {
                         let file: &str = self.rng.pick(&EVENT_FILES);
                         join(&ev, file)
@@ -136,6 +138,7 @@ impl Worker<'_> {
             }
             1 => {
                 let (g, e) = self.shared_event();
+                let g = group_dir(&g);
                 let rel = match self.rng.below(4) {
                     0 => g,
                     1 => format!("{g}/enable"),
@@ -146,15 +149,19 @@ impl Worker<'_> {
             }
             2 => {
                 let (g, e) = self.shared_event();
-                let rel = match self.rng.below(7) {
+                let rel = match self.rng.below(10) {
                     0 => "nx".to_string(),
-                    1 => format!("{g}/nx"),
-                    2 => format!("{PINNED_GROUP}/nx"),
-                    3 => format!("{PINNED_GROUP}/p9"),
-                    4 => format!("{PINNED_GROUP}/p0/nx"),
-                    5 => format!("{g}/{e}/nx"),
+                    1 => format!("{EVENTS_DIR}/nx"),
+                    2 => format!("{}/nx", group_dir(&g)),
+                    3 => format!("{PINNED_DIR}/nx"),
+                    4 => format!("{PINNED_DIR}/p9"),
+                    5 => format!("{PINNED_DIR}/p0/nx"),
+                    6 => format!("{}/{e}/nx", group_dir(&g)),
+                    // Groups live in events/, never in the root.
+                    7 => PINNED_GROUP.to_string(),
+                    8 => format!("{PINNED_GROUP}/p0/enable"),
                     // NAME_MAX itself is a valid length: ENOENT, not ENAMETOOLONG.
-                    _ => format!("{PINNED_GROUP}/{}", self.name255),
+                    _ => format!("{PINNED_DIR}/{}", self.name255),
                 };
                 let _gate = ctx.read_gate();
                 self.missing(&rel);
@@ -162,9 +169,10 @@ impl Worker<'_> {
             3 => {
                 let _gate = ctx.read_gate();
                 let (_, ev) = self.pinned_event();
-                let parent = match self.rng.below(3) {
+                let parent = match self.rng.below(4) {
                     0 => String::new(),
-                    1 => PINNED_GROUP.to_string(),
+                    1 => EVENTS_DIR.to_string(),
+                    2 => PINNED_DIR.to_string(),
                     _ => ev,
                 };
                 let rel = join(&parent, &self.long_name.clone());
@@ -173,9 +181,10 @@ impl Worker<'_> {
             _ => {
                 let _gate = ctx.read_gate();
                 let (_, ev) = self.pinned_event();
-                let rel = match self.rng.below(3) {
-                    0 => "dynamic_events/x".to_string(),
-                    1 => format!("{ev}/enable/x"),
+                let rel = match self.rng.below(4) {
+                    0 => format!("{}/x", self.root_file()),
+                    1 => format!("{ALL_ENABLE}/x"),
+                    2 => format!("{ev}/enable/x"),
                     _ => format!("{ev}/format/x"),
                 };
                 self.stat_op(Op::StatNotDir, &rel, expected(Op::StatNotDir, Scope::Fixed));
@@ -215,13 +224,17 @@ impl Worker<'_> {
 
     pub(super) fn act_readdir(&mut self) {
         let ctx = self.ctx;
-        match self.rng.below(5) {
+        match self.rng.below(6) {
             0 => {
+                // The root: the tracing files and events/ (the pass check), no group.
+                self.readdir("", DirKind::Root, Scope::Fixed);
+            }
+            1 => {
                 let _gate = ctx.read_gate();
-                for pass in self.readdir("", DirKind::Root, Scope::Fixed) {
+                for pass in self.readdir(EVENTS_DIR, DirKind::Events, Scope::Fixed) {
                     let n = dirent::count(&pass, PINNED_GROUP);
                     if n != 1 {
-                        let what = format!("getdents {}", self.ctx.mnt);
+                        let what = format!("getdents {}", self.full(EVENTS_DIR));
                         self.violation(
                             "getdents",
                             format!("{what}: '{PINNED_GROUP}' appears {n} times"),
@@ -229,37 +242,38 @@ impl Worker<'_> {
                     }
                 }
             }
-            1 => {
+            2 => {
                 let _gate = ctx.read_gate();
-                for pass in self.readdir(PINNED_GROUP, DirKind::Group, Scope::Fixed) {
+                for pass in self.readdir(PINNED_DIR, DirKind::Group, Scope::Fixed) {
                     for k in 0..PINNED {
                         let n = dirent::count(&pass, &format!("p{k}"));
                         if n != 1 {
-                            let what = format!("getdents {}", self.full(PINNED_GROUP));
+                            let what = format!("getdents {}", self.full(PINNED_DIR));
                             self.violation("getdents", format!("{what}: 'p{k}' appears {n} times"));
                         }
                     }
                 }
             }
-            2 => {
+            3 => {
                 let _gate = ctx.read_gate();
                 let (_, ev) = self.pinned_event();
                 self.readdir(&ev, DirKind::Event, Scope::Fixed);
             }
-            3 => {
+            4 => {
                 let (g, _) = self.shared_event();
-                self.readdir(&g, DirKind::Group, Scope::Shared);
+                self.readdir(&group_dir(&g), DirKind::Group, Scope::Shared);
             }
             _ => {
                 let (g, e) = self.shared_event();
-                self.readdir(&format!("{g}/{e}"), DirKind::Event, Scope::Shared);
+                let rel = format!("{}/{e}", group_dir(&g));
+                self.readdir(&rel, DirKind::Event, Scope::Shared);
             }
         }
     }
 
     pub(super) fn act_read_file(&mut self) {
         let ctx = self.ctx;
-        match self.rng.below(4) {
+        match self.rng.below(5) {
             0 => {
                 let gate = ctx.read_gate();
                 let (k, ev) = self.pinned_event();
@@ -272,7 +286,7 @@ impl Worker<'_> {
             }
             1 => {
                 let (g, e) = self.shared_event();
-                let rel = format!("{g}/{e}/{}", self.rng.pick(&EVENT_FILES));
+                let rel = format!("{}/{e}/{}", group_dir(&g), self.rng.pick(&EVENT_FILES));
                 let open = expected(Op::Open, Scope::Shared);
                 if let Some(bytes) = self.read_file(&rel, open, expected(Op::Read, Scope::Shared)) {
                     self.validate(Op::Read, &rel, &bytes);
@@ -280,19 +294,27 @@ impl Worker<'_> {
             }
             2 => {
                 let (g, _) = self.shared_event();
-                let rel = format!("{g}/enable");
+                let rel = format!("{}/enable", group_dir(&g));
                 let open = expected(Op::Open, Scope::Shared);
                 if let Some(bytes) = self.read_file(&rel, open, expected(Op::Read, Scope::Shared)) {
                     self.validate(Op::Read, &rel, &bytes);
+                }
+            }
+            3 => {
+                // A file of the root: its syntax (validate).
+                let rel = self.root_file();
+                let fixed = expected(Op::Open, Scope::Fixed);
+                if let Some(bytes) = self.read_file(rel, fixed, expected(Op::Read, Scope::Fixed)) {
+                    self.validate(Op::Read, rel, &bytes);
                 }
             }
             _ => {
                 let _gate = ctx.read_gate();
                 let pinned = self.rng.chance(500);
                 let rel = if pinned {
-                    format!("{PINNED_GROUP}/enable")
+                    format!("{PINNED_DIR}/enable")
                 } else {
-                    "enable".to_string()
+                    ALL_ENABLE.to_string()
                 };
                 let fixed = expected(Op::Open, Scope::Fixed);
                 if let Some(bytes) = self.read_file(&rel, fixed, expected(Op::Read, Scope::Fixed)) {
@@ -309,6 +331,7 @@ impl Worker<'_> {
     pub(super) fn act_write_enable(&mut self) {
         let (g, e) = self.shared_event();
         let group = self.rng.chance(250);
+        let g = group_dir(&g);
         let rel = if group {
             format!("{g}/enable")
         } else {
@@ -334,10 +357,11 @@ impl Worker<'_> {
             0 | 1 => {
                 let _gate = ctx.read_gate();
                 let (_, ev) = self.pinned_event();
-                let (rel, value) = if self.rng.chance(500) {
-                    (format!("{ev}/enable"), "2")
-                } else {
-                    (format!("{ev}/id"), "1")
+                let (rel, value) = match self.rng.below(6) {
+                    0..=2 => (format!("{ev}/enable"), "2"),
+                    // Only "nop" is a tracer.
+                    3 => ("current_tracer".to_string(), "function"),
+                    _ => (format!("{ev}/id"), "1"),
                 };
                 let fixed = expected(Op::Open, Scope::Fixed);
                 if let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, fixed) {
@@ -348,7 +372,7 @@ impl Worker<'_> {
             }
             _ => {
                 let (g, e) = self.shared_event();
-                let rel = format!("{g}/{e}/enable");
+                let rel = format!("{}/{e}/enable", group_dir(&g));
                 let shared = expected(Op::Open, Scope::Shared);
                 if let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, shared) {
                     let bad = expected(Op::WriteBad, Scope::Shared);
@@ -380,6 +404,7 @@ impl Worker<'_> {
         let (rel, owner, fd) = match self.rng.below(3) {
             0 => {
                 let (g, e) = self.shared_event();
+                let g = group_dir(&g);
                 let rel = if dir {
                     if self.rng.chance(500) {
                         g
@@ -422,7 +447,8 @@ impl Worker<'_> {
             }
         };
         if let Some(fd) = fd {
-            let kind = if rel.matches('/').count() == 0 {
+            // `events/GROUP` or `events/GROUP/EVENT`.
+            let kind = if rel.matches('/').count() == 1 {
                 DirKind::Group
             } else {
                 DirKind::Event
@@ -496,7 +522,7 @@ impl Worker<'_> {
                     }
                     (Owner::Pinned { .. }, _) if alive == Some(true) => {
                         if let Some(g) = gate.as_deref() {
-                            let k = s.rel[PINNED_GROUP.len() + 2..].split('/').next();
+                            let k = s.rel[PINNED_DIR.len() + 2..].split('/').next();
                             if let Some(k) = k.and_then(|k| k.parse::<usize>().ok()) {
                                 self.validate_pinned(Op::ReadStale, &s.rel, k, &buf[..n], g);
                             }
@@ -562,14 +588,19 @@ impl Worker<'_> {
         let owner = (self.rng.below(4) as u32, self.rng.below(4) as u32);
         match self.rng.below(4) {
             0 => {
-                let rel = *self.rng.pick(&["", "dynamic_events", "enable"]);
+                let rel = match self.rng.below(4) {
+                    0 => "",
+                    1 => self.root_file(),
+                    2 => EVENTS_DIR,
+                    _ => ALL_ENABLE,
+                };
                 self.attr_scoped(rel, chmod, mode, owner, Scope::Fixed);
             }
             1 => {
                 let (_, ev) = self.pinned_event();
                 let rel = match self.rng.below(4) {
-                    0 => PINNED_GROUP.to_string(),
-                    1 => format!("{PINNED_GROUP}/enable"),
+                    0 => PINNED_DIR.to_string(),
+                    1 => format!("{PINNED_DIR}/enable"),
                     2 => ev,
                     _ => format!("{ev}/{}", self.rng.pick(&EVENT_FILES)),
                 };
@@ -577,6 +608,7 @@ impl Worker<'_> {
             }
             2 => {
                 let (g, e) = self.shared_event();
+                let g = group_dir(&g);
                 let rel = match self.rng.below(3) {
                     0 => g,
                     1 => format!("{g}/{e}"),
@@ -609,17 +641,24 @@ impl Worker<'_> {
         }
     }
 
-    pub(super) fn act_root_enable(&mut self) {
+    /// Disables every event: writes 0 to `events/enable`, or opens `set_event` with
+    /// O_TRUNC.
+    pub(super) fn act_disable_all(&mut self) {
         let ctx = self.ctx;
         let mut gate = ctx.write_gate();
         let fixed = expected(Op::Open, Scope::Fixed);
-        if let Some(fd) = self.open("enable", O_WRONLY, Op::Open, fixed) {
-            let write = expected(Op::Write, Scope::Fixed);
-            let r = self.write_value(&fd, Op::Write, write, "0", "enable");
-            self.close(fd, "enable");
-            if r.is_ok() {
-                gate.enable_epoch += 1;
+        if self.rng.chance(500) {
+            if let Some(fd) = self.open(ALL_ENABLE, O_WRONLY, Op::Open, fixed) {
+                let write = expected(Op::Write, Scope::Fixed);
+                let r = self.write_value(&fd, Op::Write, write, "0", ALL_ENABLE);
+                self.close(fd, ALL_ENABLE);
+                if r.is_ok() {
+                    gate.enable_epoch += 1;
+                }
             }
+        } else if let Some(fd) = self.open("set_event", O_WRONLY | O_TRUNC, Op::Open, fixed) {
+            gate.enable_epoch += 1;
+            self.close(fd, "set_event");
         }
     }
 
@@ -650,8 +689,10 @@ impl Worker<'_> {
         let (_, ev) = self.pinned_event();
         for rel in [
             String::new(),
-            "dynamic_events".to_string(),
-            PINNED_GROUP.to_string(),
+            self.root_file().to_string(),
+            EVENTS_DIR.to_string(),
+            ALL_ENABLE.to_string(),
+            PINNED_DIR.to_string(),
             ev.clone(),
             format!("{ev}/enable"),
         ] {
@@ -681,17 +722,13 @@ impl Worker<'_> {
         );
     }
 
-    // --- the dynamic_events listing ---------------------------------------------------
+    // --- the listings -----------------------------------------------------------------
 
-    pub(super) fn act_listing(&mut self) {
-        let ctx = self.ctx;
-        let gate = ctx.read_gate();
-        self.own.sync(&gate);
-        let rel = "dynamic_events";
+    /// Reads root file `rel` in one `read(2)` (a second one must be at the end): one
+    /// snapshot. `None` if a read failed (reported) or the file changed between the two.
+    fn read_snapshot(&mut self, rel: &str) -> Option<String> {
         let fixed = expected(Op::Open, Scope::Fixed);
-        let Some(fd) = self.open(rel, O_RDONLY, Op::Open, fixed) else {
-            return;
-        };
+        let fd = self.open(rel, O_RDONLY, Op::Open, fixed)?;
         let what = format!("read {}", self.full(rel));
         let mut buf = vec![0u8; LISTING_BUF];
         let read = expected(Op::Read, Scope::Fixed);
@@ -702,16 +739,37 @@ impl Worker<'_> {
         let (Ok(n), Ok(0)) = (first, second) else {
             // A failed read was reported; a listing that changed between the two reads
             // (or is larger than the buffer) cannot be checked as one snapshot.
-            return;
+            return None;
         };
-        let listing = match std::str::from_utf8(&buf[..n]) {
-            Ok(s) => s,
+        match String::from_utf8(buf[..n].to_vec()) {
+            Ok(s) => Some(s),
             Err(_) => {
                 self.violation("read", format!("{what}: not UTF-8"));
-                return;
+                None
             }
+        }
+    }
+
+    /// Reads the listings and checks what they say about the pinned and own events:
+    /// `dynamic_events` (exact lines), `available_events` (exact names) and `set_event`
+    /// (exactly the enabled own events, no pinned one).
+    pub(super) fn act_listing(&mut self) {
+        let ctx = self.ctx;
+        let gate = ctx.read_gate();
+        self.own.sync(&gate);
+        self.listing_dynamic_events();
+        self.listing_names("available_events");
+        self.listing_names("set_event");
+        drop(gate);
+    }
+
+    fn listing_dynamic_events(&mut self) {
+        let rel = "dynamic_events";
+        let Some(listing) = self.read_snapshot(rel) else {
+            return;
         };
-        let listed = match text::parse_listing(listing) {
+        let what = format!("read {}", self.full(rel));
+        let listed = match text::parse_listing(&listing) {
             Ok(l) => l,
             Err(e) => {
                 self.violation("read", format!("{what}: {e}"));
@@ -746,6 +804,55 @@ impl Worker<'_> {
                 );
                 self.own_resync();
             }
+        }
+    }
+
+    /// `available_events` (every live event) or `set_event` (the enabled ones).
+    fn listing_names(&mut self, rel: &str) {
+        let Some(text) = self.read_snapshot(rel) else {
+            return;
+        };
+        let what = format!("read {}", self.full(rel));
+        let names = match text::parse_event_names(&text) {
+            Ok(n) => n,
+            Err(e) => {
+                self.violation("read", format!("{what}: {e}"));
+                return;
+            }
+        };
+        let joined: Vec<String> = names.iter().map(|(g, e)| format!("{g}:{e}")).collect();
+        for (t, c) in dirent::duplicates(joined.iter().map(String::as_str)) {
+            self.violation("read", format!("{what}: {t} listed {c} times"));
+        }
+        let all = rel == "available_events";
+        // The pinned events are live and never enabled.
+        for k in 0..PINNED {
+            let name = format!("{PINNED_GROUP}:p{k}");
+            let n = joined.iter().filter(|j| **j == name).count();
+            if n != usize::from(all) {
+                self.violation("read", format!("{what}: {name} listed {n} times"));
+            }
+        }
+        let group = self.own.group.clone();
+        let want: BTreeSet<String> = self
+            .own
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.present && (all || e.enabled))
+            .map(|(k, _)| format!("{group}:e{k}"))
+            .collect();
+        let got: BTreeSet<String> = names
+            .iter()
+            .filter(|(g, _)| *g == group)
+            .map(|(g, e)| format!("{g}:{e}"))
+            .collect();
+        if got != want {
+            self.violation(
+                "read",
+                format!("{what}: group {group} lists {got:?}, expected {want:?}"),
+            );
+            self.own_resync();
         }
     }
 }

@@ -4,7 +4,8 @@
 //! Coordination between workers is one reader-writer lock, the *gate*. Operations that
 //! check something strict about the pinned events or a thread's own events hold it
 //! shared; the operations that change those behind the owners' backs (O_TRUNC of
-//! `dynamic_events`, writing 0 to the root `enable`, remount) hold it exclusively and
+//! `dynamic_events`, disabling every event through `events/enable` or `set_event`,
+//! remount) hold it exclusively and
 //! record what they did in the gate, from which the owners bring their models up to
 //! date. Everything else runs without the gate, racing freely.
 
@@ -20,7 +21,7 @@ use libc::{EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, O_APPEND, O_DIRECTORY, O_RDONL
 use libc::{O_TRUNC, O_WRONLY};
 
 use crate::cli::Config;
-use crate::dirent::{self, DirKind, Dirent};
+use crate::dirent::{self, DirKind, Dirent, EVENTS_DIR, ROOT_FILES};
 use crate::expect::{expected, Op, Outcomes, Scope, GETDENTS_TINY_EXTRA};
 use crate::registry;
 use crate::rng::Rng;
@@ -39,6 +40,10 @@ const GROUPS: u64 = 4;
 const EVENTS: u64 = 32;
 /// The group of the pinned events.
 const PINNED_GROUP: &str = "pinned";
+/// Its directory, relative to the mount.
+const PINNED_DIR: &str = "events/pinned";
+/// `events/enable`, over every event.
+const ALL_ENABLE: &str = "events/enable";
 /// Pinned events `pinned/p0..p3`.
 const PINNED: usize = 4;
 /// A thread's own events `tN/e0..e7`.
@@ -104,7 +109,7 @@ enum Action {
     Own,
     Chdir,
     Listing,
-    RootEnable,
+    DisableAll,
     Remount,
     DropCaches,
 }
@@ -126,7 +131,7 @@ const ACTIONS: [(Action, u64); 18] = [
     (Action::Own, 900),
     (Action::Chdir, 300),
     (Action::Listing, 120),
-    (Action::RootEnable, 40),
+    (Action::DisableAll, 40),
     (Action::Remount, 30),
     (Action::DropCaches, 30),
 ];
@@ -149,7 +154,7 @@ impl Action {
             Action::Own => "own",
             Action::Chdir => "chdir",
             Action::Listing => "listing",
-            Action::RootEnable => "root_enable",
+            Action::DisableAll => "disable_all",
             Action::Remount => "remount",
             Action::DropCaches => "drop_caches",
         }
@@ -161,7 +166,8 @@ impl Action {
 struct Gate {
     /// Successful O_TRUNCs of `dynamic_events` (each removed every event).
     generation: u64,
-    /// Writes of 0 to the root `enable` (each disabled every event).
+    /// Writes of 0 to `events/enable` and O_TRUNCs of `set_event` (each disabled every
+    /// event).
     enable_epoch: u64,
     /// Successful remounts (each voided every chown).
     remount_epoch: u64,
@@ -283,6 +289,11 @@ struct Worker<'c> {
     name255: String,
 }
 
+/// The path of group `g`'s directory, relative to the mount: `events/g`.
+fn group_dir(g: &str) -> String {
+    format!("{EVENTS_DIR}/{g}")
+}
+
 /// `a/b` or `a` when `b` is empty.
 fn join(a: &str, b: &str) -> String {
     if a.is_empty() {
@@ -387,7 +398,8 @@ impl<'c> Worker<'c> {
 
     fn check_type(&mut self, rel: &str, shown: &str, st: &libc::stat) {
         let last = rel.rsplit('/').next().unwrap_or("");
-        let file = matches!(last, "enable" | "id" | "format" | "dynamic_events");
+        let file = matches!(last, "enable" | "id" | "format")
+            || (!rel.contains('/') && ROOT_FILES.contains(&last));
         if file && !sys::is_reg(st.st_mode) {
             self.violation(
                 "stat",
@@ -458,10 +470,15 @@ impl<'c> Worker<'c> {
         r.map(|_| ())
     }
 
-    /// Reads `fd` to its end in chunks of a random size.
+    /// Reads `fd` to its end in chunks of a random size (not the smallest for the
+    /// listings of every event, which may take more than [`MAX_READS`] bytes).
     fn read_all(&mut self, fd: &Fd, expect: Outcomes, rel: &str) -> Option<Vec<u8>> {
         let what = format!("read {}", self.full(rel));
-        let chunk = *self.rng.pick(&[1usize, 2, 7, 64, 4096]);
+        let sizes: &[usize] = match rel {
+            "dynamic_events" | "available_events" | "set_event" | "synthetic_events" => &[64, 4096],
+            _ => &[1, 2, 7, 64, 4096],
+        };
+        let chunk = *self.rng.pick(sizes);
         let mut buf = vec![0u8; chunk];
         let mut out = Vec::new();
         for _ in 0..MAX_READS {
@@ -491,11 +508,20 @@ impl<'c> Worker<'c> {
         content
     }
 
-    /// Checks the content of file `rel` (an `enable`, `id` or `format`).
+    /// Checks the content of file `rel` (an `enable`, `id` or `format` under `events/`,
+    /// or a file of the root).
     fn validate(&mut self, op: Op, rel: &str, bytes: &[u8]) -> Option<Content> {
+        if !rel.contains('/') {
+            if let Err(e) = text::check_root_file(rel, bytes) {
+                let shown = self.full(rel);
+                self.violation(op.name(), format!("{shown}: {e}"));
+            }
+            return None;
+        }
         let parts: Vec<&str> = rel.split('/').collect();
         let r = match *parts.last()? {
-            "enable" => text::parse_enable(bytes, parts.len() < 3).map(Content::Enable),
+            // `events/enable` and `events/GROUP/enable` aggregate (0, 1 or X).
+            "enable" => text::parse_enable(bytes, parts.len() < 4).map(Content::Enable),
             "id" => text::parse_id(bytes).map(Content::Id),
             "format" if parts.len() >= 2 => {
                 text::parse_format(bytes, parts[parts.len() - 2]).map(Content::Format)
@@ -641,7 +667,11 @@ impl<'c> Worker<'c> {
 
     fn pinned_event(&mut self) -> (usize, String) {
         let k = self.rng.index(PINNED);
-        (k, format!("{PINNED_GROUP}/p{k}"))
+        (k, format!("{PINNED_DIR}/p{k}"))
+    }
+
+    fn root_file(&mut self) -> &'static str {
+        self.rng.pick(&ROOT_FILES)
     }
 
     // --- the loop --------------------------------------------------------------------
@@ -695,7 +725,7 @@ impl<'c> Worker<'c> {
             Action::Own => self.act_own(),
             Action::Chdir => self.act_chdir(),
             Action::Listing => self.act_listing(),
-            Action::RootEnable => self.act_root_enable(),
+            Action::DisableAll => self.act_disable_all(),
             Action::Remount => self.act_remount(),
             Action::DropCaches => self.act_drop_caches(),
         }
@@ -730,7 +760,7 @@ fn setup(main: &mut Worker<'_>) -> Option<RootAttrs> {
     for g in
         std::iter::once(PINNED_GROUP.to_string()).chain((0..ctx.threads).map(|t| format!("t{t}")))
     {
-        let _ = sys::write_file(&format!("{}/{g}/enable", ctx.mnt), "0");
+        let _ = sys::write_file(&format!("{}/{}/enable", ctx.mnt, group_dir(&g)), "0");
         for k in 0..OWN_EVENTS.max(PINNED) {
             let ev = if g == PINNED_GROUP {
                 format!("p{k}")
@@ -745,7 +775,7 @@ fn setup(main: &mut Worker<'_>) -> Option<RootAttrs> {
         return None;
     }
     // A new entry shows the default ownership.
-    let st = main.stat(PINNED_GROUP, Outcomes::OK)?;
+    let st = main.stat(PINNED_DIR, Outcomes::OK)?;
     gate.default_owner = (st.st_uid, st.st_gid);
     Some(root)
 }
@@ -755,9 +785,9 @@ fn setup(main: &mut Worker<'_>) -> Option<RootAttrs> {
 fn teardown(main: &mut Worker<'_>, root: RootAttrs) {
     let ctx = main.ctx;
     let gate = ctx.read_gate().clone();
-    if let Some(fd) = main.open("enable", O_WRONLY, Op::Open, Outcomes::OK) {
-        let _ = main.write_value(&fd, Op::Write, Outcomes::OK, "0", "enable");
-        main.close(fd, "enable");
+    if let Some(fd) = main.open(ALL_ENABLE, O_WRONLY, Op::Open, Outcomes::OK) {
+        let _ = main.write_value(&fd, Op::Write, Outcomes::OK, "0", ALL_ENABLE);
+        main.close(fd, ALL_ENABLE);
     }
     let shared = expected(Op::Remove, Scope::Shared);
     for g in 0..GROUPS {
@@ -993,6 +1023,8 @@ mod tests {
 
     #[test]
     fn paths() {
+        assert_eq!(group_dir("g0"), "events/g0");
+        assert_eq!(PINNED_DIR, group_dir(PINNED_GROUP));
         assert_eq!(join("", "a"), "a");
         assert_eq!(join("a", ""), "a");
         assert_eq!(join("/m", "a/b"), "/m/a/b");

@@ -92,11 +92,16 @@ impl Own {
         self.events.iter().any(|e| e.present)
     }
 
+    /// The path (relative to the mount) of the group's directory.
+    pub(super) fn dir(&self) -> String {
+        group_dir(&self.group)
+    }
+
     /// The path (relative to the mount) of entry `entry` of event `k`.
     pub(super) fn rel(&self, k: usize, entry: usize) -> String {
         match OWN_ENTRIES[entry] {
-            "" => format!("{}/e{k}", self.group),
-            f => format!("{}/e{k}/{f}", self.group),
+            "" => format!("{}/e{k}", self.dir()),
+            f => format!("{}/e{k}/{f}", self.dir()),
         }
     }
 
@@ -191,25 +196,46 @@ impl Worker<'_> {
             } else {
                 gone
             };
-            self.stat(&group, group_expect);
+            self.stat(&self.own.dir(), group_expect);
         }
     }
 
     fn own_enable(&mut self, k: usize) {
         let rel = self.own.rel(k, 1);
+        // Through the event's `enable`, or through `set_event` (`tN:eK`, `!tN:eK`).
+        let set_event = self.rng.chance(300);
+        let on = self.rng.chance(400);
+        let token = format!("{}{}:e{k}\n", if on { "" } else { "!" }, self.own.group);
         if !self.own.events[k].present {
-            self.open(&rel, O_RDWR, Op::Open, Outcomes::errors(&[ENOENT]));
+            if set_event {
+                // A token that selects nothing is refused.
+                let expect = Outcomes::errors(&[EINVAL]);
+                if let Some(fd) = self.open("set_event", O_WRONLY, Op::Open, Outcomes::OK) {
+                    let _ = self.write_value(&fd, Op::WriteBad, expect, &token, "set_event");
+                    self.close(fd, "set_event");
+                }
+            } else {
+                self.open(&rel, O_RDWR, Op::Open, Outcomes::errors(&[ENOENT]));
+            }
             return;
         }
         let Some(fd) = self.open(&rel, O_RDWR, Op::Open, Outcomes::OK) else {
             return;
         };
-        let on = self.rng.chance(400);
-        let value = if on { "1" } else { "0" };
-        if self
-            .write_value(&fd, Op::Write, Outcomes::OK, value, &rel)
-            .is_ok()
-        {
+        let written = if set_event {
+            match self.open("set_event", O_WRONLY, Op::Open, Outcomes::OK) {
+                Some(sfd) => {
+                    let r = self.write_value(&sfd, Op::Write, Outcomes::OK, &token, "set_event");
+                    self.close(sfd, "set_event");
+                    r
+                }
+                None => Err(Errno(libc::EIO)),
+            }
+        } else {
+            let value = if on { "1" } else { "0" };
+            self.write_value(&fd, Op::Write, Outcomes::OK, value, &rel)
+        };
+        if written.is_ok() {
             self.own.events[k].enabled = on;
         }
         let mut buf = [0u8; 16];
@@ -226,7 +252,7 @@ impl Worker<'_> {
     }
 
     fn own_group_enable(&mut self) {
-        let rel = format!("{}/enable", self.own.group);
+        let rel = format!("{}/enable", self.own.dir());
         if !self.own.any_present() {
             self.open(&rel, O_RDWR, Op::Open, Outcomes::errors(&[ENOENT]));
             return;
@@ -323,7 +349,7 @@ impl Worker<'_> {
     }
 
     fn own_readdir(&mut self) {
-        let group = self.own.group.clone();
+        let group = self.own.dir();
         if !self.own.any_present() {
             self.open(
                 &group,
@@ -374,7 +400,8 @@ impl Worker<'_> {
     pub(super) fn own_resync(&mut self) {
         let mnt = self.ctx.mnt.clone();
         let group = self.own.group.clone();
-        let _ = sys::write_file(&format!("{mnt}/{group}/enable"), "0");
+        let dir = self.own.dir();
+        let _ = sys::write_file(&format!("{mnt}/{dir}/enable"), "0");
         for k in 0..OWN_EVENTS {
             let line = text::remove_line(&group, &format!("e{k}"));
             let _ = sys::write_file(&format!("{mnt}/dynamic_events"), &line);
@@ -382,7 +409,7 @@ impl Worker<'_> {
             e.removed();
             e.modes = [None; 4];
             e.owners = [None; 4];
-            if sys::stat(&cpath(&format!("{mnt}/{group}/e{k}"))).is_ok() {
+            if sys::stat(&cpath(&format!("{mnt}/{dir}/e{k}"))).is_ok() {
                 // Could not remove it: present, with unknown fields.
                 e.present = true;
             }
@@ -394,7 +421,7 @@ impl Worker<'_> {
     pub(super) fn act_chdir(&mut self) {
         if self.rng.chance(400) {
             let (g, e) = self.shared_event();
-            let rel = format!("{g}/{e}");
+            let rel = format!("{}/{e}", group_dir(&g));
             let what = format!("chdir {}", self.full(&rel));
             let r = sys::chdir(&self.path(&rel));
             if self
@@ -466,8 +493,9 @@ mod tests {
     #[test]
     fn own_model() {
         let mut own = Own::new("t3".into());
-        assert_eq!(own.rel(2, 0), "t3/e2");
-        assert_eq!(own.rel(2, 3), "t3/e2/format");
+        assert_eq!(own.dir(), "events/t3");
+        assert_eq!(own.rel(2, 0), "events/t3/e2");
+        assert_eq!(own.rel(2, 3), "events/t3/e2/format");
         assert!(!own.any_present());
         let fields = vec![Field {
             ty: "int",

@@ -18,7 +18,10 @@
 #   -k           no kmemleak scan at the end
 # The guest's console log (console.log), its whole kernel log (dmesg.log) and the job's
 # output (result.log) are kept in the artifacts directory. Exit status: the job's, and
-# non-zero if the guest did not finish or its kernel log shows a splat.
+# non-zero if the guest did not finish or its kernel log shows a splat. A splat the test
+# kernel logs while booting, before the job and our module ran, makes the guest stop at
+# once; it is reported (boot1-*.log kept) and the guest boots once more, and a second one
+# fails the run.
 set -euo pipefail
 shopt -s inherit_errexit
 . "$(dirname "$0")/lib.sh"
@@ -112,7 +115,6 @@ fi
 step_done
 
 step "booting the test kernel under QEMU/TCG (job: $job, artifacts: $out)"
-: >"$out/result.log"
 # KVM guests hang on these machines: TCG only.
 qemu_cmd() { # qemu_cmd CONSOLE-BACKEND
 	echo qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 2G \
@@ -126,10 +128,30 @@ if [ "$job" = shell ]; then
 	exit 0
 fi
 eval "qemu=($(qemu_cmd "file:$out/console.log"))"
-timeout --kill-after=10 "$vm_timeout" "${qemu[@]}" </dev/null &
-qpid=$!
-tail -n +1 -F "$out/result.log" --pid=$qpid 2>/dev/null | grep -v '^EVENTFS-DONE' || true
-wait $qpid && qrc=0 || qrc=$?
+# boot: one run of the guest. The guest stops at once, saying EVENTFS-BOOT-SPLAT, if its
+# kernel logged a splat while booting, before the job (and our module) ran.
+boot() {
+	: >"$out/result.log"
+	timeout --kill-after=10 "$vm_timeout" "${qemu[@]}" </dev/null &
+	qpid=$!
+	tail -n +1 -F "$out/result.log" --pid=$qpid 2>/dev/null |
+		grep -v '^EVENTFS-DONE\|^EVENTFS-BOOT-SPLAT' || true
+	wait $qpid && qrc=0 || qrc=$?
+}
+boot
+if grep -aq '^EVENTFS-BOOT-SPLAT' "$out/result.log"; then
+	# Keep the evidence, say so, and boot once more: a second one fails the run below.
+	for f in console.log dmesg.log result.log; do mv "$out/$f" "$out/boot1-$f"; done
+	echo "the test kernel logged a splat while booting, before the job ran (kept in" \
+		"$out/boot1-console.log); booting once more:" >&2
+	tr -d '\r' <"$out/boot1-console.log" | grep -a -E -f "$EVENTFS_TOP/scripts/splat-patterns" |
+		head -n 3 | sed 's/^/  /' >&2 || true
+	boot
+	if grep -aq '^EVENTFS-BOOT-SPLAT' "$out/result.log"; then
+		echo "the test kernel logged a splat while booting again: see $out/console.log" >&2
+		echo "EVENTFS-DONE rc=1" >>"$out/result.log"
+	fi
+fi
 step_done
 
 rc=0

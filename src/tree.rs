@@ -196,7 +196,8 @@ pub(crate) fn exit() {
         if let Err(e) = remove_all(&st, true) {
             pr_err!("could not remove the events at unload: {:?}\n", e);
         }
-        st.errors.clear();
+        // The log lives in a static: replace it, so that its buffer goes too.
+        drop(core::mem::replace(&mut st.errors, ErrorLog::new()));
         let events = st.events.take();
         if let Some(e) = events.as_ref() {
             unpublish_fixed(&st, e);
@@ -269,10 +270,6 @@ impl ErrorLog {
     /// Forgets the entries of scope `scope`.
     fn clear_scope(&mut self, scope: u64) {
         self.entries.retain(|e| e.scope != scope);
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
     }
 }
 
@@ -611,6 +608,9 @@ pub(crate) struct DirIndex {
     live: Atomic<u64>,
 }
 
+/// A walk over event nodes: calls its argument for each (see [`Scope::set_all`]).
+type EventWalk<'a> = dyn Fn(&mut dyn FnMut(&DirNode)) + 'a;
+
 /// [`Scope::users`]: set once the scope is removed; no file can be opened in it then.
 const CLOSED: u32 = 1 << 31;
 
@@ -658,6 +658,35 @@ impl Scope {
         } else if self.enabled.remove(e.seq as usize, st) {
             ev.enabled_in.fetch_sub(1, ordering::Relaxed);
         }
+        Ok(())
+    }
+
+    /// Makes room to enable event node `e` here (see [`Scope::set_all`]).
+    fn reserve(&self, st: &TreeGuard, e: &DirNode) -> Result {
+        self.enabled.reserve(e.seq as usize, st)
+    }
+
+    /// Enables or disables here, all or none, the event nodes that `walk` visits: when
+    /// enabling, room for every one is made first, so that no failure can leave them half
+    /// enabled. `walk` calls its argument for each node and must visit the same ones each
+    /// time (it runs under [`TREE`]).
+    fn set_all(&self, st: &TreeGuard, on: bool, walk: &EventWalk<'_>) -> Result {
+        if on {
+            let mut r = Ok(());
+            walk(&mut |e| {
+                if r.is_ok() {
+                    r = self.reserve(st, e);
+                }
+            });
+            if let Err(err) = r {
+                walk(&mut |e| self.enabled.release(e.seq as usize, st));
+                return Err(err);
+            }
+        }
+        // Room is made: setting cannot fail now.
+        walk(&mut |e| {
+            let _ = self.set(st, e, on);
+        });
         Ok(())
     }
 
@@ -1309,13 +1338,7 @@ pub(crate) fn write_enable(
         Kind::Event(_) => scope.set(&st, node, on)?,
         _ => {
             let guard = SrcuGuard::new();
-            let mut r = Ok(());
-            for_each_event(node, &guard, &mut |e| {
-                if r.is_ok() {
-                    r = scope.set(&st, e, on);
-                }
-            });
-            r?;
+            scope.set_all(&st, on, &|f| for_each_event(node, &guard, f))?;
         }
     }
     Ok(n)
@@ -1487,17 +1510,19 @@ fn set_matching(
     };
     let guard = SrcuGuard::new();
     let mut any = false;
-    let mut r = Ok(());
-    registry.walk_in(0, &guard, |_, e| {
-        if let (true, Some(g)) = (e.is_visible(), e.parent.as_ref()) {
-            if e.event().is_some() && what.matches(&g.name, &e.name) {
-                any = true;
-                r = scope.set(st, e, on);
+    let walk = |f: &mut dyn FnMut(&DirNode)| {
+        registry.walk_in(0, &guard, |_, e| {
+            if let (true, Some(g)) = (e.is_visible(), e.parent.as_ref()) {
+                if e.event().is_some() && what.matches(&g.name, &e.name) {
+                    f(e);
+                }
             }
-        }
-        r.is_ok()
-    });
-    r.map(|()| any)
+            true
+        });
+    };
+    walk(&mut |_| any = true);
+    scope.set_all(st, on, &walk)?;
+    Ok(any)
 }
 
 /// A write to `set_event` of the tracing directory `dir`: blank-separated tokens, each

@@ -290,6 +290,25 @@ impl<W> XSet<W> {
         Ok(true)
     }
 
+    /// Makes room for a later [`XSet::insert`] of `index`, which then cannot fail
+    /// (`xa_reserve`, `GFP_KERNEL`). Nothing to do for a member.
+    pub(crate) fn reserve(&self, index: usize, _w: &W) -> Result {
+        if self.contains(index) {
+            return Ok(());
+        }
+        // SAFETY: `raw()` is an initialised xarray.
+        let r = unsafe {
+            local_bindings::eventfs_helper_xa_reserve(self.raw(), index, bindings::GFP_KERNEL)
+        };
+        kernel::error::to_result(r)
+    }
+
+    /// Gives back a reservation of `index` that was not used (a member stays).
+    pub(crate) fn release(&self, index: usize, _w: &W) {
+        // SAFETY: `raw()` is an initialised xarray; releasing only clears a reserved slot.
+        unsafe { local_bindings::eventfs_helper_xa_release(self.raw(), index) };
+    }
+
     /// Removes `index`; returns whether it was there. Never allocates.
     pub(crate) fn remove(&self, index: usize, _w: &W) -> bool {
         // SAFETY: `raw()` is an initialised xarray.

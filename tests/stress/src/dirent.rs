@@ -115,9 +115,16 @@ pub const ROOT_FILES: [&str; 9] = [
 ];
 /// The directory of the root that holds the groups.
 pub const EVENTS_DIR: &str = "events";
-/// Directories the root may show after `events/` without being required: `instances/`,
-/// which the tracefs-like layout is growing (not part of what the tool checks).
-pub const ROOT_OPTIONAL_DIRS: [&str; 1] = ["instances"];
+/// The directory of the root that holds the instances.
+pub const INSTANCES_DIR: &str = "instances";
+/// The files of an instance, in readdir order (then its `events/`).
+pub const INSTANCE_FILES: [&str; 5] = [
+    "available_tracers",
+    "current_tracer",
+    "error_log",
+    "set_event",
+    "tracing_on",
+];
 /// Inode number of the root.
 pub const ROOT_INO: u64 = 1;
 /// Inode number every regular file shares.
@@ -126,10 +133,16 @@ pub const FILE_INO: u64 = 2;
 /// have larger ones.
 pub const EVENTS_INO: u64 = 16;
 
+/// Whether `name` may name an instance (what `mkdir instances/NAME` accepts): 1 to 255
+/// bytes of printable ASCII, no blank.
+pub fn valid_instance_name(name: &str) -> bool {
+    (1..=255).contains(&name.len()) && name.bytes().all(|c| c.is_ascii_graphic() && c != b'/')
+}
+
 /// The kinds of eventfs directories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirKind {
-    /// The root: the nine tracing files, then `events/`; no groups.
+    /// The root: the nine tracing files, then `events/` and `instances/`; no groups.
     Root,
     /// `events/`: `enable` and the groups.
     Events,
@@ -137,6 +150,14 @@ pub enum DirKind {
     Group,
     /// An event: `enable`, `id`, `format`; no subdirectories.
     Event,
+    /// `instances/`: no files, the instances.
+    Instances,
+    /// An instance: its five files, then `events/` (the top level's, inode 16); nothing
+    /// else.
+    Instance,
+    /// `events/` reached through an instance: as [`DirKind::Events`], but its `..` is
+    /// the instance.
+    InstanceEvents,
 }
 
 impl DirKind {
@@ -144,8 +165,10 @@ impl DirKind {
     pub fn files(self) -> &'static [&'static str] {
         match self {
             DirKind::Root => &ROOT_FILES,
-            DirKind::Events | DirKind::Group => &["enable"],
+            DirKind::Events | DirKind::InstanceEvents | DirKind::Group => &["enable"],
             DirKind::Event => &["enable", "id", "format"],
+            DirKind::Instances => &[],
+            DirKind::Instance => &INSTANCE_FILES,
         }
     }
 
@@ -153,9 +176,19 @@ impl DirKind {
     /// after the files.
     pub fn dirs(self) -> &'static [&'static str] {
         match self {
-            DirKind::Root => &[EVENTS_DIR],
+            DirKind::Root => &[EVENTS_DIR, INSTANCES_DIR],
+            DirKind::Instance => &[EVENTS_DIR],
             _ => &[],
         }
+    }
+
+    /// Whether directories of this kind have children besides their fixed entries
+    /// (groups, events, instances).
+    pub fn has_children(self) -> bool {
+        matches!(
+            self,
+            DirKind::Events | DirKind::InstanceEvents | DirKind::Group | DirKind::Instances
+        )
     }
 }
 
@@ -213,29 +246,37 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
             if e.dtype != DT_DIR {
                 problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
             } else if e.name == EVENTS_DIR && e.ino != EVENTS_INO {
+                // An instance's `events/` is the top level's: the same number.
                 problems.push(format!(
                     "'{EVENTS_DIR}' has inode {}, not {EVENTS_INO}",
                     e.ino
                 ));
-            }
-        } else if kind == DirKind::Root && ROOT_OPTIONAL_DIRS.contains(&e.name.as_str()) {
-            rank = Some(child_rank);
-            if e.dtype != DT_DIR {
-                problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
+            } else if e.name != EVENTS_DIR && e.ino <= EVENTS_INO {
+                problems.push(format!(
+                    "directory '{}' has inode {}, not above {EVENTS_INO}",
+                    e.name, e.ino
+                ));
             }
         } else if kind == DirKind::Root {
             problems.push(format!(
                 "unexpected entry '{}' (d_type {}) in the root (groups live in {EVENTS_DIR}/)",
                 e.name, e.dtype
             ));
-        } else if kind == DirKind::Event {
+        } else if !kind.has_children() {
             problems.push(format!(
-                "unexpected entry '{}' in an event directory",
-                e.name
+                "unexpected entry '{}' in {} directory",
+                e.name,
+                if kind == DirKind::Event {
+                    "an event"
+                } else {
+                    "an instance"
+                }
             ));
         } else if e.dtype != DT_DIR {
             problems.push(format!("'{}' has d_type {}, not DT_DIR", e.name, e.dtype));
-        } else if !valid_name(&e.name) {
+        } else if kind == DirKind::Instances && !valid_instance_name(&e.name) {
+            problems.push(format!("invalid instance name '{}'", e.name));
+        } else if kind != DirKind::Instances && !valid_name(&e.name) {
             problems.push(format!("invalid name '{}'", e.name));
         } else {
             rank = Some(child_rank);
@@ -267,12 +308,20 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
         let fixed: &[(&str, u64)] = match kind {
             DirKind::Root => &[(".", ROOT_INO)],
             DirKind::Events => &[(".", EVENTS_INO), ("..", ROOT_INO)],
+            DirKind::InstanceEvents => &[(".", EVENTS_INO)],
             DirKind::Group => &[("..", EVENTS_INO)],
-            DirKind::Event => &[],
+            DirKind::Instances => &[("..", ROOT_INO)],
+            DirKind::Event | DirKind::Instance => &[],
         };
         for &(name, want) in fixed {
             if let Some(ino) = dot(name).filter(|&ino| ino != want) {
                 problems.push(format!("'{name}' has inode {ino}, not {want}"));
+            }
+        }
+        // `instances/` and the instances have numbers of their own.
+        if matches!(kind, DirKind::Instances | DirKind::Instance) {
+            if let Some(ino) = dot(".").filter(|&ino| ino <= EVENTS_INO) {
+                problems.push(format!("'.' has inode {ino}, not above {EVENTS_INO}"));
             }
         }
     }
@@ -345,11 +394,12 @@ mod tests {
         assert!(duplicates(Vec::<&str>::new()).is_empty());
     }
 
-    /// A root pass as the layout has it: `.`, `..`, the files, `events`.
+    /// A root pass as the layout has it: `.`, `..`, the files, `events`, `instances`.
     fn root_entries() -> Vec<(u64, u8, &'static str)> {
         let mut d = vec![(1, DT_DIR, "."), (1, DT_DIR, "..")];
         d.extend(ROOT_FILES.iter().map(|&f| (2, DT_REG, f)));
         d.push((16, DT_DIR, "events"));
+        d.push((17, DT_DIR, "instances"));
         d
     }
 
@@ -357,12 +407,20 @@ mod tests {
     fn root_pass() {
         let d = pass(&root_entries());
         assert!(check_pass(&d, DirKind::Root, true).is_empty());
-        assert_eq!(subdirs(&d), ["events"]);
+        assert_eq!(subdirs(&d), ["events", "instances"]);
         assert_eq!(count(&d, "events"), 1);
-        // instances/ may follow events/.
+        // instances/ is required, after events/, with a number of its own.
         let mut e = root_entries();
-        e.push((17, DT_DIR, "instances"));
-        assert!(check_pass(&pass(&e), DirKind::Root, true).is_empty());
+        e.pop();
+        let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
+        assert!(p.contains("'instances' missing"), "{p}");
+        assert!(check_pass(&pass(&e), DirKind::Root, false).is_empty());
+        let mut e = root_entries();
+        e.swap(11, 12);
+        e[11].0 = 16;
+        let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
+        assert!(p.contains("'events' comes after 'instances'"), "{p}");
+        assert!(p.contains("'instances' has inode 16, not above 16"), "{p}");
         // Groups do not live in the root; files come in their order, before events/.
         let mut e = root_entries();
         e.push((18, DT_DIR, "pinned"));
@@ -384,6 +442,63 @@ mod tests {
         assert!(p.contains("'events' has inode 17, not 16"), "{p}");
         assert!(p.contains("'dynamic_events' missing"), "{p}");
         assert!(!p.contains("'error_log'"), "{p}");
+    }
+
+    #[test]
+    fn instance_passes() {
+        // instances/: the instances, any printable name without blanks.
+        let d = pass(&[
+            (17, DT_DIR, "."),
+            (1, DT_DIR, ".."),
+            (40, DT_DIR, "s0"),
+            (41, DT_DIR, "a-b.c"),
+        ]);
+        assert!(check_pass(&d, DirKind::Instances, true).is_empty());
+        assert_eq!(subdirs(&d), ["s0", "a-b.c"]);
+        let d = pass(&[
+            (16, DT_DIR, "."),
+            (16, DT_DIR, ".."),
+            (2, DT_REG, "enable"),
+            (12, DT_DIR, "s1"),
+            (42, DT_DIR, "a b"),
+        ]);
+        let p = check_pass(&d, DirKind::Instances, true).join("\n");
+        assert!(p.contains("'.' has inode 16, not above 16"), "{p}");
+        assert!(p.contains("'..' has inode 16, not 1"), "{p}");
+        assert!(p.contains("'enable' has d_type 8, not DT_DIR"), "{p}");
+        assert!(p.contains("'s1' has inode 12, not above 16"), "{p}");
+        assert!(p.contains("invalid instance name 'a b'"), "{p}");
+        // An instance: its five files, then events/ (inode 16), nothing else.
+        let mut e = vec![(40, DT_DIR, "."), (17, DT_DIR, "..")];
+        e.extend(INSTANCE_FILES.iter().map(|&f| (2, DT_REG, f)));
+        e.push((16, DT_DIR, "events"));
+        assert!(check_pass(&pass(&e), DirKind::Instance, true).is_empty());
+        let mut bad = e.clone();
+        bad.push((50, DT_DIR, "g0"));
+        bad[7].0 = 30;
+        bad.remove(2);
+        let p = check_pass(&pass(&bad), DirKind::Instance, true).join("\n");
+        assert!(p.contains("unexpected entry 'g0' in an instance"), "{p}");
+        assert!(p.contains("'events' has inode 30, not 16"), "{p}");
+        assert!(p.contains("'available_tracers' missing"), "{p}");
+        // The root's files other than these are not an instance's.
+        let mut bad = e;
+        bad.insert(2, (2, DT_REG, "dynamic_events"));
+        let p = check_pass(&pass(&bad), DirKind::Instance, true).join("\n");
+        assert!(p.contains("unexpected entry 'dynamic_events'"), "{p}");
+        // events/ through an instance: `..` is the instance.
+        let d = pass(&[
+            (16, DT_DIR, "."),
+            (40, DT_DIR, ".."),
+            (2, DT_REG, "enable"),
+            (18, DT_DIR, "pinned"),
+        ]);
+        assert!(check_pass(&d, DirKind::InstanceEvents, true).is_empty());
+        assert!(!check_pass(&d, DirKind::Events, true).is_empty());
+        assert!(valid_instance_name("s0") && valid_instance_name("a-b.c!"));
+        assert!(!valid_instance_name("") && !valid_instance_name("a b"));
+        assert!(!valid_instance_name("a\tb") && !valid_instance_name("\u{e9}"));
+        assert!(valid_instance_name(&"m".repeat(255)) && !valid_instance_name(&"m".repeat(256)));
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //!
 //! An operation's acceptable outcomes depend on what it targets ([`Scope`]): an entry
 //! that cannot disappear while the check runs, one that other threads create and remove
-//! at will, or a name that never exists. Operations on a thread's own events have one
-//! exact expected outcome, computed from the thread's model; it must be a subset of the
-//! [`Scope::Shared`] column (checked by the tests below).
+//! at will, or a name that never exists. Operations on a thread's own events and on its
+//! own instance have one exact expected outcome, computed from the thread's model; it
+//! must be a subset of the [`Scope::Shared`] column (checked by the tests below).
 //!
 //! The table at the top of `main.rs` is this table; a unit test checks they agree.
 
-use libc::{EBUSY, EEXIST, EINVAL, ENAMETOOLONG, ENODEV, ENOENT, ENOTDIR};
+use libc::{EBUSY, EEXIST, EINVAL, ENAMETOOLONG, ENODEV, ENOENT, ENOTDIR, EPERM};
 
 use crate::sys::{Errno, SysResult};
 
@@ -93,12 +93,13 @@ impl Outcomes {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// An entry that exists throughout the check: the root, its files, `events/` and
-    /// `events/enable`, and the pinned
+    /// `events/enable`, `instances/`, and the pinned
     /// events while the checking thread holds the gate (O_TRUNC, which also removes
     /// them, takes the gate exclusively).
     Fixed,
     /// An entry of the shared name space (`g0..g3/e0..e31`), or a file kept open, which
-    /// other threads may create or remove at any moment.
+    /// other threads may create or remove at any moment; also the column the exact
+    /// outcomes on a thread's own events and own instance fall in.
     Shared,
     /// A name that never exists.
     Missing,
@@ -133,9 +134,12 @@ pub enum Op {
     ReadStale,
     /// `write(enable, "0"|"1")`.
     Write,
-    /// `write(enable, "2")`, `write(id, ...)`, `write(current_tracer, "function")` or a
-    /// `set_event` token that selects nothing: refused input.
+    /// `write(enable, "2")`, `write(id, ...)`, `write(current_tracer, "function")`:
+    /// refused input.
     WriteBad,
+    /// `write(set_event, TOKEN)` (of the top level or an instance): EINVAL when the
+    /// token selects nothing.
+    SetEvent,
     /// `open(dir, O_DIRECTORY)`.
     OpenDir,
     /// `getdents64(dirfd)`.
@@ -150,8 +154,13 @@ pub enum Op {
     Chown,
     /// `chdir(path)`.
     Chdir,
-    /// `open(".", O_DIRECTORY)` in a working directory that may have been removed.
+    /// `open(".", O_DIRECTORY)`, or `open(NAME)` relative to a working directory that
+    /// may have been removed (an event directory, or inside an instance).
     OpenCwd,
+    /// `mkdir(path)`: an instance in `instances/`, or refused elsewhere.
+    Mkdir,
+    /// `rmdir(path)`: an instance, or refused for anything else.
+    Rmdir,
     /// `mount(MS_REMOUNT, "uid=N,gid=M")`.
     Remount,
     /// `write(/proc/sys/vm/drop_caches, "2")`.
@@ -160,7 +169,7 @@ pub enum Op {
 
 impl Op {
     /// Every operation, in report order.
-    pub const ALL: [Op; 22] = [
+    pub const ALL: [Op; 25] = [
         Op::Create,
         Op::Remove,
         Op::Batch,
@@ -173,6 +182,7 @@ impl Op {
         Op::ReadStale,
         Op::Write,
         Op::WriteBad,
+        Op::SetEvent,
         Op::OpenDir,
         Op::Getdents,
         Op::Seek,
@@ -181,6 +191,8 @@ impl Op {
         Op::Chown,
         Op::Chdir,
         Op::OpenCwd,
+        Op::Mkdir,
+        Op::Rmdir,
         Op::Remount,
         Op::DropCaches,
     ];
@@ -200,6 +212,7 @@ impl Op {
             Op::ReadStale => "read_stale",
             Op::Write => "write",
             Op::WriteBad => "write_bad",
+            Op::SetEvent => "set_event",
             Op::OpenDir => "opendir",
             Op::Getdents => "getdents",
             Op::Seek => "seek",
@@ -208,6 +221,8 @@ impl Op {
             Op::Chown => "chown",
             Op::Chdir => "chdir",
             Op::OpenCwd => "open_cwd",
+            Op::Mkdir => "mkdir",
+            Op::Rmdir => "rmdir",
             Op::Remount => "remount",
             Op::DropCaches => "drop_caches",
         }
@@ -271,6 +286,23 @@ pub const fn expected(op: Op, scope: Scope) -> Outcomes {
         (Op::WriteBad, Shared) => Outcomes::errors(&[EINVAL, ENODEV]),
         // A directory removed during (or before) the pass: it may end early or fail.
         (Op::Getdents, Shared) | (Op::OpenCwd, Shared) => Outcomes::ok_or(&[ENOENT, ENODEV]),
+        // A token for events that exist throughout (an own instance's enabled ones, or
+        // `!*:*` while the pinned events exist), one for shared events, one for a name
+        // that never exists.
+        (Op::SetEvent, Fixed) => Outcomes::OK,
+        (Op::SetEvent, Shared) => Outcomes::ok_or(&[EINVAL]),
+        (Op::SetEvent, Missing) => Outcomes::errors(&[EINVAL]),
+        // mkdir of an existing fixed name (EEXIST), anywhere but in `instances/` (EPERM),
+        // of a name with a blank or a byte that is not printable ASCII (EINVAL); of a
+        // thread's own instance (EEXIST iff it exists).
+        (Op::Mkdir, Fixed) => Outcomes::errors(&[EEXIST, EPERM, EINVAL]),
+        (Op::Mkdir, Shared) => Outcomes::ok_or(&[EEXIST]),
+        // rmdir of anything but an instance (EPERM); of an own instance (ENOENT iff gone,
+        // EBUSY iff one of its files that work on its state is open); of a name that
+        // never exists.
+        (Op::Rmdir, Fixed) => Outcomes::errors(&[EPERM]),
+        (Op::Rmdir, Shared) => Outcomes::ok_or(&[ENOENT, EBUSY]),
+        (Op::Rmdir, Missing) => Outcomes::errors(&[ENOENT]),
         _ => Outcomes::NONE,
     }
 }
@@ -394,6 +426,8 @@ mod tests {
             (Op::Write, Outcomes::OK),
             (Op::Write, Outcomes::errors(&[ENODEV])),
             (Op::WriteBad, Outcomes::errors(&[EINVAL])),
+            (Op::SetEvent, Outcomes::OK),
+            (Op::SetEvent, Outcomes::errors(&[EINVAL])),
             (Op::Chmod, Outcomes::errors(&[ENOENT])),
             (Op::Chown, Outcomes::OK),
         ];
@@ -403,6 +437,48 @@ mod tests {
                 "{op:?} {set:?}"
             );
         }
+    }
+
+    #[test]
+    fn instance_expectations_are_in_the_shared_column() {
+        // The exact outcomes the own-instance model predicts (see stress/instance.rs).
+        let own = [
+            (Op::Mkdir, Outcomes::OK),
+            (Op::Mkdir, Outcomes::errors(&[EEXIST])),
+            (Op::Rmdir, Outcomes::OK),
+            (Op::Rmdir, Outcomes::errors(&[ENOENT])),
+            (Op::Rmdir, Outcomes::errors(&[EBUSY])),
+            (Op::Open, Outcomes::OK),
+            (Op::Open, Outcomes::errors(&[ENOENT])),
+            (Op::Write, Outcomes::OK),
+            (Op::Read, Outcomes::OK),
+            (Op::SetEvent, Outcomes::OK),
+            (Op::OpenCwd, Outcomes::OK),
+        ];
+        for (op, set) in own {
+            assert!(
+                set.is_subset_of(expected(op, Scope::Shared)),
+                "{op:?} {set:?}"
+            );
+        }
+        // Opening a file of a removed instance from a working directory inside it:
+        // ENODEV below its `events/`, ENOENT in the instance itself.
+        for e in [ENODEV, ENOENT] {
+            assert!(expected(Op::OpenCwd, Scope::Shared).allows_errno(Errno(e)));
+        }
+        // The refusals are exact errnos of the fixed column.
+        for e in [EEXIST, EPERM, EINVAL] {
+            assert!(expected(Op::Mkdir, Scope::Fixed).allows_errno(Errno(e)));
+        }
+        assert!(!expected(Op::Mkdir, Scope::Fixed).allows_ok());
+        assert_eq!(
+            expected(Op::Rmdir, Scope::Fixed),
+            Outcomes::errors(&[EPERM])
+        );
+        assert_eq!(
+            expected(Op::SetEvent, Scope::Missing),
+            Outcomes::errors(&[EINVAL])
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::path::Path;
 use libc::{ENOMEM, O_APPEND, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 
 use crate::cli::Config;
-use crate::dirent::{self, DirKind, EVENTS_DIR};
+use crate::dirent::{self, DirKind, EVENTS_DIR, INSTANCES_DIR};
 use crate::expect::Outcomes;
 use crate::registry;
 use crate::stats::{Counts, Reporter};
@@ -38,6 +38,8 @@ const KNOBS: [(&str, &str); 4] = [
 const BUF: usize = 1 << 20;
 /// `getdents64` buffer of the readdir kind.
 const DIR_BUF: usize = 32 * 1024;
+/// The instance the instance kinds work on (`instances/fault_i`).
+const INSTANCE: &str = "fault_i";
 
 /// The kinds of operations tested, each with an operation that allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,17 +74,27 @@ pub enum Kind {
     WriteGroupEnable,
     /// `write(set_event, "GROUP:EVENT\n")`.
     WriteSetEvent,
+    /// `write(enable, "0")` of an enabled event: allocates nothing.
+    WriteDisable,
     /// `getdents64` of a group.
     Readdir,
     /// `chmod` of a file.
     Chmod,
     /// `mount -o remount,uid=,gid=`.
     Remount,
+    /// `mkdir instances/NAME`.
+    MkdirInstance,
+    /// `rmdir instances/NAME` (an event enabled in it).
+    RmdirInstance,
+    /// `write(enable, "1")` of an event in an instance.
+    WriteInstanceEnable,
+    /// `write(set_event, "GROUP:EVENT\n")` of an instance.
+    WriteInstanceSetEvent,
 }
 
 impl Kind {
     /// Every kind, in run order.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 23] = [
         Kind::Mount,
         Kind::CreateNewGroup,
         Kind::CreateInGroup,
@@ -98,9 +110,14 @@ impl Kind {
         Kind::WriteEnable,
         Kind::WriteGroupEnable,
         Kind::WriteSetEvent,
+        Kind::WriteDisable,
         Kind::Readdir,
         Kind::Chmod,
         Kind::Remount,
+        Kind::MkdirInstance,
+        Kind::RmdirInstance,
+        Kind::WriteInstanceEnable,
+        Kind::WriteInstanceSetEvent,
     ];
 
     /// The name used in reports.
@@ -121,10 +138,26 @@ impl Kind {
             Kind::WriteEnable => "write_enable",
             Kind::WriteGroupEnable => "write_group_enable",
             Kind::WriteSetEvent => "write_set_event",
+            Kind::WriteDisable => "write_disable",
             Kind::Readdir => "readdir",
             Kind::Chmod => "chmod",
             Kind::Remount => "remount",
+            Kind::MkdirInstance => "mkdir_instance",
+            Kind::RmdirInstance => "rmdir_instance",
+            Kind::WriteInstanceEnable => "write_instance_enable",
+            Kind::WriteInstanceSetEvent => "write_instance_set_event",
         }
+    }
+
+    /// Whether the kind works on [`INSTANCE`] (the others start without it).
+    pub fn uses_instance(self) -> bool {
+        matches!(
+            self,
+            Kind::MkdirInstance
+                | Kind::RmdirInstance
+                | Kind::WriteInstanceEnable
+                | Kind::WriteInstanceSetEvent
+        )
     }
 
     /// The failures accepted when a fault was injected: a failed allocation is ENOMEM
@@ -286,6 +319,7 @@ struct Prebuilt {
     remove_solo: String,
     set_event_lk: String,
     remount_to: CString,
+    instance: CString,
 }
 
 /// The state of the fault mode.
@@ -359,6 +393,62 @@ impl Faults<'_> {
         sys::write_file(&enable, "0").map_err(|e| format!("write 0 to {enable}: {e}"))
     }
 
+    /// `rel` under the instance, relative to the mount (`""`: the instance itself).
+    fn inst(rel: &str) -> String {
+        if rel.is_empty() {
+            format!("{INSTANCES_DIR}/{INSTANCE}")
+        } else {
+            format!("{INSTANCES_DIR}/{INSTANCE}/{rel}")
+        }
+    }
+
+    /// Makes the instance present (nothing enabled in it) or absent (unarmed).
+    fn ensure_instance(&mut self, present: bool) -> Result<(), String> {
+        let exists = sys::stat(&self.pre.instance).is_ok();
+        if present && exists {
+            let rel = Self::inst("set_event");
+            self.open_root_unarmed(&rel, O_WRONLY | O_TRUNC)?;
+        } else if present {
+            sys::mkdir(&self.pre.instance, 0o755)
+                .map_err(|e| format!("mkdir {}: {e}", Self::inst("")))?;
+        } else if exists {
+            sys::rmdir(&self.pre.instance).map_err(|e| format!("rmdir {}: {e}", Self::inst("")))?;
+        }
+        if sys::stat(&self.pre.instance).is_ok() == present {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} still {}",
+                Self::inst(""),
+                if present { "absent" } else { "present" }
+            ))
+        }
+    }
+
+    /// How many times one complete pass of `instances/` lists the instance.
+    fn instance_listed(&self) -> Result<usize, String> {
+        let entries = registry::read_dir(&self.path(INSTANCES_DIR), DirKind::Instances)?;
+        Ok(dirent::count(&entries, INSTANCE))
+    }
+
+    /// Checks that file `rel` (under the mount) reads `want`.
+    fn expect_content(&mut self, rel: &str, want: &[u8], after: &str) -> Result<(), String> {
+        let got = self.read_root(rel)?;
+        if got != want {
+            self.violation(format!(
+                "{rel} reads {:?} after {after}, expected {:?}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(want)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes `-:fault/lk` unarmed; returns the outcome.
+    fn remove_lk(&self) -> SysResult<usize> {
+        sys::write(&self.dyn_fd, text::remove_line("fault", "lk").as_bytes())
+    }
+
     /// Reads `rel` (under the mount) whole.
     fn read_root(&self, rel: &str) -> Result<Vec<u8>, String> {
         let path = self.path(rel);
@@ -403,6 +493,9 @@ impl Faults<'_> {
     fn prepare(&mut self, kind: Kind) -> Result<(), String> {
         self.fd = None;
         self.base()?;
+        if !kind.uses_instance() {
+            self.ensure_instance(false)?;
+        }
         match kind {
             Kind::Mount => {
                 if self.is_mounted(&self.scratch) {
@@ -452,6 +545,27 @@ impl Faults<'_> {
                 sys::chmod(&self.pre.lk_format, 0o440).map_err(|e| format!("chmod: {e}"))?
             }
             Kind::Remount => self.remount(self.owner.0, self.owner.1)?,
+            Kind::WriteDisable => {
+                let fd = self.open_unarmed("fault/lk/enable", O_RDWR)?;
+                sys::write(&fd, b"1").map_err(|e| format!("write 1 to fault/lk/enable: {e}"))?;
+                self.fd = Some(fd);
+            }
+            Kind::MkdirInstance => self.ensure_instance(false)?,
+            Kind::RmdirInstance => {
+                self.ensure_instance(true)?;
+                let rel = Self::inst("events/fault/lk/enable");
+                sys::write_file(&self.path(&rel), "1")
+                    .map_err(|e| format!("write 1 to {rel}: {e}"))?;
+            }
+            Kind::WriteInstanceEnable => {
+                self.ensure_instance(true)?;
+                let rel = Self::inst("events/fault/lk/enable");
+                self.fd = Some(self.open_root_unarmed(&rel, O_RDWR)?);
+            }
+            Kind::WriteInstanceSetEvent => {
+                self.ensure_instance(true)?;
+                self.fd = Some(self.open_root_unarmed(&Self::inst("set_event"), O_WRONLY)?);
+            }
         }
         Ok(())
     }
@@ -490,14 +604,22 @@ impl Faults<'_> {
                 Some(fd) => sys::pread(fd, &mut self.buf, 0),
                 None => Err(Errno(libc::EBADF)),
             },
-            Kind::WriteEnable | Kind::WriteGroupEnable => match &self.fd {
-                Some(fd) => sys::write(fd, b"1"),
+            Kind::WriteEnable | Kind::WriteGroupEnable | Kind::WriteInstanceEnable => {
+                match &self.fd {
+                    Some(fd) => sys::write(fd, b"1"),
+                    None => Err(Errno(libc::EBADF)),
+                }
+            }
+            Kind::WriteDisable => match &self.fd {
+                Some(fd) => sys::write(fd, b"0"),
                 None => Err(Errno(libc::EBADF)),
             },
-            Kind::WriteSetEvent => match &self.fd {
+            Kind::WriteSetEvent | Kind::WriteInstanceSetEvent => match &self.fd {
                 Some(fd) => sys::write(fd, p.set_event_lk.as_bytes()),
                 None => Err(Errno(libc::EBADF)),
             },
+            Kind::MkdirInstance => sys::mkdir(&p.instance, 0o755).map(|()| 0),
+            Kind::RmdirInstance => sys::rmdir(&p.instance).map(|()| 0),
             Kind::Readdir => match &self.fd {
                 Some(fd) => sys::getdents64(fd, &mut self.buf[..DIR_BUF]),
                 None => Err(Errno(libc::EBADF)),
@@ -746,6 +868,93 @@ impl Faults<'_> {
                 }
                 self.remount(self.owner.0, self.owner.1)?;
             }
+            Kind::WriteDisable => {
+                // Disabling never allocates: it cannot fail.
+                let want: &[u8] = if ok { b"0\n" } else { b"1\n" };
+                self.expect_content("events/fault/lk/enable", want, "a write of 0")?;
+            }
+            Kind::MkdirInstance => {
+                let exists = sys::stat(&self.pre.instance).is_ok();
+                let listed = self.instance_listed()?;
+                if exists != ok || listed != usize::from(ok) {
+                    self.violation(format!(
+                        "after a mkdir that {}: {} {}, listed {listed} times in {INSTANCES_DIR}/",
+                        if ok { "succeeded" } else { "failed" },
+                        Self::inst(""),
+                        if exists { "exists" } else { "does not exist" },
+                    ));
+                }
+                if ok && exists {
+                    // A whole instance, with nothing enabled in it.
+                    registry::read_dir(&self.path(&Self::inst("")), DirKind::Instance)?;
+                    let after = "the mkdir";
+                    self.expect_content(&Self::inst("events/enable"), b"0\n", after)?;
+                    self.expect_content(&Self::inst("events/fault/lk/enable"), b"0\n", after)?;
+                    self.expect_content(&Self::inst("set_event"), b"", after)?;
+                    self.expect_content(&Self::inst("tracing_on"), b"1\n", after)?;
+                }
+            }
+            Kind::RmdirInstance => {
+                let exists = sys::stat(&self.pre.instance).is_ok();
+                let listed = self.instance_listed()?;
+                if exists == ok || listed != usize::from(!ok) {
+                    self.violation(format!(
+                        "after an rmdir that {}: {} {}, listed {listed} times in {INSTANCES_DIR}/",
+                        if ok { "succeeded" } else { "failed" },
+                        Self::inst(""),
+                        if exists { "exists" } else { "does not exist" },
+                    ));
+                }
+                if !ok && exists {
+                    // Intact: fault/lk still enabled in it, so it cannot be removed.
+                    let after = "a failed rmdir";
+                    self.expect_content(&Self::inst("events/fault/lk/enable"), b"1\n", after)?;
+                    self.expect_content(&Self::inst("set_event"), b"fault:lk\n", after)?;
+                    self.expect_content(&Self::inst("tracing_on"), b"1\n", after)?;
+                    match self.remove_lk() {
+                        Err(Errno(libc::EBUSY)) => {}
+                        other => self.violation(format!(
+                            "removing fault/lk, enabled in {}: {other:?}, expected EBUSY",
+                            Self::inst("")
+                        )),
+                    }
+                    // And usable: removing it works now.
+                    sys::rmdir(&self.pre.instance)
+                        .map_err(|e| format!("rmdir {} again: {e}", Self::inst("")))?;
+                }
+                // Removing the instance disabled fault/lk in it: nothing holds it now.
+                if let Err(e) = self.remove_lk() {
+                    self.violation(format!(
+                        "removing fault/lk after its instance went: {e} (the instance's enable \
+                         state outlived it)"
+                    ));
+                }
+            }
+            Kind::WriteInstanceEnable | Kind::WriteInstanceSetEvent => {
+                let after = if ok {
+                    "a write that succeeded"
+                } else {
+                    "a write that failed"
+                };
+                let (want, listed): (&[u8], &[u8]) = if ok {
+                    (b"1\n", b"fault:lk\n")
+                } else {
+                    (b"0\n", b"")
+                };
+                self.expect_content(&Self::inst("events/fault/lk/enable"), want, after)?;
+                self.expect_content(&Self::inst("set_event"), listed, after)?;
+                self.expect_content(&Self::inst("events/fault/keep/enable"), b"0\n", after)?;
+                // The top level's state is its own.
+                self.expect_content("events/fault/lk/enable", b"0\n", after)?;
+                if let Some(fd) = self.fd.take() {
+                    let off: &[u8] = if kind == Kind::WriteInstanceEnable {
+                        b"0"
+                    } else {
+                        b"!fault:lk\n"
+                    };
+                    sys::write(&fd, off).map_err(|e| format!("disable again: {e}"))?;
+                }
+            }
         }
         self.fd = None;
         Ok(())
@@ -863,6 +1072,7 @@ pub fn run(cfg: &Config) -> i32 {
         remove_ev: text::remove_line("fault", "ev"),
         remove_solo: text::remove_line("fault_solo", "ev"),
         set_event_lk: "fault:lk\n".to_string(),
+        instance: cpath(&format!("{mnt}/{INSTANCES_DIR}/{INSTANCE}")),
         remount_to: cpath(&format!("uid={},gid={}", owner.0 + 1, owner.1 + 1)),
     };
     let mut f = Faults {
@@ -892,6 +1102,9 @@ pub fn run(cfg: &Config) -> i32 {
 
     // Clean up, then check once more with nothing armed.
     f.who = "fault cleanup".to_string();
+    if let Err(e) = f.ensure_instance(false) {
+        f.violation(format!("cleanup: {e}"));
+    }
     for (g, e) in [
         ("fault", "ev"),
         ("fault", "keep"),

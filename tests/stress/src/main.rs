@@ -21,9 +21,13 @@
 //! The layout it checks is tracefs': the root holds `README`, `available_events`,
 //! `available_tracers`, `current_tracer`, `dynamic_events`, `error_log`, `set_event`,
 //! `synthetic_events`, `tracing_on` (in this readdir order, inode 2 like every file),
-//! then `events/` (inode 16); groups live in `events/` after its `enable`:
-//! `events/GROUP/enable`, `events/GROUP/EVENT/{enable,id,format}`. Paths below are
-//! relative to the mount; `GROUP/...` is short for `events/GROUP/...`.
+//! then `events/` (inode 16) and `instances/` (a number above 16); groups live in
+//! `events/` after its `enable`: `events/GROUP/enable`,
+//! `events/GROUP/EVENT/{enable,id,format}`. `mkdir instances/NAME` makes an instance:
+//! `available_tracers`, `current_tracer`, `error_log`, `set_event`, `tracing_on`, then
+//! `events/`, the top level's tree (same inode numbers) with the instance's own enable
+//! states. Paths below are relative to the mount; `GROUP/...` is short for
+//! `events/GROUP/...`.
 //!
 //! ## Stress mode
 //!
@@ -36,7 +40,10 @@
 //!   the workers start, never removed or enabled by workers (O_TRUNC removes them; the
 //!   thread that did it recreates them before anyone can look), removed at the end;
 //! - own: `tN/e0..e7` belong to worker N alone, which models them and so knows the
-//!   exact outcome of every operation on them.
+//!   exact outcome of every operation on them;
+//! - instances: `instances/sN` belongs to worker N alone, which models it (which
+//!   shared events it enabled there: those cannot be removed by anyone while they are,
+//!   so the model is exact) and removes it before it ends.
 //!
 //! A reader-writer lock, the *gate*, is held shared by the checks that rely on the
 //! pinned or own events, and exclusively by the three actions that change them behind
@@ -51,9 +58,9 @@
 //! | remove | 1200 | `-:gX/eY`; 5 % a never-existing name |
 //! | batch | 200 | create and remove one event in a single write |
 //! | truncate | 100 | `open(dynamic_events, O_WRONLY\|O_TRUNC)` (gate exclusive) |
-//! | stat | 1430 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
+//! | stat | 1280 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
 //! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, `events/`, a group or an event dir |
-//! | read_file | 1100 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format`, a file of the root |
+//! | read_file | 1000 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format`, a file of the root |
 //! | write_enable | 700 | `0`/`1` to an event's or group's `enable`, mostly off |
 //! | write_bad | 100 | `2` to `enable`, anything to `id`, `function` to `current_tracer` |
 //! | keep_stale | 350 | open a file or directory and keep it (up to 8 per thread) |
@@ -65,6 +72,7 @@
 //! | disable_all | 40 | write `0` to `events/enable`, or open `set_event` with O_TRUNC (gate exclusive) |
 //! | remount | 30 | `mount(MS_REMOUNT, "uid=N,gid=M")`, N, M in 0..4 (gate exclusive; `--no-remount`) |
 //! | drop_caches | 30 | write `2` to `/proc/sys/vm/drop_caches` (`--no-drop-caches`) |
+//! | instance | 250 | the thread's instance `instances/sN`: its life (mkdir, enable a shared event through its `enable` or `set_event`, rmdir refused while one of its files is held, rmdir), enable/disable in it (`enable`, group `enable`, `set_event` tokens), state and isolation checks, its `tracing_on`, a pass over `instances/`, refused mkdir/rmdir, work in a working directory inside it while it is removed, an own event enabled in it; afterwards, now and then, O_TRUNC of its `set_event` or rmdir, so that it does not keep shared events enabled for long (see invariant 11) |
 //!
 //! Remount and drop_caches are also off when the directory is not an eventfs (statfs
 //! magic), so that the tool can be tried on a plain directory.
@@ -82,13 +90,16 @@
 //!    appears twice and no two subdirectories share an inode number; `d_type` is
 //!    `DT_DIR` for directories and `DT_REG` for the control files, whose inode number is
 //!    2; the order is `.`, `..`, the files, the fixed directories, then the children;
-//!    the root has exactly its nine files and `events` (inode 16; `instances`, which
-//!    the layout is growing, is tolerated after it), no group; groups and events have
-//!    inode numbers above 16; event directories have no subdirectories; for directories
-//!    that existed throughout, `.`, `..`, each control file and fixed directory appear
-//!    exactly once, and `.`/`..` have the fixed numbers (root `.` 1, `events/` `.` 16
-//!    and `..` 1, a group's `..` 16). A pass ends within 10,000 calls. With the
-//!    40-byte buffer, EINVAL is accepted only if the next entry is longer than 40 bytes.
+//!    the root has exactly its nine files, `events` (inode 16) and `instances` (above
+//!    16), no group; an instance exactly its five files and `events` (inode 16);
+//!    `instances/` only instances (printable names without blanks); groups, events,
+//!    `instances/` and instances have inode numbers above 16; event directories have no
+//!    subdirectories; for directories that existed throughout, `.`, `..`, each control
+//!    file and fixed directory appear exactly once, and `.`/`..` have the fixed numbers
+//!    (root `.` 1, `events/` `.` 16 and `..` 1 — through an instance, `..` is the
+//!    instance —, a group's `..` 16, `instances/`'s `..` 1). A pass ends within 10,000
+//!    calls. With the 40-byte buffer, EINVAL is accepted only if the next entry is
+//!    longer than 40 bytes.
 //! 3. **Errnos**: every outcome is in the table below for its operation and target.
 //! 4. **Own events** (exact, from the model): create gives EEXIST iff present; remove
 //!    gives ENOENT iff absent, EBUSY iff enabled; a created event is found at once and a
@@ -125,15 +136,42 @@
 //!    root and `events/` pass the readdir checks) and none of the run's groups is left.
 //! 10. **Liveness**: no action runs longer than 30 s (a blocked system call); workers
 //!     still running 60 s after the deadline are abandoned (exit 1).
+//! 11. **Instances** (exact, from the model of `instances/sN`): mkdir succeeds, or gives
+//!     EEXIST iff the thread left it; a new one has a new inode number, its complete
+//!     pass, `events/enable` `0`, an empty `set_event`, `tracing_on` `1`, and every
+//!     shared event read there disabled. Its `set_event` lists exactly the events the
+//!     thread enabled there (through `GROUP/EVENT/enable`, `GROUP/enable`, or the
+//!     tokens `G:E`, `G:*`, `G`, `!G:E`, `!G:*`, `!G`, `!*:E`, `!*:*`; a token that
+//!     selects nothing is EINVAL and changes nothing; `G:*` adds events of G only);
+//!     their `enable` reads `1` there, a group's `1`/`X`, `events/enable` `X` (else
+//!     `0`); its `tracing_on` reads what was written. Isolation: the thread's own
+//!     events read `0` in the instance whatever the top level says, and at the top
+//!     level what the own model says whatever the instance does; the top level's
+//!     `tracing_on` keeps its value of the start; the instance's `events/` has the
+//!     pinned events with the top level's inode numbers and ids. rmdir is EBUSY while
+//!     one of its files that work on its state (`set_event`, `tracing_on`,
+//!     `current_tracer`, `available_tracers`, `error_log`, an `enable`) is open, and
+//!     then changes nothing; an `id`/`format` kept open does not hold it and reads on.
+//!     An own event enabled in the instance cannot be removed (EBUSY) although the top
+//!     level has it disabled; once disabled there, or the instance removed, it can.
+//!     After rmdir, the instance and its files are gone (ENOENT); from a working
+//!     directory inside it, below its `events/` the tree lives on (complete passes,
+//!     `id` opens) but `enable` cannot be opened (ENODEV), and in the instance itself
+//!     nothing is found (ENOENT). mkdir outside `instances/` is EPERM, of an existing
+//!     name EEXIST, of a name with a blank or a byte that is not printable ASCII EINVAL;
+//!     rmdir of anything but an instance is EPERM. `instances/` lists only the threads'
+//!     instances (and those there before the run), the thread's exactly when it has
+//!     one; at the end of the run none is left.
 //!
 //! ### Errno table
 //!
 //! Acceptable outcomes per operation (rows) and target (columns): *fixed* is an entry
-//! that exists throughout the check (the root, its files, `events/` and its `enable`;
-//! pinned entries under the gate), *shared* one that others may create or remove at any
-//! moment (or a kept fd), *missing* a name that never exists; `—` means the combination
-//! is not used (any outcome is a violation). Operations on own events expect one exact outcome, always
-//! one of the *shared* column's.
+//! that exists throughout the check (the root, its files, `events/` and its `enable`,
+//! `instances/`; pinned entries under the gate), *shared* one that others may create or
+//! remove at any moment (or a kept fd), *missing* a name that never exists; `—` means
+//! the combination is not used (any outcome is a violation). Operations on own events
+//! and on the thread's own instance expect one exact outcome, always one of the
+//! *shared* column's.
 //!
 //! | op | fixed | shared | missing |
 //! |---|---|---|---|
@@ -149,6 +187,7 @@
 //! | read_stale | ok | ok, ENODEV | — |
 //! | write | ok | ok, ENODEV | — |
 //! | write_bad | EINVAL | ENODEV, EINVAL | — |
+//! | set_event | ok | ok, EINVAL | EINVAL |
 //! | opendir | ok | ok, ENOENT | ENOENT |
 //! | getdents | ok | ok, ENOENT, ENODEV | — |
 //! | seek | ok | ok | — |
@@ -157,13 +196,21 @@
 //! | chown | ok | ok, ENOENT | ENOENT |
 //! | chdir | ok | ok, ENOENT | ENOENT |
 //! | open_cwd | ok | ok, ENOENT, ENODEV | — |
+//! | mkdir | EPERM, EEXIST, EINVAL | ok, EEXIST | — |
+//! | rmdir | EPERM | ok, ENOENT, EBUSY | ENOENT |
 //! | remount | ok | — | — |
 //! | drop_caches | ok | — | — |
 //!
 //! Notes: generated `dynamic_events` lines are valid, so EINVAL on create is a
 //! violation, and ENOENT cannot happen there (a missing group is created). ENODEV is
 //! what reads and writes through an fd opened before its event was removed give.
-//! `getdents` and `open_cwd` on a removed directory may end early or fail.
+//! `getdents` and `open_cwd` on a removed directory may end early or fail; `open_cwd`
+//! also counts opens of names relative to such a working directory (ENODEV: a file
+//! that works on a removed instance's state). A `set_event` token that selects
+//! nothing is EINVAL (a shared event may have gone). mkdir's fixed column is three
+//! exact cases (an existing name, outside `instances/`, a bad name), each checked for
+//! its own errno; an own instance's mkdir is EEXIST iff it exists, its rmdir ENOENT iff
+//! it does not, EBUSY iff one of its state's files is open.
 //!
 //! ### Output
 //!
@@ -178,8 +225,10 @@
 //! `/proc/thread-self/fail-nth`, and for each kind below runs, for n = 1, 2, … up to
 //! `--max-nth` (200):
 //!
-//! 1. prepare the state (unarmed): `fault/keep` and `fault/lk` exist, disabled, plus
-//!    what the kind needs; open the descriptors and build the strings it uses;
+//! 1. prepare the state (unarmed): `fault/keep` and `fault/lk` exist, disabled at the
+//!    top level, and the instance `instances/fault_i` does not exist, unless the kind
+//!    needs it (then it exists, with nothing enabled in it); plus what the kind needs;
+//!    open the descriptors and build the strings it uses;
 //! 2. write n to `fail-nth`, make the one system call, read `fail-nth` back (then
 //!    write 0). A non-zero value means the n-th allocation was never reached: the call
 //!    ran without a fault, and this is the last iteration;
@@ -189,9 +238,10 @@
 //!    the registry is consistent (invariant 9 of the stress mode): every
 //!    `dynamic_events` line has its directory in `events/` and every event directory its
 //!    line, no empty group, `available_events` and `synthetic_events` agree with the
-//!    listing, `set_event` with the `enable` files.
+//!    listing, `set_event` with the `enable` files (of the top level); the root,
+//!    `instances/` and each instance pass complete readdir checks.
 //!
-//! Group and event paths in the table are under `events/`.
+//! Group and event paths in the table are under `events/`; `I/` is `instances/fault_i/`.
 //!
 //! | kind | armed call | checked after |
 //! |---|---|---|
@@ -210,15 +260,22 @@
 //! | write_enable | write `1` to `fault/lk/enable` | reads `1` iff ok, else `0` |
 //! | write_group_enable | write `1` to `fault/enable` | every event and the group read `1` iff ok, else `0` (never half) |
 //! | write_set_event | write `fault:lk\n` to `set_event` | `fault/lk/enable` reads `1` iff ok, else `0`; `fault/keep` stays `0`; `set_event` agrees |
+//! | write_disable | write `0` to `fault/lk/enable` (enabled) | reads `0` iff ok, else `1`; allocates nothing |
 //! | readdir | `getdents64` of `fault` | the pass, continued unarmed, is complete and has no duplicates |
 //! | chmod | `chmod 0400 fault/lk/format` | mode 0400 iff ok, else 0440 |
 //! | remount | `remount,uid=U+1,gid=G+1` | root, `dynamic_events`, `events/`, `events/enable` and `fault/lk` owned by U+1:G+1 iff ok, else U:G |
+//! | mkdir_instance | `mkdir instances/fault_i` | it exists and `instances/` lists it iff ok; ok: its pass is complete, `I/events/enable` and `I/events/fault/lk/enable` read `0`, `I/set_event` is empty, `I/tracing_on` reads `1` |
+//! | rmdir_instance | `rmdir instances/fault_i` with `fault:lk` enabled in it | gone and not listed iff ok; failed: intact (`I/events/fault/lk/enable` `1`, `I/set_event` `fault:lk`, `I/tracing_on` `1`, removing `fault/lk` EBUSY) and usable (a second rmdir works); either way `fault/lk` can then be removed (its enable in the instance went with it) |
+//! | write_instance_enable | write `1` to `I/events/fault/lk/enable` | it reads `1` and `I/set_event` lists `fault:lk` iff ok, else `0` and empty; `I/events/fault/keep` `0`; the top level's `fault/lk/enable` `0` |
+//! | write_instance_set_event | write `fault:lk\n` to `I/set_event` | as write_instance_enable |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's
 //! own metadata, which falls back to kmemleak's reserve pool when failed. About every
 //! other n therefore lets the operation succeed; both outcomes are checked the same way.
-//! A kind that allocates nothing (readdir, docs/RULES.md rule 7) runs clean at n=1.
+//! A kind that allocates nothing runs clean at n=1: readdir (docs/RULES.md rule 7) and
+//! write_disable (a tracing directory's enabled events are an xarray: writing `1`
+//! may allocate a node of it, writing `0` only frees).
 //!
 //! Output per kind: `fault KIND: N faults injected (ran clean at n=M): 16 ok, ENOMEM 15;
 //! 0 violations`, and last `faults: N violations`.

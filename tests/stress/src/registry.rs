@@ -1,11 +1,12 @@
 //! Whole-registry consistency: the `dynamic_events` listing, the directory tree under
 //! `events/`, `available_events` and `synthetic_events` must describe the same events,
-//! and `set_event` must list exactly the events whose `enable` reads 1. Only meaningful
-//! while nobody changes the registry (the fault mode, and the end of a stress run).
+//! and `set_event` must list exactly the events whose `enable` reads 1 (all of the top
+//! level; instances have their own). Only meaningful while nobody changes the registry
+//! (the fault mode, and the end of a stress run).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::dirent::{self, DirKind, EVENTS_DIR};
+use crate::dirent::{self, DirKind, EVENTS_DIR, INSTANCES_DIR};
 use crate::sys::{self, cpath};
 use crate::text::{self, Listed};
 
@@ -31,6 +32,8 @@ pub struct Snapshot {
     pub set_event: Vec<(String, String)>,
     /// The events of the tree whose `enable` reads `1`.
     pub enabled: BTreeSet<(String, String)>,
+    /// The instances (`instances/NAME`), in readdir order.
+    pub instances: Vec<String>,
 }
 
 /// Reads `dynamic_events` in one `read(2)` and checks that a second one is at the end.
@@ -79,11 +82,19 @@ pub fn read_dir(path: &str, kind: DirKind) -> Result<Vec<dirent::Dirent>, String
     ))
 }
 
-/// Takes every view of the registry under `mnt`. The root and `events/` must pass the
-/// readdir checks of their kinds.
+/// Takes every view of the registry under `mnt`. The root, `events/`, `instances/` and
+/// each instance must pass the readdir checks of their kinds.
 pub fn snapshot(mnt: &str) -> Result<Snapshot, String> {
     let listed = text::parse_listing(&read_listing(mnt)?)?;
     read_dir(mnt, DirKind::Root)?;
+    let inst_dir = format!("{mnt}/{INSTANCES_DIR}");
+    let instances: Vec<String> = dirent::subdirs(&read_dir(&inst_dir, DirKind::Instances)?)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for i in &instances {
+        read_dir(&format!("{inst_dir}/{i}"), DirKind::Instance)?;
+    }
     let events = format!("{mnt}/{EVENTS_DIR}");
     let mut tree = BTreeMap::new();
     let mut enabled = BTreeSet::new();
@@ -116,6 +127,7 @@ pub fn snapshot(mnt: &str) -> Result<Snapshot, String> {
         synthetic,
         set_event,
         enabled,
+        instances,
     })
 }
 
@@ -230,6 +242,7 @@ mod tests {
             synthetic: names,
             set_event: Vec::new(),
             enabled: BTreeSet::new(),
+            instances: Vec::new(),
         }
     }
 

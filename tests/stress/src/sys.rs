@@ -215,6 +215,12 @@ pub fn mkdir(path: &CStr, mode: u32) -> SysResult<()> {
     check(unsafe { libc::mkdir(path.as_ptr(), mode as libc::mode_t) }).map(|_| ())
 }
 
+/// `rmdir(2)`.
+pub fn rmdir(path: &CStr) -> SysResult<()> {
+    // SAFETY: `path` is a valid C string.
+    check(unsafe { libc::rmdir(path.as_ptr()) }).map(|_| ())
+}
+
 /// `mount(2)`.
 pub fn mount(
     source: &CStr,
@@ -464,6 +470,11 @@ mod tests {
         assert!(getdents64(&fd, &mut buf).unwrap() > 0);
         rewind(&fd).unwrap();
         fd.close().unwrap();
+        let sub = cpath(dir.join("d").to_str().unwrap());
+        mkdir(&sub, 0o755).unwrap();
+        assert_eq!(mkdir(&sub, 0o755), Err(Errno(libc::EEXIST)));
+        rmdir(&sub).unwrap();
+        assert_eq!(rmdir(&sub), Err(Errno(libc::ENOENT)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

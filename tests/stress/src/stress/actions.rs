@@ -226,7 +226,7 @@ impl Worker<'_> {
         let ctx = self.ctx;
         match self.rng.below(6) {
             0 => {
-                // The root: the tracing files and events/ (the pass check), no group.
+                // The root: the tracing files, events/ and instances/ (the pass check).
                 self.readdir("", DirKind::Root, Scope::Fixed);
             }
             1 => {
@@ -726,7 +726,7 @@ impl Worker<'_> {
 
     /// Reads root file `rel` in one `read(2)` (a second one must be at the end): one
     /// snapshot. `None` if a read failed (reported) or the file changed between the two.
-    fn read_snapshot(&mut self, rel: &str) -> Option<String> {
+    pub(super) fn read_snapshot(&mut self, rel: &str) -> Option<String> {
         let fixed = expected(Op::Open, Scope::Fixed);
         let fd = self.open(rel, O_RDONLY, Op::Open, fixed)?;
         let what = format!("read {}", self.full(rel));

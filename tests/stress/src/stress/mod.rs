@@ -21,7 +21,7 @@ use libc::{EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, O_APPEND, O_DIRECTORY, O_RDONL
 use libc::{O_TRUNC, O_WRONLY};
 
 use crate::cli::Config;
-use crate::dirent::{self, DirKind, Dirent, EVENTS_DIR, ROOT_FILES};
+use crate::dirent::{self, DirKind, Dirent, EVENTS_DIR, INSTANCES_DIR, INSTANCE_FILES, ROOT_FILES};
 use crate::expect::{expected, Op, Outcomes, Scope, GETDENTS_TINY_EXTRA};
 use crate::registry;
 use crate::rng::Rng;
@@ -30,8 +30,10 @@ use crate::sys::{self, cpath, Errno, Fd, SysResult};
 use crate::text::{self, Field};
 
 mod actions;
+mod instance;
 mod own;
 
+use instance::Inst;
 use own::Own;
 
 /// Shared groups `g0..g3`.
@@ -112,17 +114,18 @@ enum Action {
     DisableAll,
     Remount,
     DropCaches,
+    Instance,
 }
 
 /// Actions and their weights (per 10,000 steps).
-const ACTIONS: [(Action, u64); 18] = [
+const ACTIONS: [(Action, u64); 19] = [
     (Action::Create, 1500),
     (Action::Remove, 1200),
     (Action::Batch, 200),
     (Action::Truncate, 100),
-    (Action::Stat, 1430),
+    (Action::Stat, 1280),
     (Action::Readdir, 1100),
-    (Action::ReadFile, 1100),
+    (Action::ReadFile, 1000),
     (Action::WriteEnable, 700),
     (Action::WriteBad, 100),
     (Action::KeepStale, 350),
@@ -134,6 +137,7 @@ const ACTIONS: [(Action, u64); 18] = [
     (Action::DisableAll, 40),
     (Action::Remount, 30),
     (Action::DropCaches, 30),
+    (Action::Instance, 250),
 ];
 
 impl Action {
@@ -157,6 +161,7 @@ impl Action {
             Action::DisableAll => "disable_all",
             Action::Remount => "remount",
             Action::DropCaches => "drop_caches",
+            Action::Instance => "instance",
         }
     }
 }
@@ -204,6 +209,10 @@ struct Ctx {
     gate: RwLock<Gate>,
     /// Every event id seen with a known identity, for "ids are never reused".
     ids: Mutex<HashMap<u64, String>>,
+    /// Instances that were there before the run (not the threads' `sN`).
+    foreign_instances: BTreeSet<String>,
+    /// What the top level's `tracing_on` read before the run (nobody writes it).
+    top_tracing_on: Option<String>,
     slots: Vec<Slot>,
 }
 
@@ -282,6 +291,7 @@ struct Worker<'c> {
     stats: Stats,
     violations: u64,
     own: Own,
+    inst: Inst,
     stale: Vec<Stale>,
     dyn_fd: Option<Fd>,
     can_chdir: bool,
@@ -305,6 +315,23 @@ fn join(a: &str, b: &str) -> String {
     }
 }
 
+/// The file of an instance that `rel` names (`instances/NAME/FILE`), if it does.
+fn instance_file(rel: &str) -> Option<&str> {
+    let (_, file) = rel
+        .strip_prefix(INSTANCES_DIR)?
+        .strip_prefix('/')?
+        .split_once('/')?;
+    INSTANCE_FILES.contains(&file).then_some(file)
+}
+
+/// `rel` relative to its tracing directory: without `instances/NAME/`.
+fn in_tracing_dir(rel: &str) -> &str {
+    rel.strip_prefix(INSTANCES_DIR)
+        .and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.split_once('/'))
+        .map_or(rel, |(_, rest)| rest)
+}
+
 /// `ok` or the errno name.
 fn outcome<T>(r: &SysResult<T>) -> String {
     match r {
@@ -323,6 +350,7 @@ impl<'c> Worker<'c> {
             stats: Stats::default(),
             violations: 0,
             own: Own::new(format!("t{index}")),
+            inst: Inst::new(format!("s{index}")),
             stale: Vec::new(),
             dyn_fd: None,
             can_chdir: false,
@@ -399,7 +427,8 @@ impl<'c> Worker<'c> {
     fn check_type(&mut self, rel: &str, shown: &str, st: &libc::stat) {
         let last = rel.rsplit('/').next().unwrap_or("");
         let file = matches!(last, "enable" | "id" | "format")
-            || (!rel.contains('/') && ROOT_FILES.contains(&last));
+            || (!rel.contains('/') && ROOT_FILES.contains(&last))
+            || instance_file(rel).is_some();
         if file && !sys::is_reg(st.st_mode) {
             self.violation(
                 "stat",
@@ -511,14 +540,20 @@ impl<'c> Worker<'c> {
     /// Checks the content of file `rel` (an `enable`, `id` or `format` under `events/`,
     /// or a file of the root).
     fn validate(&mut self, op: Op, rel: &str, bytes: &[u8]) -> Option<Content> {
-        if !rel.contains('/') {
-            if let Err(e) = text::check_root_file(rel, bytes) {
+        let file = if rel.contains('/') {
+            instance_file(rel)
+        } else {
+            Some(rel)
+        };
+        if let Some(file) = file {
+            if let Err(e) = text::check_root_file(file, bytes) {
                 let shown = self.full(rel);
                 self.violation(op.name(), format!("{shown}: {e}"));
             }
             return None;
         }
-        let parts: Vec<&str> = rel.split('/').collect();
+        // `events/...` of the top level or of an instance.
+        let parts: Vec<&str> = in_tracing_dir(rel).split('/').collect();
         let r = match *parts.last()? {
             // `events/enable` and `events/GROUP/enable` aggregate (0, 1 or X).
             "enable" => text::parse_enable(bytes, parts.len() < 4).map(Content::Enable),
@@ -699,6 +734,9 @@ impl<'c> Worker<'c> {
                 s.started.store(0, Ordering::Release);
             }
         }
+        // Every thread removes its instance before it ends: the teardown then finds
+        // nothing enabled anywhere but at the top level.
+        self.inst_finish();
         for s in std::mem::take(&mut self.stale) {
             self.close(s.fd, &s.rel);
         }
@@ -728,6 +766,7 @@ impl<'c> Worker<'c> {
             Action::DisableAll => self.act_disable_all(),
             Action::Remount => self.act_remount(),
             Action::DropCaches => self.act_drop_caches(),
+            Action::Instance => self.act_instance(),
         }
     }
 }
@@ -738,6 +777,22 @@ struct RootAttrs {
     mode: u32,
     uid: u32,
     gid: u32,
+}
+
+/// Before the run: removes the threads' instances an interrupted run may have left
+/// (best effort, unchecked), and returns the other instances and what the top level's
+/// `tracing_on` reads.
+fn prescan(mnt: &str) -> (BTreeSet<String>, Option<String>) {
+    for t in 0..crate::cli::MAX_THREADS {
+        let _ = sys::rmdir(&cpath(&format!("{mnt}/{INSTANCES_DIR}/s{t}")));
+    }
+    let foreign = registry::read_dir(&format!("{mnt}/{INSTANCES_DIR}"), DirKind::Instances)
+        .map(|d| dirent::subdirs(&d).into_iter().map(String::from).collect())
+        .unwrap_or_default();
+    let top = sys::read_file(&format!("{mnt}/tracing_on"), 64)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    (foreign, top)
 }
 
 /// Creates the pinned events and records the starting state. Returns the root's
@@ -785,6 +840,16 @@ fn setup(main: &mut Worker<'_>) -> Option<RootAttrs> {
 fn teardown(main: &mut Worker<'_>, root: RootAttrs) {
     let ctx = main.ctx;
     let gate = ctx.read_gate().clone();
+    // Every worker removed its instance before it ended.
+    for t in 0..ctx.threads {
+        let rel = format!("{INSTANCES_DIR}/s{t}");
+        let what = format!(
+            "rmdir {} after the run (thread {t} must have removed it)",
+            main.full(&rel)
+        );
+        let r = sys::rmdir(&main.path(&rel));
+        let _ = main.check(Op::Rmdir, Outcomes::errors(&[ENOENT]), &what, r);
+    }
     if let Some(fd) = main.open(ALL_ENABLE, O_WRONLY, Op::Open, Outcomes::OK) {
         let _ = main.write_value(&fd, Op::Write, Outcomes::OK, "0", ALL_ENABLE);
         main.close(fd, ALL_ENABLE);
@@ -844,6 +909,14 @@ fn teardown(main: &mut Worker<'_>, root: RootAttrs) {
                     main.violation("consistency", format!("group {g} left after the teardown"));
                 }
             }
+            for i in &snap.instances {
+                if !ctx.foreign_instances.contains(i) {
+                    main.violation(
+                        "consistency",
+                        format!("instance {i} left after the teardown"),
+                    );
+                }
+            }
         }
         Err(e) => main.violation("consistency", e),
     }
@@ -869,6 +942,10 @@ pub fn run(cfg: &Config) -> i32 {
             cfg.mount
         );
     }
+    let (foreign_instances, top_tracing_on) = prescan(&cfg.mount);
+    if !foreign_instances.is_empty() {
+        println!("note: instances before the run (left alone): {foreign_instances:?}");
+    }
     let start = Instant::now();
     let ctx = Arc::new(Ctx {
         mnt: cfg.mount.clone(),
@@ -880,6 +957,8 @@ pub fn run(cfg: &Config) -> i32 {
         rep: Reporter::default(),
         gate: RwLock::new(Gate::default()),
         ids: Mutex::new(HashMap::new()),
+        foreign_instances,
+        top_tracing_on,
         slots: (0..cfg.threads).map(|_| Slot::default()).collect(),
     });
     let mut main_stats = Stats::default();
@@ -1023,6 +1102,19 @@ mod tests {
 
     #[test]
     fn paths() {
+        assert_eq!(instance_file("instances/s0/tracing_on"), Some("tracing_on"));
+        assert_eq!(instance_file("instances/a.b/set_event"), Some("set_event"));
+        assert_eq!(instance_file("instances/s0/events"), None);
+        assert_eq!(instance_file("instances/s0/events/enable"), None);
+        assert_eq!(instance_file("instances/s0/README"), None);
+        assert_eq!(instance_file("tracing_on"), None);
+        assert_eq!(instance_file("events/g0/tracing_on"), None);
+        assert_eq!(
+            in_tracing_dir("instances/s1/events/g0/e1/enable"),
+            "events/g0/e1/enable"
+        );
+        assert_eq!(in_tracing_dir("instances/s1/tracing_on"), "tracing_on");
+        assert_eq!(in_tracing_dir("events/g0/enable"), "events/g0/enable");
         assert_eq!(group_dir("g0"), "events/g0");
         assert_eq!(PINNED_DIR, group_dir(PINNED_GROUP));
         assert_eq!(join("", "a"), "a");

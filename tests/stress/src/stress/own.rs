@@ -211,7 +211,7 @@ impl Worker<'_> {
                 // A token that selects nothing is refused.
                 let expect = Outcomes::errors(&[EINVAL]);
                 if let Some(fd) = self.open("set_event", O_WRONLY, Op::Open, Outcomes::OK) {
-                    let _ = self.write_value(&fd, Op::WriteBad, expect, &token, "set_event");
+                    let _ = self.write_value(&fd, Op::SetEvent, expect, &token, "set_event");
                     self.close(fd, "set_event");
                 }
             } else {
@@ -225,7 +225,7 @@ impl Worker<'_> {
         let written = if set_event {
             match self.open("set_event", O_WRONLY, Op::Open, Outcomes::OK) {
                 Some(sfd) => {
-                    let r = self.write_value(&sfd, Op::Write, Outcomes::OK, &token, "set_event");
+                    let r = self.write_value(&sfd, Op::SetEvent, Outcomes::OK, &token, "set_event");
                     self.close(sfd, "set_event");
                     r
                 }

@@ -13,6 +13,7 @@
 mod events;
 mod fs;
 mod opts;
+mod record;
 mod tracing;
 mod tree;
 mod vfs;
@@ -42,6 +43,7 @@ struct Registry;
 
 impl Registry {
     fn new() -> Result<Registry> {
+        record::init();
         tree::init()?;
         Ok(Registry)
     }

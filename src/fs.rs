@@ -15,6 +15,7 @@ use kernel::{
 };
 
 use crate::opts::{self, Key, MountOpts};
+use crate::record::TraceCursor;
 use crate::tree::{self, Cursor, DirNode, DirRef, FileKind, MountOwner, View};
 use crate::vfs::{
     AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
@@ -211,6 +212,7 @@ impl Tree for EventfsTree {
             FileKind::DynamicEvents | FileKind::SyntheticEvents => tree::truncate(),
             FileKind::SetEvent => tree::disable_all(dir),
             FileKind::ErrorLog => tree::clear_errors(scope),
+            FileKind::Trace => tree::clear_trace(dir),
             _ => Ok(()),
         };
         match r {
@@ -229,6 +231,7 @@ impl Tree for EventfsTree {
         try_pin_init!(OpenFile {
             pending <- new_mutex!(KVec::new(), "eventfs_pending"),
             cursor <- new_mutex!(Cursor::None, "eventfs_cursor"),
+            trace <- new_mutex!(None, "eventfs_trace"),
             scope,
             counted: Atomic::new(false),
         })
@@ -243,6 +246,9 @@ impl Tree for EventfsTree {
     }
 
     fn release(dir: &DirNode, file: u32, open: Pin<&OpenFile>) {
+        // The reader borrows the scope's buffer: it goes before the scope stops counting
+        // the file (then `rmdir` may free the buffer).
+        drop(open.trace.lock().take());
         if open.counted.load(ordering::Relaxed) {
             tree::release_in(open.scope.as_deref());
         }
@@ -259,6 +265,16 @@ impl Tree for EventfsTree {
 
     fn seq_seek(dir: &DirNode, file: u32, open: Pin<&OpenFile>, pos: u64) -> Result<Option<u64>> {
         let kind = tree::file_kind(dir, file)?;
+        if kind == FileKind::Trace {
+            let mut trace = open.trace.lock();
+            if trace.is_none() {
+                *trace = Some(tree::trace_cursor(dir)?);
+            }
+            return Ok(match &mut *trace {
+                Some(c) => c.seek(pos),
+                None => None,
+            });
+        }
         tree::seek(
             dir,
             open.scope.as_deref(),
@@ -270,6 +286,12 @@ impl Tree for EventfsTree {
 
     fn seq_show(dir: &DirNode, file: u32, open: Pin<&OpenFile>, out: &mut SeqOut<'_>) -> Result {
         let kind = tree::file_kind(dir, file)?;
+        if kind == FileKind::Trace {
+            return match &mut *open.trace.lock() {
+                Some(c) => tree::show_trace(dir, c, out),
+                None => Err(EINVAL),
+            };
+        }
         tree::show(dir, open.scope.as_deref(), kind, &open.cursor.lock(), out)
     }
 
@@ -294,6 +316,10 @@ impl Tree for EventfsTree {
             FileKind::SetEvent => tree::write_set_event(dir, src),
             FileKind::TracingOn => tree::write_tracing_on(dir, src),
             FileKind::CurrentTracer => tree::write_current_tracer(src),
+            FileKind::BufferSizeKb => tree::write_buffer_size_kb(dir, src),
+            FileKind::TraceMarker => tree::write_trace_marker(dir, src),
+            // Accepted and ignored, as tracefs does (`echo > trace` clears by O_TRUNC).
+            FileKind::Trace => Ok(src.remaining()),
             // Accepted and ignored, as tracefs does (only O_TRUNC clears it).
             FileKind::ErrorLog => Ok(src.remaining()),
             FileKind::Readme
@@ -319,4 +345,8 @@ pub(crate) struct OpenFile {
     scope: Option<DirRef>,
     /// Whether the open counts as a user of `scope` (see `tree::open_in`).
     counted: Atomic<bool>,
+    /// For `trace`: where its reader is in the scope's buffer, from the first read to the
+    /// release.
+    #[pin]
+    trace: Mutex<Option<TraceCursor>>,
 }

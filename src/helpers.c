@@ -124,3 +124,49 @@ int eventfs_helper_rht_remove(struct rhashtable *ht, struct rhash_head *obj,
 {
 	return rhashtable_remove_fast(ht, obj, *params);
 }
+
+/* ring_buffer_alloc() is a macro: it gives each call site its own lock class key. */
+struct trace_buffer *eventfs_helper_ring_buffer_alloc(unsigned long size, unsigned int flags)
+{
+	return ring_buffer_alloc(size, flags);
+}
+
+/* The parts of the context a record's header keeps: static inlines and macros. */
+unsigned int eventfs_helper_preempt_count(void)
+{
+	return preempt_count();
+}
+
+bool eventfs_helper_irqs_disabled(void)
+{
+	return irqs_disabled();
+}
+
+bool eventfs_helper_need_resched(void)
+{
+	return tif_need_resched();
+}
+
+unsigned int eventfs_helper_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
+/* current is a macro: the fields of the current task a record keeps. */
+pid_t eventfs_helper_current_pid(void)
+{
+	return current->pid;
+}
+
+struct eventfs_comm eventfs_helper_current_comm(void)
+{
+	struct eventfs_comm c;
+
+	get_task_comm(c.name, current);
+	return c;
+}
+
+unsigned int eventfs_helper_current_migration_disabled(void)
+{
+	return current->migration_disabled;
+}

@@ -15,6 +15,11 @@
 #include <linux/xarray.h>
 #include <linux/ratelimit.h>
 #include <linux/rhashtable.h>
+#include <linux/ring_buffer.h>
+#include <linux/preempt.h>
+#include <linux/irqflags.h>
+#include <linux/sched.h>
+#include <linux/cpumask.h>
 
 int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
 			    struct fs_parameter *param, struct fs_parse_result *result);
@@ -42,5 +47,20 @@ int eventfs_helper_rht_insert(struct rhashtable *ht, struct rhash_head *obj,
 			      const struct rhashtable_params *params);
 int eventfs_helper_rht_remove(struct rhashtable *ht, struct rhash_head *obj,
 			      const struct rhashtable_params *params);
+
+struct trace_buffer *eventfs_helper_ring_buffer_alloc(unsigned long size, unsigned int flags);
+unsigned int eventfs_helper_preempt_count(void);
+bool eventfs_helper_irqs_disabled(void);
+bool eventfs_helper_need_resched(void);
+unsigned int eventfs_helper_num_online_cpus(void);
+
+/* A task name, by value (get_task_comm() needs an array it can take the size of). */
+struct eventfs_comm {
+	char name[TASK_COMM_LEN];
+};
+
+pid_t eventfs_helper_current_pid(void);
+struct eventfs_comm eventfs_helper_current_comm(void);
+unsigned int eventfs_helper_current_migration_disabled(void);
 
 #endif /* EVENTFS_HELPERS_H */

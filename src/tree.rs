@@ -39,10 +39,12 @@ use kernel::{
 };
 
 use crate::events::{self, Command, EventSpec, FieldType};
+use crate::record::{self, TraceCursor};
 use crate::tracing;
 use crate::vfs::{
-    self, AttrChange, Attrs, DirEntry, Found, HashLink, HashNode, Kgid, Kuid, NofsScope, Prepared,
-    RcuArc, RcuHashTable, RcuXArray, SeqOut, SrcuGuard, WriteSource, XSet,
+    self, AttrChange, Attrs, BufferSlot, DirEntry, Found, HashLink, HashNode, Kgid, Kuid,
+    NofsScope, Prepared, RcuArc, RcuHashTable, RcuXArray, RingBuffer, SeqOut, SrcuGuard,
+    WriteSource, XSet,
 };
 
 /// A counted reference to a node.
@@ -64,6 +66,9 @@ static NAMES: RcuHashTable<DirNode, TreeGuard> = RcuHashTable::uninit();
 pub(crate) const FILE_INO: u64 = 2;
 /// First inode number of a non-root directory (1 is the root).
 const FIRST_DIR_INO: u64 = 16;
+/// First event id: the ids below are record types of tracefs' own (`TRACE_PRINT`, ...).
+const FIRST_EVENT_ID: u32 = 32;
+const _: () = assert!((tracing::TYPE_PRINT as u32) < FIRST_EVENT_ID);
 /// Largest write to an `enable` file ("1\n" and some blanks are what it takes).
 const MAX_ENABLE_WRITE: usize = 64;
 
@@ -100,7 +105,7 @@ impl State {
             instances: None,
             next_scope: 1,
             errors: ErrorLog::new(),
-            next_id: 1,
+            next_id: FIRST_EVENT_ID,
             next_seq: 0,
             next_ino: FIRST_DIR_INO,
         }
@@ -191,6 +196,7 @@ pub(crate) fn exit() {
         }
         if let Some(scope) = st.top.as_ref().and_then(|t| t.scope()) {
             disable_scope(&st, scope);
+            scope.free_buffer(&st);
         }
         // Removing with events enabled is refused to users, not at unload.
         if let Err(e) = remove_all(&st, true) {
@@ -502,6 +508,12 @@ pub(crate) enum FileKind {
     SyntheticEvents,
     /// `tracing_on` (top).
     TracingOn,
+    /// `buffer_size_kb` (top).
+    BufferSizeKb,
+    /// `trace` (top).
+    Trace,
+    /// `trace_marker` (top).
+    TraceMarker,
     /// `enable` (every directory).
     Enable,
     /// `id` (events).
@@ -522,15 +534,20 @@ impl FileKind {
             FileKind::SetEvent => b"set_event",
             FileKind::SyntheticEvents => b"synthetic_events",
             FileKind::TracingOn => b"tracing_on",
+            FileKind::BufferSizeKb => b"buffer_size_kb",
+            FileKind::Trace => b"trace",
+            FileKind::TraceMarker => b"trace_marker",
             FileKind::Enable => b"enable",
             FileKind::Id => b"id",
             FileKind::Format => b"format",
         }
     }
 
-    /// tracefs' TRACE_MODE_WRITE (0640) and TRACE_MODE_READ (0440).
+    /// tracefs' TRACE_MODE_WRITE (0640) and TRACE_MODE_READ (0440); `trace_marker` is
+    /// write-only (0220).
     fn default_perm(self) -> u16 {
         match self {
+            FileKind::TraceMarker => 0o220,
             FileKind::Readme
             | FileKind::AvailableEvents
             | FileKind::AvailableTracers
@@ -542,35 +559,43 @@ impl FileKind {
             | FileKind::SetEvent
             | FileKind::SyntheticEvents
             | FileKind::TracingOn
+            | FileKind::BufferSizeKb
+            | FileKind::Trace
             | FileKind::Enable => 0o640,
         }
     }
 }
 
 /// The files of a tracing directory, in readdir order.
-const TOP_FILES: [FileKind; 9] = [
+const TOP_FILES: [FileKind; 12] = [
     FileKind::Readme,
     FileKind::AvailableEvents,
     FileKind::AvailableTracers,
+    FileKind::BufferSizeKb,
     FileKind::CurrentTracer,
     FileKind::DynamicEvents,
     FileKind::ErrorLog,
     FileKind::SetEvent,
     FileKind::SyntheticEvents,
+    FileKind::Trace,
+    FileKind::TraceMarker,
     FileKind::TracingOn,
 ];
 /// The files of an instance, in readdir order.
-const INSTANCE_FILES: [FileKind; 5] = [
+const INSTANCE_FILES: [FileKind; 8] = [
     FileKind::AvailableTracers,
+    FileKind::BufferSizeKb,
     FileKind::CurrentTracer,
     FileKind::ErrorLog,
     FileKind::SetEvent,
+    FileKind::Trace,
+    FileKind::TraceMarker,
     FileKind::TracingOn,
 ];
 const EVENTS_FILES: [FileKind; 1] = [FileKind::Enable];
 const GROUP_FILES: [FileKind; 1] = [FileKind::Enable];
 const EVENT_FILES: [FileKind; 3] = [FileKind::Enable, FileKind::Id, FileKind::Format];
-const MAX_FILES: usize = 9;
+const MAX_FILES: usize = 12;
 // The VFS layer keeps a file's index in the low bits of a node pointer.
 const _: () = assert!(MAX_FILES < vfs::RCU_ARC_ALIGN);
 
@@ -629,6 +654,11 @@ pub(crate) struct Scope {
     /// Open files that work on this scope (they keep `rmdir` away: `EBUSY`), and
     /// [`CLOSED`].
     users: Atomic<u32>,
+    /// The records: allocated on first use (an idle instance costs no buffer), freed with
+    /// the scope by [`Scope::free_buffer`].
+    buffer: BufferSlot<TreeGuard>,
+    /// `buffer_size_kb`: the size of each CPU's part of `buffer`. Changed under [`TREE`].
+    buffer_kb: Atomic<u64>,
 }
 
 impl Scope {
@@ -638,7 +668,29 @@ impl Scope {
             tracing_on: Atomic::new(true),
             enabled: XSet::new()?,
             users: Atomic::new(0),
+            buffer: BufferSlot::new(),
+            buffer_kb: Atomic::new(tracing::BUFFER_KB_DEFAULT),
         })
+    }
+
+    /// The scope's buffer, allocated now if it has none yet.
+    fn buffer(&self) -> Result<&RingBuffer> {
+        if let Some(b) = self.buffer.get() {
+            return Ok(b);
+        }
+        let st = TREE.lock();
+        let kb = self.buffer_kb.load(ordering::Relaxed);
+        let on = self.tracing_on.load(ordering::Relaxed);
+        self.buffer.get_or_alloc((kb << 10) as usize, on, &st)
+    }
+
+    /// Frees the scope's buffer once the scope can no longer be used: no file works on it
+    /// (it is [`CLOSED`]), or nothing is mounted (module unload).
+    fn free_buffer(&self, st: &TreeGuard) {
+        // SAFETY: Every user of the buffer is an open file counted in `users` (writers of
+        // `trace_marker`, readers of `trace`, which drop their reader before they stop
+        // counting), and the caller guarantees there is none and will be none.
+        unsafe { self.buffer.free(st) };
     }
 
     /// Whether event node `e` is enabled here. Lock-free.
@@ -1260,6 +1312,12 @@ pub(crate) fn show(
             };
             writeln!(out, "{c}")
         }
+        (FileKind::BufferSizeKb, Cursor::Whole) => {
+            let scope = scope.ok_or(EINVAL)?;
+            // The size asked for, as tracefs prints it (the buffer rounds it up to whole
+            // sub-buffers).
+            writeln!(out, "{}", scope.buffer_kb.load(ordering::Relaxed))
+        }
         (FileKind::Id, Cursor::Whole) => writeln!(out, "{}", node.event().ok_or(EINVAL)?.id),
         (FileKind::Format, Cursor::Whole) => {
             let e = node.event().ok_or(EINVAL)?;
@@ -1492,8 +1550,84 @@ pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Res
     }
     let data = src.read_piece(&mut buf)?;
     let on = tracing::parse_tracing_on(data).ok_or(EINVAL)?;
+    let _st = TREE.lock();
     scope.tracing_on.store(on, ordering::Relaxed);
+    if let Some(b) = scope.buffer.get() {
+        b.set_recording(on);
+    }
     Ok(n)
+}
+
+/// Writes to `buffer_size_kb` of the tracing directory `node`: the size of each CPU's part
+/// of its buffer, in KiB (`kstrtoul`; 0 or more than [`tracing::BUFFER_KB_MAX`] is
+/// `EINVAL`). A buffer that exists is resized, keeping what it can of its records.
+pub(crate) fn write_buffer_size_kb(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+    let scope = node.scope().ok_or(EINVAL)?;
+    let n = src.remaining();
+    let mut buf = [0u8; MAX_ENABLE_WRITE];
+    if n > buf.len() {
+        return Err(EINVAL);
+    }
+    let data = src.read_piece(&mut buf)?;
+    let kb = tracing::parse_ulong(data).ok_or(EINVAL)?;
+    if kb == 0 || kb > tracing::BUFFER_KB_MAX {
+        return Err(EINVAL);
+    }
+    let _st = TREE.lock();
+    if let Some(b) = scope.buffer.get() {
+        b.resize((kb << 10) as usize)?;
+    }
+    scope.buffer_kb.store(kb, ordering::Relaxed);
+    Ok(n)
+}
+
+/// Writes to `trace_marker` of the tracing directory `node`: the text goes into its buffer
+/// as one print record (at most [`tracing::MARKER_MAX`] bytes of it; the rest is
+/// dropped, as tracefs does). `EBADF` while `tracing_on` is 0.
+pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+    let scope = node.scope().ok_or(EINVAL)?;
+    let n = src.remaining().min(tracing::MARKER_MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    if !scope.tracing_on.load(ordering::Relaxed) {
+        return Err(EBADF);
+    }
+    let mut text = KVec::with_capacity(n, GFP_KERNEL)?;
+    text.resize(n, 0, GFP_KERNEL)?;
+    let got = src.read_piece(&mut text)?.len();
+    let buf = scope.buffer()?;
+    record::write_marker(buf, &text[..got])
+}
+
+/// Opens `trace` of the tracing directory `node` for reading: a cursor over its records.
+pub(crate) fn trace_cursor(node: &DirNode) -> Result<TraceCursor> {
+    let scope = node.scope().ok_or(EINVAL)?;
+    Ok(TraceCursor::new(scope.buffer.reader()?))
+}
+
+/// `O_TRUNC` on `trace`: drops every record of the tracing directory `node`.
+pub(crate) fn clear_trace(node: &DirNode) -> Result {
+    let scope = node.scope().ok_or(EINVAL)?;
+    if let Some(b) = scope.buffer.get() {
+        b.clear();
+    }
+    Ok(())
+}
+
+/// Prints what the position of an open `trace` of `node` holds: the header or the record
+/// `cursor` is on.
+pub(crate) fn show_trace(node: &DirNode, cursor: &mut TraceCursor, out: &mut SeqOut<'_>) -> Result {
+    let scope = node.scope().ok_or(EINVAL)?;
+    let r = if cursor.at_header() {
+        record::show_header(scope.buffer.get(), out)
+    } else {
+        match cursor.record() {
+            Some(rec) => record::show_record(&rec, out),
+            None => Ok(()),
+        }
+    };
+    r.map_err(|_| EINVAL)
 }
 
 /// Enables or disables in `scope` the events of `events/` that `what` selects; whether
@@ -1609,6 +1743,9 @@ pub(crate) fn open_in(scope: Option<&DirNode>, kind: FileKind) -> Result<bool> {
             | FileKind::CurrentTracer
             | FileKind::AvailableTracers
             | FileKind::ErrorLog
+            | FileKind::BufferSizeKb
+            | FileKind::Trace
+            | FileKind::TraceMarker
     );
     match scope.and_then(|s| s.scope()) {
         Some(s) if uses => s.get().map(|()| true),
@@ -1682,6 +1819,7 @@ pub(crate) fn rmdir(dir: &DirNode, victim: &DirNode) -> Result {
     drop(guard);
     scope.close()?;
     disable_scope(&st, scope);
+    scope.free_buffer(&st);
     st.errors.clear_scope(scope.id);
     unpublish(&st, &node, retired.get_mut());
     retired.drop_after_grace_period();
@@ -1732,6 +1870,7 @@ fn remove_instances(st: &TreeGuard, instances: &DirRef) {
         next = at + 1;
         if let Some(scope) = inst.scope() {
             disable_scope(st, scope);
+            scope.free_buffer(st);
         }
         inst.set_state(FREED, 0);
         drop(NAMES.remove(&inst, st));

@@ -13,6 +13,7 @@ pub(crate) mod inode;
 pub(crate) mod node;
 pub(crate) mod rcu;
 pub(crate) mod rhashtable;
+pub(crate) mod ring_buffer;
 pub(crate) mod super_block;
 pub(crate) mod xarray;
 
@@ -23,12 +24,13 @@ pub(crate) use inode::Inode;
 pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, SeqOut, Tree, WriteSource};
 pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuGuard, RCU_ARC_ALIGN};
 pub(crate) use rhashtable::{HashLink, HashNode, RcuHashTable};
+pub(crate) use ring_buffer::{BufferReader, BufferSlot, Record, RingBuffer};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
 pub(crate) use xarray::{RcuXArray, XSet};
 
 /// Bindings generated at build time by the module's own bindgen step (see `Kbuild`) for
-/// the headers the kernel crate does not bind: `linux/fs_context.h`, `linux/fs_parser.h`
-/// and our C helpers (`src/helpers.h`).
+/// the headers the kernel crate does not bind: `linux/fs_context.h`, `linux/fs_parser.h`,
+/// `linux/ring_buffer.h` and our C helpers (`src/helpers.h`).
 #[allow(
     dead_code,
     non_camel_case_types,
@@ -99,4 +101,55 @@ impl PartialEq for Kgid {
 pub(crate) fn ratelimit() -> bool {
     // SAFETY: No precondition; the helper only updates its own static rate-limit state.
     unsafe { local_bindings::eventfs_helper_ratelimit() }
+}
+
+/// What a record's header and `trace` need to know of the current task.
+pub(crate) struct TaskState {
+    /// Its pid.
+    pub(crate) pid: i32,
+    /// Its name (`comm`), NUL-padded.
+    pub(crate) comm: [u8; 16],
+    /// Whether interrupts are disabled here.
+    pub(crate) irqs_off: bool,
+    /// `preempt_count()`.
+    pub(crate) preempt_count: u32,
+    /// Whether the task should reschedule (`tif_need_resched()`).
+    pub(crate) need_resched: bool,
+    /// Its migrate-disable depth.
+    pub(crate) migrate_disabled: u32,
+}
+
+/// The state of the current task. Callable from any context.
+pub(crate) fn current_task() -> TaskState {
+    // SAFETY: No preconditions: each helper reads a field of `current`, valid for the
+    // call (a racing rename gives a mix of two names, as tracefs' own copy may).
+    let (pid, comm, migrate) = unsafe {
+        (
+            local_bindings::eventfs_helper_current_pid(),
+            local_bindings::eventfs_helper_current_comm().name,
+            local_bindings::eventfs_helper_current_migration_disabled(),
+        )
+    };
+    // SAFETY: No preconditions: each helper reads the current CPU's or task's state.
+    let (irqs_off, preempt_count, need_resched) = unsafe {
+        (
+            local_bindings::eventfs_helper_irqs_disabled(),
+            local_bindings::eventfs_helper_preempt_count(),
+            local_bindings::eventfs_helper_need_resched(),
+        )
+    };
+    TaskState {
+        pid,
+        comm,
+        irqs_off,
+        preempt_count,
+        need_resched,
+        migrate_disabled: migrate,
+    }
+}
+
+/// `num_online_cpus()`.
+pub(crate) fn online_cpus() -> u32 {
+    // SAFETY: No precondition: reads the online CPU count.
+    unsafe { local_bindings::eventfs_helper_num_online_cpus() }
 }

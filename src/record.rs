@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Records: what a tracing directory's ring buffer holds, how writers put them there and
+//! how `trace` prints them. The layout and text are `tracing`'s (plain Rust); the buffer
+//! is the kernel's (`vfs::ring_buffer`).
+
+use kernel::prelude::*;
+
+use crate::{
+    tracing::{self, Context, SavedComms, COMM_LEN},
+    vfs::{self, BufferReader, Record, RingBuffer, SeqOut},
+};
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `init()` in the module initialiser, before any use.
+    unsafe(uninit) static COMMS: SpinLock<SavedComms> = SavedComms::new();
+}
+
+/// Sets the saved task names up: called once by the module initialiser.
+pub(crate) fn init() {
+    // SAFETY: Called once, before any other use of `COMMS`.
+    unsafe { COMMS.init() };
+}
+
+/// The context of the current task, for a record's header; keeps its name for `trace`.
+fn current_context() -> Context {
+    let t = vfs::current_task();
+    // Writers in atomic context must not wait for a reader: a busy table skips the name.
+    if let Some(mut comms) = COMMS.try_lock() {
+        comms.save(t.pid, &t.comm);
+    }
+    Context::new(
+        t.pid,
+        t.irqs_off,
+        t.preempt_count,
+        t.need_resched,
+        t.migrate_disabled,
+    )
+}
+
+/// Writes `text` to `buf` as a `trace_marker` print record, cut to what a record can
+/// hold. Returns how much of `text` went in, or `EBADF` if the buffer takes nothing
+/// (recording is off), as tracefs does.
+pub(crate) fn write_marker(buf: &RingBuffer, text: &[u8]) -> Result<usize> {
+    let (len, n) = tracing::print_record_len(text.len(), buf.max_record());
+    let ctx = current_context();
+    // The address tracefs records for a marker is its write handler's; this is ours.
+    let ip = write_marker as *const () as usize as u64;
+    if !buf.write(len, |rec| {
+        tracing::fill_print_record(rec, &ctx, ip, &text[..n])
+    }) {
+        return Err(EBADF);
+    }
+    Ok(n)
+}
+
+/// Prints the header of `trace` for `buf` (empty counts without a buffer).
+pub(crate) fn show_header(buf: Option<&RingBuffer>, out: &mut SeqOut<'_>) -> core::fmt::Result {
+    let (entries, written) = buf.map_or((0, 0), RingBuffer::counts);
+    tracing::write_trace_header(out, entries, written, vfs::online_cpus())
+}
+
+/// Prints one record as a line of `trace`.
+pub(crate) fn show_record(rec: &Record<'_>, out: &mut SeqOut<'_>) -> core::fmt::Result {
+    use core::fmt::Write;
+    let Some((ty, ctx)) = Context::read_header(rec.data) else {
+        return Ok(());
+    };
+    let mut name = [0u8; COMM_LEN];
+    let comm = COMMS.lock().find(ctx.pid, &mut name);
+    tracing::write_context(out, comm, &ctx, rec.cpu, rec.ts)?;
+    match ty {
+        tracing::TYPE_PRINT => {
+            out.write_str("tracing_mark_write: ")?;
+            out.bytes(tracing::print_text(rec.data));
+            Ok(())
+        }
+        _ => writeln!(out, "Unknown type {ty}"),
+    }
+}
+
+/// Where an open `trace` is: a reader of its buffer and the index of the record the
+/// reader is on (the `seq_file` position of record `i` is `i + 1`; 0 is the header).
+pub(crate) struct TraceCursor {
+    reader: Option<BufferReader>,
+    index: u64,
+    /// The position of the last seek.
+    pos: u64,
+}
+
+impl TraceCursor {
+    /// A cursor over `reader`'s records (none without a buffer).
+    pub(crate) fn new(reader: Option<BufferReader>) -> TraceCursor {
+        TraceCursor {
+            reader,
+            index: 0,
+            pos: 0,
+        }
+    }
+
+    /// Moves to position `pos`; returns it, or `None` past the last record.
+    pub(crate) fn seek(&mut self, pos: u64) -> Option<u64> {
+        self.pos = pos;
+        if pos == 0 {
+            return Some(0);
+        }
+        let want = pos - 1;
+        let reader = self.reader.as_mut()?;
+        if want < self.index {
+            reader.rewind();
+            self.index = 0;
+        }
+        while self.index < want {
+            if !reader.advance() {
+                return None;
+            }
+            self.index += 1;
+        }
+        reader.peek().map(|_| pos)
+    }
+
+    /// Whether the current position is the header's.
+    pub(crate) fn at_header(&self) -> bool {
+        self.pos == 0
+    }
+
+    /// The record at the current position.
+    pub(crate) fn record(&mut self) -> Option<Record<'_>> {
+        self.reader.as_mut()?.peek()
+    }
+}

@@ -6,13 +6,25 @@
 //!
 //! ```text
 //! s:[GROUP/]EVENT FIELD[;FIELD...]    create a synthetic event (GROUP defaults to "synthetic")
-//! -:[GROUP/]EVENT                     remove an event
+//! -:[GROUP/]EVENT [ARGS...]           remove an event
+//! !PREFIX:[GROUP/]EVENT [ARGS...]     remove an event (e.g. "!s:EVENT FIELD[;FIELD...]")
 //! ```
 //!
 //! where `FIELD` is `TYPE NAME` or `char NAME[N]`, `TYPE` is one of `u8 u16 u32 u64 s8 s16
 //! s32 s64 int pid_t` and `N` is a decimal number in `1..=256`. The command prefix, the
 //! optional group and the event name form one token (`s:grp/ev`); spaces and tabs are
 //! allowed around every other token and around `;`.
+//!
+//! Removal is parsed as mainline's `dyn_event_release()` splits it, and matched as its
+//! `synth_event_match()` matches a synthetic event: the first whitespace-delimited token
+//! names the event (after `-:`, or after the first `:` of a token starting with `!`,
+//! whatever precedes that `:`); the rest of the line is ignored, as mainline ignores it
+//! for synthetic events (their fields are not compared). The name is not validated: a
+//! name no event has is `ENOENT`, not `EINVAL`. `-:GROUP/` (an empty event) is mainline's
+//! group-wide removal for probes only; a synthetic event matches by name, so here it
+//! matches nothing (`ENOENT`). Only a `-` not followed by `:`, a `!` token without `:`,
+//! or an empty event without a group (`-:`) is refused (`EINVAL`, not logged in
+//! `error_log`: mainline logs no removal errors).
 //!
 //! Plain Rust with no kernel dependency and no allocation: parsed commands borrow from the
 //! written line, and the renderers write to any [`core::fmt::Write`]. `cargo test` checks
@@ -247,11 +259,14 @@ impl fmt::Debug for EventSpec<'_> {
 pub(crate) enum Command<'a> {
     /// `s:[GROUP/]EVENT FIELD[;FIELD...]`: create a synthetic event.
     Create(EventSpec<'a>),
-    /// `-:[GROUP/]EVENT`: remove an event.
+    /// `-:[GROUP/]EVENT [ARGS...]` or `!PREFIX:[GROUP/]EVENT [ARGS...]` (`![GROUP/]EVENT
+    /// [ARGS...]` in `synthetic_events`): remove an event. The arguments are ignored.
     Remove {
-        /// The group ([`DEFAULT_GROUP`] when none was given).
+        /// The group ([`DEFAULT_GROUP`] when none was given). Not validated: it may be
+        /// empty (`-:/EVENT`) or no group's name, and then matches nothing.
         group: &'a [u8],
-        /// The event name.
+        /// The event name. Not validated: it may be empty (`-:GROUP/`), hold `/` or be no
+        /// event's name, and then matches nothing.
         event: &'a [u8],
     },
 }
@@ -273,6 +288,9 @@ pub(crate) enum ParseError {
     DuplicateField,
     /// A reserved group, event or field name (`enable`, `dynamic_events`, `common_*`).
     Reserved,
+    /// A malformed removal: `-` not followed by `:`, a `!` token without `:`, or no
+    /// event and no group (`-:`). Mainline refuses these with `EINVAL` and logs nothing.
+    BadRemoval,
 }
 
 impl ParseError {
@@ -286,15 +304,17 @@ impl ParseError {
             ParseError::TooManyFields => "dynamic_events: too many fields",
             ParseError::DuplicateField => "dynamic_events: duplicate field name",
             ParseError::Reserved => "dynamic_events: reserved name",
+            ParseError::BadRemoval => "dynamic_events: malformed removal",
         }
     }
 }
 
 impl ParseError {
     /// The text of the `error_log` entry, worded as mainline's synthetic-event errors;
-    /// `synth_view` for a write to `synthetic_events`, else `dynamic_events`.
-    pub(crate) fn log_text(self, synth_view: bool) -> &'static str {
-        match self {
+    /// `synth_view` for a write to `synthetic_events`, else `dynamic_events`. `None` for
+    /// an error mainline does not log (a malformed removal).
+    pub(crate) fn log_text(self, synth_view: bool) -> Option<&'static str> {
+        Some(match self {
             ParseError::Syntax if synth_view => {
                 "Command must be of the form: <name> field[;field] ..."
             }
@@ -306,7 +326,8 @@ impl ParseError {
             ParseError::BadArrayLen => "Invalid array specification",
             ParseError::TooManyFields => "Too many fields",
             ParseError::DuplicateField => "Invalid field",
-        }
+            ParseError::BadRemoval => return None,
+        })
     }
 }
 
@@ -487,8 +508,8 @@ pub(crate) fn parse_line_at(line: &[u8]) -> Result<Option<Command<'_>>, Refusal>
     }
     let r = if let Some(rest) = line.strip_prefix(b"s:") {
         parse_create(rest).map(Some)
-    } else if let Some(rest) = line.strip_prefix(b"-:") {
-        parse_remove(rest, true).map(Some)
+    } else if matches!(line.first(), Some(b'-' | b'!')) {
+        parse_remove(line).map(Some)
     } else {
         Err((ParseError::Syntax, line))
     };
@@ -498,14 +519,32 @@ pub(crate) fn parse_line_at(line: &[u8]) -> Result<Option<Command<'_>>, Refusal>
     })
 }
 
-/// Parses `[GROUP/]EVENT` of a removal; `strict`: nothing may follow.
-fn parse_remove(rest: &[u8], strict: bool) -> Result<Command<'_>, Culprit<'_>> {
-    let (target, tail) = split_token(rest);
-    let (group, event) = parse_target(target).map_err(|e| (e, target))?;
-    if strict && !tail.is_empty() {
-        return Err((ParseError::Syntax, tail));
+/// Parses a removal line of `dynamic_events` (it starts with `-` or `!`), as mainline's
+/// `dyn_event_release()`: only its first token counts, split on whitespace as
+/// `argv_split()` splits; the arguments after it are ignored.
+fn parse_remove(line: &[u8]) -> Result<Command<'_>, Culprit<'_>> {
+    let token = line.split(|&c| is_space(c)).next().unwrap_or(&[]);
+    let target = match token {
+        [b'-', b':', target @ ..] => target,
+        // `!` takes whatever follows the token's first `:` (`!s:EVENT`, `!p:EVENT`...).
+        [b'!', ..] => match split_once(token, |c| c == b':') {
+            Some((_, target)) => target,
+            None => return Err((ParseError::BadRemoval, token)),
+        },
+        _ => return Err((ParseError::BadRemoval, token)),
+    };
+    if target.is_empty() {
+        // No group and no event; `-:GROUP/` and `-:/EVENT` are well-formed.
+        return Err((ParseError::BadRemoval, target));
     }
-    Ok(Command::Remove { group, event })
+    Ok(remove_target(target))
+}
+
+/// The event a removal names: `[GROUP/]EVENT`, split at the first `/`, neither part
+/// validated (a name no event has matches nothing).
+fn remove_target(target: &[u8]) -> Command<'_> {
+    let (group, event) = split_once(target, |c| c == b'/').unwrap_or((DEFAULT_GROUP, target));
+    Command::Remove { group, event }
 }
 
 /// Parses `[GROUP/]EVENT FIELD[;FIELD...]`, the definition of a synthetic event.
@@ -529,15 +568,19 @@ fn parse_create(rest: &[u8]) -> Result<Command<'_>, Culprit<'_>> {
 
 /// Parses one line written to `synthetic_events` (mainline's syntax there, without the
 /// `s:` of `dynamic_events`): `[GROUP/]EVENT FIELD[;FIELD...]` creates an event,
-/// `![GROUP/]EVENT` removes one (a definition after the name is ignored). Blank lines
-/// are `Ok(None)`.
+/// `![GROUP/]EVENT [ARGS...]` removes one. As mainline's `create_or_delete_synth_event()`,
+/// a removal is never malformed: the name runs to the first space or tab, whatever
+/// follows is ignored, and a name no event has (`!` alone included) matches nothing.
+/// Blank lines are `Ok(None)`.
 pub(crate) fn parse_synth_line(line: &[u8]) -> Result<Option<Command<'_>>, Refusal> {
     let line = trim(line, is_space);
     if line.is_empty() {
         return Ok(None);
     }
     let r = match line.strip_prefix(b"!") {
-        Some(rest) => parse_remove(rest, false),
+        Some(rest) => Ok(remove_target(
+            rest.split(|&c| is_blank(c)).next().unwrap_or(&[]),
+        )),
         None => parse_create(line),
     };
     r.map(Some).map_err(|(err, at)| Refusal {
@@ -743,11 +786,18 @@ mod tests {
         assert_eq!(at("s:g/1e u64 a").pos, 2);
         assert_eq!(at("s:g/e").pos, 5);
         assert_eq!(at("x:g/e").pos, 0);
-        assert_eq!(at("-:g/e extra").pos, 6);
+        // Malformed removals: the caret under the removal token, or where the missing
+        // event would start (not logged in error_log, as mainline logs none).
+        assert_eq!(at("-x:g/e").pos, 0);
+        assert_eq!(at("-x:g/e").err, ParseError::BadRemoval);
+        assert_eq!(at("  !ev u64 a").pos, 0);
+        assert_eq!(at("!ev u64 a").err, ParseError::BadRemoval);
+        assert_eq!(at("-:").pos, 2);
+        assert_eq!(at(" 	-: ev").pos, 2);
+        assert_eq!(at("-: ev").err, ParseError::BadRemoval);
         assert_eq!(at("s:g/e u64 a;;u8 b").pos, 12);
         let synth = |l: &str| parse_synth_line(l.as_bytes()).unwrap_err();
         assert_eq!(synth("ev u64 a; char b[0]").pos, 10);
-        assert_eq!(synth("!1x").pos, 1);
         assert!(matches!(
             parse_synth_line(b"!ev u64 a"),
             Ok(Some(Command::Remove { event: b"ev", .. }))
@@ -956,7 +1006,6 @@ mod tests {
                 b"sev u8 x",
                 b":ev u8 x",
                 b"s",
-                b"-",
                 b"s:",
                 b"s: ev u8 x",
                 b"s :ev u8 x",
@@ -975,10 +1024,6 @@ mod tests {
                 b"s:ev char x[16]z",
                 b"s:ev char x[16] z",
                 b"s:ev char x[16][2]",
-                b"-:",
-                b"-: ev",
-                b"-:ev u8 x",
-                b"-:g/ev extra",
                 b"x",
                 b"#comment",
             ],
@@ -1005,10 +1050,6 @@ mod tests {
                 b"s:ev char [4]",
                 b"s:ev char 9a[4]",
                 b"s:ev char a b[4]",
-                b"-:1ev",
-                b"-:g/",
-                b"-:/ev",
-                b"-:a.b",
             ],
         );
     }
@@ -1054,16 +1095,17 @@ mod tests {
             format!("s:{n65} u8 x"),
             format!("s:ev u8 {n65}"),
             format!("s:ev char {n65}[4]"),
-            format!("-:{n65}"),
-            format!("-:{n65}/ev"),
         ];
         for line in &bad {
             assert_eq!(err(line.as_bytes()), ParseError::BadName, "{line}");
         }
-        assert!(matches!(
-            parse_line(format!("-:{n64}/{n64}").as_bytes()),
-            Ok(Some(Command::Remove { .. }))
-        ));
+        // A removal names an event without limits: a name too long matches nothing.
+        for line in [format!("-:{n64}/{n64}"), format!("-:{n65}/{n65}")] {
+            assert!(matches!(
+                parse_line(line.as_bytes()),
+                Ok(Some(Command::Remove { .. }))
+            ));
+        }
     }
 
     #[test]
@@ -1156,10 +1198,6 @@ mod tests {
                 b"s:ev u8 common_",
                 b"s:ev u8 x;int common_type",
                 b"s:ev char common_comm[16]",
-                b"-:enable",
-                b"-:g/enable",
-                b"-:enable/ev",
-                b"-:dynamic_events/ev",
             ],
         );
         // Only exact reserved names: near misses are ordinary names.
@@ -1177,9 +1215,92 @@ mod tests {
             (b"  -:g/ev \r", b"g", b"ev"),
             (b"-:g/ev\t", b"g", b"ev"),
             (b"-:synthetic/ev", b"synthetic", b"ev"),
+            // Arguments are ignored, whatever they are (mainline's synth_event_match()
+            // does not look at them): the event's definition, another one, anything.
+            (b"-:ev u64 lat", b"synthetic", b"ev"),
+            (b"-:g/ev extra", b"g", b"ev"),
+            (b"-:g/ev\tu8 x; char c[999]; ;;", b"g", b"ev"),
+            (b"-:synthetic/ev\x0bjunk", b"synthetic", b"ev"),
+            // `!`: the event follows the first `:` of the first token, whatever precedes
+            // it; the rest (usually the definition) is ignored.
+            (b"!s:ev u64 lat; pid_t pid;", b"synthetic", b"ev"),
+            (b"!s:g/ev u8 x", b"g", b"ev"),
+            (b"!s:synthetic/ev", b"synthetic", b"ev"),
+            (b"!p:ev", b"synthetic", b"ev"),
+            (b"!:ev", b"synthetic", b"ev"),
+            (b"!s:g/ev:x", b"g", b"ev:x"),
+            (b" \t!s:ev u8 x\r", b"synthetic", b"ev"),
+            // Names are not checked: they match no event (ENOENT when applied).
+            (b"-:1ev", b"synthetic", b"1ev"),
+            (b"-:a.b", b"synthetic", b"a.b"),
+            (b"-:g/e/f", b"g", b"e/f"),
+            (b"-:enable/ev", b"enable", b"ev"),
+            (b"-:g/enable", b"g", b"enable"),
+            (b"-:\xff", b"synthetic", b"\xff"),
+            // `-:GROUP/` and `-:/EVENT` are well-formed and name no synthetic event.
+            (b"-:g/", b"g", b""),
+            (b"-:synthetic/", b"synthetic", b""),
+            (b"-:/ev", b"", b"ev"),
+            (b"-:/", b"", b""),
+            (b"!s:g/", b"g", b""),
         ] {
             assert_eq!(
                 parse_line(line),
+                Ok(Some(Command::Remove { group, event })),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        // Refused: `-` without `:`, `!` without `:` in its token, no group and no event.
+        all_err(
+            ParseError::BadRemoval,
+            &[
+                b"-",
+                b"-ev",
+                b"-s:ev",
+                b"- :ev",
+                b"--:ev",
+                b"-:",
+                b"-: ev",
+                b"-:\tev u8 x",
+                b"!",
+                b"!ev",
+                b"!ev u64 lat",
+                b"!ev s:x",
+                b"! s:ev",
+                b"!s:",
+                b"!s: ev",
+                b"!:",
+            ],
+        );
+        assert_eq!(ParseError::BadRemoval.log_text(false), None);
+        assert_eq!(ParseError::Syntax.log_text(true).map(str::len), Some(53));
+    }
+
+    #[test]
+    fn synth_remove_forms() {
+        for (line, group, event) in [
+            (&b"!ev"[..], &b"synthetic"[..], &b"ev"[..]),
+            (b"  !ev \r", b"synthetic", b"ev"),
+            (b"!g/ev", b"g", b"ev"),
+            // The definition after the name is ignored, even one that does not match.
+            (b"!ev u64 lat", b"synthetic", b"ev"),
+            (
+                b"!wakeup_latency  u64 lat pid_t pid char comm[16]",
+                b"synthetic",
+                b"wakeup_latency",
+            ),
+            (b"!ev\tjunk;;", b"synthetic", b"ev"),
+            // Never malformed: the name runs to the first space or tab, unchecked.
+            (b"!", b"synthetic", b""),
+            (b"! ev", b"synthetic", b""),
+            (b"!ev;u8 x", b"synthetic", b"ev;u8"),
+            (b"!s:ev", b"synthetic", b"s:ev"),
+            (b"!1ev", b"synthetic", b"1ev"),
+            (b"!g/", b"g", b""),
+        ] {
+            assert_eq!(
+                parse_synth_line(line),
                 Ok(Some(Command::Remove { group, event })),
                 "{:?}",
                 String::from_utf8_lossy(line)
@@ -1315,6 +1436,7 @@ mod tests {
             ParseError::TooManyFields,
             ParseError::DuplicateField,
             ParseError::Reserved,
+            ParseError::BadRemoval,
         ];
         for (i, a) in all.iter().enumerate() {
             assert!(a.message().starts_with("dynamic_events: "));
@@ -1396,14 +1518,19 @@ mod tests {
             blanks(rng, out, 0);
         }
         let remove = rng.below(4) == 0;
-        out.extend_from_slice(if remove { b"-:" } else { b"s:" });
+        out.extend_from_slice(match (remove, rng.below(4)) {
+            (false, _) => b"s:",
+            (true, 0) => b"!s:",
+            (true, 1) => b"-",
+            (true, _) => b"-:",
+        });
         if rng.below(2) == 0 {
             out.extend_from_slice(name(rng, names));
             out.push(b'/');
         }
         out.extend_from_slice(name(rng, names));
         let nr = if remove {
-            rng.below(2)
+            rng.below(3)
         } else if rng.below(16) == 0 {
             30 + rng.below(5)
         } else {
@@ -1492,7 +1619,9 @@ mod tests {
                 assert_eq!(text.matches("\tfield:").count(), 4 + fields.len());
             }
             Command::Remove { group, event } => {
-                assert!(valid_name(group) && valid_name(event));
+                // Not validated, but one token: no whitespace; the group has no `/`.
+                assert!(!group.iter().chain(*event).any(|&c| is_space(c)));
+                assert!(!group.contains(&b'/'));
             }
         }
     }
@@ -1522,9 +1651,10 @@ mod tests {
         names.push(vec![b'n'; NAME_MAX_LEN]);
         names.push(vec![b'm'; NAME_MAX_LEN + 1]);
         let mut tokens: Vec<Vec<u8>> = [
-            "s:", "-:", "p:", ":", "/", ";", " ", "\t", " ", "u8", "u16", "u32", "u64", "s8",
-            "s16", "s32", "s64", "int", "pid_t", "char", "[", "]", "16", "0", "1", "256", "257",
-            "65536", "x", "y", "lat", "\n", "\r", "\r\n", "_", "9", "common_", "enable",
+            "s:", "-:", "!s:", "!", "-", "p:", ":", "/", ";", " ", "\t", " ", "u8", "u16", "u32",
+            "u64", "s8", "s16", "s32", "s64", "int", "pid_t", "char", "[", "]", "16", "0", "1",
+            "256", "257", "65536", "x", "y", "lat", "\n", "\r", "\r\n", "_", "9", "common_",
+            "enable",
         ]
         .iter()
         .map(|s| s.as_bytes().to_vec())
@@ -1584,7 +1714,7 @@ mod tests {
         assert!(creates > 2_000, "only {creates} creates");
         assert!(removes > 500, "only {removes} removes");
         assert!(errors > 5_000, "only {errors} errors");
-        assert_eq!(kinds.len(), 7, "{kinds:?}");
+        assert_eq!(kinds.len(), 8, "{kinds:?}");
         assert_eq!(widest, MAX_FIELDS);
     }
 

@@ -1942,8 +1942,9 @@ impl Work {
         let cmd = match parsed {
             Ok(cmd) => cmd,
             Err(r) => {
-                let text = r.err.log_text(view == View::Synthetic);
-                st.errors.log(0, view.loc(), text, trimmed(line), r.pos);
+                if let Some(text) = r.err.log_text(view == View::Synthetic) {
+                    st.errors.log(0, view.loc(), text, trimmed(line), r.pos);
+                }
                 return Err(refuse(r.err.message()));
             }
         };
@@ -1960,10 +1961,16 @@ impl Work {
             None => Ok(()),
             Some(Command::Create(spec)) => self.create(st, &spec),
             Some(Command::Remove { group, event }) => {
+                // As mainline matches a synthetic event: by its group and name only (the
+                // arguments of the command are ignored, not compared with its fields),
+                // and never a whole group (`-:GROUP/` names no event: ENOENT).
                 let guard = SrcuGuard::new();
                 let g = child(&self.root, group, Seer::Writer, &guard).ok_or(ENOENT)?;
                 let e = child(&g, event, Seer::Writer, &guard).ok_or(ENOENT)?;
                 drop(guard);
+                if e.event().is_none() {
+                    return Err(ENOENT);
+                }
                 self.remove_node(&e, false)
             }
         }

@@ -7,7 +7,7 @@
 //! so this is a self-contained fuzzer on stable Rust: a seeded xorshift generator feeds
 //! the parser three kinds of input and checks properties of every result.
 //!
-//! - Structured commands: `s:` and `-:` lines built from the grammar (random valid names
+//! - Structured commands: `s:`, `-:` and `!s:` lines built from the grammar (random valid names
 //!   up to and past the length limit, every field type, up to and past the field limit,
 //!   random blanks around tokens and separators, leading and trailing whitespace),
 //!   half of them valid as built.
@@ -27,7 +27,8 @@
 //!   rendering that again gives the same line (the listing is canonical);
 //! - its format text has the header, the four common fields and one aligned,
 //!   non-overlapping `field:` line per declared field, and a `print fmt:` naming them all;
-//! - a parsed removal names a valid target, and `-:GROUP/EVENT` parses back to it;
+//! - a parsed removal names one whitespace-free target (names unchecked, as mainline
+//!   leaves them), and `-:GROUP/EVENT` parses back to it;
 //! - every refusal has a distinct, non-empty log message. ([`events::ParseError`] carries
 //!   no position: a write is refused as a whole, so the parser reports only why.)
 //!
@@ -189,13 +190,21 @@ fn gen_command(rng: &mut Rng, out: &mut Vec<u8>) {
     let clean = rng.one_in(2);
     gen_space(rng, out);
     let create = !rng.one_in(4);
-    out.extend_from_slice(if create { b"s:" } else { b"-:" });
+    // Removals: mostly `-:`, also `!s:` (with fields or not) and malformed `-`/`!`.
+    let with_fields = create || rng.one_in(3);
+    out.extend_from_slice(match (create, rng.below(6)) {
+        (true, _) => b"s:",
+        (false, 0) => b"!s:",
+        (false, 1) => b"-",
+        (false, 2) => b"!",
+        (false, _) => b"-:",
+    });
     if !rng.one_in(3) {
         gen_name(rng, out, clean);
         out.push(b'/');
     }
     gen_name(rng, out, clean);
-    if create {
+    if with_fields {
         let n = match rng.below(10) {
             0 => MAX_FIELDS,
             1 => MAX_FIELDS + 1 + rng.below(3),
@@ -406,23 +415,44 @@ mod reference {
         (name_ok(name) && !name.starts_with(b"common_")).then(|| (ty, name.to_vec()))
     }
 
+    /// A removal as mainline's `dyn_event_release()` reads it: the first token (cut at
+    /// any whitespace, as `argv_split()`), `-:` or `!...:` before the target, the rest
+    /// ignored; `[GROUP/]EVENT` split at the first `/`, no name checked; only an empty
+    /// target without a group is refused.
+    fn removal(line: &[u8]) -> Option<Meaning> {
+        let cut = line.iter().position(|&c| is_space(c)).unwrap_or(line.len());
+        let token = &line[..cut];
+        let t = if token.starts_with(b"-:") {
+            &token[2..]
+        } else if token.first() == Some(&b'!') {
+            &token[token.iter().position(|&c| c == b':')? + 1..]
+        } else {
+            return None;
+        };
+        let (group, event) = match t.iter().position(|&c| c == b'/') {
+            Some(i) => (&t[..i], &t[i + 1..]),
+            None if t.is_empty() => return None,
+            None => (&b"synthetic"[..], t),
+        };
+        Some(Meaning::Remove {
+            group: group.to_vec(),
+            event: event.to_vec(),
+        })
+    }
+
     /// The meaning of `line`, or `None` if it must be refused.
     pub(super) fn parse(line: &[u8]) -> Option<Meaning> {
         let line = strip(line, is_space);
         if line.is_empty() {
             return Some(Meaning::Empty);
         }
-        let (create, rest) = match line {
-            [b's', b':', rest @ ..] => (true, rest),
-            [b'-', b':', rest @ ..] => (false, rest),
-            _ => return None,
-        };
+        if line[0] == b'-' || line[0] == b'!' {
+            return removal(line);
+        }
+        let rest = line.strip_prefix(b"s:")?;
         let cut = rest.iter().position(|&c| is_blank(c)).unwrap_or(rest.len());
         let (group, event) = target(&rest[..cut])?;
         let args = strip(&rest[cut..], is_blank);
-        if !create {
-            return args.is_empty().then_some(Meaning::Remove { group, event });
-        }
         if args.is_empty() {
             return None;
         }
@@ -573,13 +603,17 @@ fn check_line(line: &[u8]) -> Result<(), String> {
     match got {
         Ok(Some(Command::Create(spec))) => check_create(&spec)?,
         Ok(Some(Command::Remove { group, event })) => {
-            if !valid_name(group) || !valid_name(event) {
-                return Err("invalid removal target accepted".into());
+            let spaced = |n: &[u8]| n.iter().any(|&c| b" \t\n\r\x0b\x0c".contains(&c));
+            if spaced(group) || spaced(event) || group.contains(&b'/') {
+                return Err("removal target of more than one token".into());
             }
-            let text = format!("-:{}/{}", show(group), show(event));
-            let back = parse_line(text.as_bytes());
+            let mut text = b"-:".to_vec();
+            text.extend_from_slice(group);
+            text.push(b'/');
+            text.extend_from_slice(event);
+            let back = parse_line(&text);
             if back != Ok(Some(Command::Remove { group, event })) {
-                return Err(format!("{text:?} parses as {back:?}"));
+                return Err(format!("{:?} parses as {back:?}", show(&text)));
             }
         }
         Ok(None) => {}
@@ -630,7 +664,7 @@ struct Counts {
     creates: u64,
     removes: u64,
     empty: u64,
-    errors: [u64; 7],
+    errors: [u64; 8],
     max_fields: bool,
 }
 
@@ -648,7 +682,7 @@ impl Counts {
     }
 }
 
-const ALL_ERRORS: [ParseError; 7] = [
+const ALL_ERRORS: [ParseError; 8] = [
     ParseError::Syntax,
     ParseError::BadName,
     ParseError::BadType,
@@ -656,6 +690,7 @@ const ALL_ERRORS: [ParseError; 7] = [
     ParseError::TooManyFields,
     ParseError::DuplicateField,
     ParseError::Reserved,
+    ParseError::BadRemoval,
 ];
 
 #[test]
@@ -696,6 +731,14 @@ fn reference_agrees_on_known_lines() {
         b" s:e\tchar  c [ 016 ] ;  u64 y \r",
         b"-:g/e",
         b"-:e",
+        b"-:g/e extra",
+        b"-:e u64 lat",
+        b"!s:e u64 lat; pid_t pid;",
+        b"!p:g/e",
+        b"-:g/",
+        b"-:/e",
+        b"-:9e",
+        b"-:g/enable",
         b"",
         b" \t\r",
     ];
@@ -709,7 +752,12 @@ fn reference_agrees_on_known_lines() {
         b"s:g/e char c[0]",
         b"s:g/e u8 x; u16 x",
         b"s:g/e/f u8 x",
-        b"-:g/e extra",
+        b"-:",
+        b"-: g/e",
+        b"-g/e",
+        b"!e",
+        b"!e s:x",
+        b"!s:",
         b"x:g/e",
         b"s: g/e u8 x",
     ];
@@ -721,6 +769,13 @@ fn reference_agrees_on_known_lines() {
         assert!(reference::parse(line).is_none(), "{:?}", show(line));
         check_line(line).unwrap();
     }
+    assert_eq!(
+        reference::parse(b"!s:g/e u8 x"),
+        Some(Meaning::Remove {
+            group: b"g".to_vec(),
+            event: b"e".to_vec(),
+        })
+    );
     assert_eq!(
         reference::parse(b"s:e u8 x"),
         Some(Meaning::Create {

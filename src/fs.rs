@@ -19,7 +19,8 @@ use crate::record::TraceCursor;
 use crate::tree::{self, Cursor, DirNode, DirRef, FileKind, MountOwner, View};
 use crate::vfs::{
     AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
-    ParamKind, ParamSpec, ParamTable, ParamValue, RootSpec, SeqOut, SuperBlock, Tree, WriteSource,
+    ParamKind, ParamSpec, ParamTable, ParamValue, PollRegistrar, ReadSink, RootSpec, SeqOut,
+    SuperBlock, Tree, WriteSource,
 };
 
 /// Magic number reported by `statfs(2)` (TRACEFS_MAGIC + 1, so both can be told apart).
@@ -299,6 +300,35 @@ impl Tree for EventfsTree {
         *open.cursor.lock() = Cursor::None;
     }
 
+    fn is_stream(node: &DirNode, file: u32) -> bool {
+        tree::file_kind(node, file) == Ok(FileKind::TracePipe)
+    }
+
+    fn read_stream(
+        dir: &DirNode,
+        file: u32,
+        open: Pin<&OpenFile>,
+        dst: &mut ReadSink<'_>,
+        nonblock: bool,
+    ) -> Result<usize> {
+        match tree::file_kind(dir, file)? {
+            FileKind::TracePipe => {
+                tree::read_trace_pipe(dir, &mut open.pending.lock(), dst, nonblock)
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn poll(dir: &DirNode, file: u32, open: Pin<&OpenFile>, reg: &PollRegistrar<'_>) -> bool {
+        match tree::file_kind(dir, file) {
+            Ok(FileKind::TracePipe) => {
+                let left = !open.pending.lock().is_empty();
+                tree::poll_trace_pipe(dir, left, reg)
+            }
+            _ => true,
+        }
+    }
+
     fn write(
         dir: &DirNode,
         file: u32,
@@ -320,6 +350,7 @@ impl Tree for EventfsTree {
             FileKind::TraceMarker => tree::write_trace_marker(dir, src),
             // Accepted and ignored, as tracefs does (`echo > trace` clears by O_TRUNC).
             FileKind::Trace => Ok(src.remaining()),
+            FileKind::TracePipe => Err(EINVAL),
             // Accepted and ignored, as tracefs does (only O_TRUNC clears it).
             FileKind::ErrorLog => Ok(src.remaining()),
             FileKind::Readme
@@ -336,6 +367,8 @@ impl Tree for EventfsTree {
 pub(crate) struct OpenFile {
     /// For `dynamic_events`: the start of a line whose end has not been written yet
     /// (writers such as `cat` cut their buffers anywhere). At most one line long.
+    /// For `trace_pipe`: text of records taken out of the buffer that a read had no room
+    /// for.
     #[pin]
     pending: Mutex<KVec<u8>>,
     /// The record a reader is on, between `seq_seek` and `seq_stop`.

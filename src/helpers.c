@@ -170,3 +170,21 @@ unsigned int eventfs_helper_current_migration_disabled(void)
 {
 	return current->migration_disabled;
 }
+
+/* init_waitqueue_head() is a macro: it gives each call site its own lock class key. */
+void eventfs_helper_init_waitqueue_head(struct wait_queue_head *wq)
+{
+	init_waitqueue_head(wq);
+}
+
+/* init_irq_work() and poll_wait() are static inlines. */
+void eventfs_helper_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
+{
+	init_irq_work(work, func);
+}
+
+void eventfs_helper_poll_wait(struct file *file, struct wait_queue_head *wq,
+			      struct poll_table_struct *pt)
+{
+	poll_wait(file, wq, pt);
+}

@@ -20,6 +20,9 @@
 #include <linux/irqflags.h>
 #include <linux/sched.h>
 #include <linux/cpumask.h>
+#include <linux/wait.h>
+#include <linux/irq_work.h>
+#include <linux/poll.h>
 
 int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
 			    struct fs_parameter *param, struct fs_parse_result *result);
@@ -62,5 +65,10 @@ struct eventfs_comm {
 pid_t eventfs_helper_current_pid(void);
 struct eventfs_comm eventfs_helper_current_comm(void);
 unsigned int eventfs_helper_current_migration_disabled(void);
+
+void eventfs_helper_init_waitqueue_head(struct wait_queue_head *wq);
+void eventfs_helper_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *));
+void eventfs_helper_poll_wait(struct file *file, struct wait_queue_head *wq,
+			      struct poll_table_struct *pt);
 
 #endif /* EVENTFS_HELPERS_H */

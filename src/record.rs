@@ -8,7 +8,7 @@ use kernel::prelude::*;
 
 use crate::{
     tracing::{self, Context, SavedComms, COMM_LEN},
-    vfs::{self, BufferReader, Record, RingBuffer, SeqOut},
+    vfs::{self, Buffer, BufferReader, Record, RingBuffer, SeqOut},
 };
 
 kernel::sync::global_lock! {
@@ -41,8 +41,8 @@ fn current_context() -> Context {
 /// Writes `text` to `buf` as a `trace_marker` print record, cut to what a record can
 /// hold. Returns how much of `text` went in, or `EBADF` if the buffer takes nothing
 /// (recording is off), as tracefs does.
-pub(crate) fn write_marker(buf: &RingBuffer, text: &[u8]) -> Result<usize> {
-    let (len, n) = tracing::print_record_len(text.len(), buf.max_record());
+pub(crate) fn write_marker(buf: &Buffer, text: &[u8]) -> Result<usize> {
+    let (len, n) = tracing::print_record_len(text.len(), buf.ring().max_record());
     let ctx = current_context();
     // The address tracefs records for a marker is its write handler's; this is ours.
     let ip = write_marker as *const () as usize as u64;
@@ -60,9 +60,42 @@ pub(crate) fn show_header(buf: Option<&RingBuffer>, out: &mut SeqOut<'_>) -> cor
     tracing::write_trace_header(out, entries, written, vfs::online_cpus())
 }
 
+/// Where lines of `trace` and `trace_pipe` go.
+pub(crate) trait LineOut: core::fmt::Write {
+    /// Appends raw bytes.
+    fn raw(&mut self, b: &[u8]) -> core::fmt::Result;
+}
+
+impl LineOut for SeqOut<'_> {
+    fn raw(&mut self, b: &[u8]) -> core::fmt::Result {
+        self.bytes(b);
+        Ok(())
+    }
+}
+
+/// Lines appended to a vector (`trace_pipe`'s text not yet read). Fails only if the
+/// vector must grow and cannot.
+pub(crate) struct VecOut<'a>(pub(crate) &'a mut KVec<u8>);
+
+impl core::fmt::Write for VecOut<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.raw(s.as_bytes())
+    }
+}
+
+impl LineOut for VecOut<'_> {
+    fn raw(&mut self, b: &[u8]) -> core::fmt::Result {
+        self.0
+            .extend_from_slice(b, GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+}
+
+/// The longest line of a record: its context, the event's name and a marker's text.
+pub(crate) const LINE_MAX: usize = 128 + tracing::MARKER_MAX;
+
 /// Prints one record as a line of `trace`.
-pub(crate) fn show_record(rec: &Record<'_>, out: &mut SeqOut<'_>) -> core::fmt::Result {
-    use core::fmt::Write;
+pub(crate) fn show_record(rec: &Record<'_>, out: &mut impl LineOut) -> core::fmt::Result {
     let Some((ty, ctx)) = Context::read_header(rec.data) else {
         return Ok(());
     };
@@ -72,8 +105,7 @@ pub(crate) fn show_record(rec: &Record<'_>, out: &mut SeqOut<'_>) -> core::fmt::
     match ty {
         tracing::TYPE_PRINT => {
             out.write_str("tracing_mark_write: ")?;
-            out.bytes(tracing::print_text(rec.data));
-            Ok(())
+            out.raw(tracing::print_text(rec.data))
         }
         _ => writeln!(out, "Unknown type {ty}"),
     }

@@ -17,6 +17,7 @@ tracing mini-HOWTO:
  Important files:
   trace\t\t\t- The static contents of the buffer
 \t\t\t  To clear the buffer write into this file: echo > trace
+  trace_pipe\t\t- A consuming read to see the contents of the buffer
   current_tracer\t- function and latency tracers
   available_tracers\t- list of configured tracers for current_tracer
   error_log\t- error log for failed commands (that support it)

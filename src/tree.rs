@@ -39,12 +39,12 @@ use kernel::{
 };
 
 use crate::events::{self, Command, EventSpec, FieldType};
-use crate::record::{self, TraceCursor};
+use crate::record::{self, TraceCursor, VecOut};
 use crate::tracing;
 use crate::vfs::{
-    self, AttrChange, Attrs, BufferSlot, DirEntry, Found, HashLink, HashNode, Kgid, Kuid,
-    NofsScope, Prepared, RcuArc, RcuHashTable, RcuXArray, RingBuffer, SeqOut, SrcuGuard,
-    WriteSource, XSet,
+    self, AttrChange, Attrs, Buffer, BufferSlot, DirEntry, Found, HashLink, HashNode, Kgid, Kuid,
+    NofsScope, PollRegistrar, Prepared, RcuArc, RcuHashTable, RcuXArray, ReadSink, SeqOut,
+    SrcuGuard, WriteSource, XSet,
 };
 
 /// A counted reference to a node.
@@ -514,6 +514,8 @@ pub(crate) enum FileKind {
     Trace,
     /// `trace_marker` (top).
     TraceMarker,
+    /// `trace_pipe` (top).
+    TracePipe,
     /// `enable` (every directory).
     Enable,
     /// `id` (events).
@@ -537,6 +539,7 @@ impl FileKind {
             FileKind::BufferSizeKb => b"buffer_size_kb",
             FileKind::Trace => b"trace",
             FileKind::TraceMarker => b"trace_marker",
+            FileKind::TracePipe => b"trace_pipe",
             FileKind::Enable => b"enable",
             FileKind::Id => b"id",
             FileKind::Format => b"format",
@@ -552,6 +555,7 @@ impl FileKind {
             | FileKind::AvailableEvents
             | FileKind::AvailableTracers
             | FileKind::Id
+            | FileKind::TracePipe
             | FileKind::Format => 0o440,
             FileKind::CurrentTracer
             | FileKind::DynamicEvents
@@ -567,7 +571,7 @@ impl FileKind {
 }
 
 /// The files of a tracing directory, in readdir order.
-const TOP_FILES: [FileKind; 12] = [
+const TOP_FILES: [FileKind; 13] = [
     FileKind::Readme,
     FileKind::AvailableEvents,
     FileKind::AvailableTracers,
@@ -579,10 +583,11 @@ const TOP_FILES: [FileKind; 12] = [
     FileKind::SyntheticEvents,
     FileKind::Trace,
     FileKind::TraceMarker,
+    FileKind::TracePipe,
     FileKind::TracingOn,
 ];
 /// The files of an instance, in readdir order.
-const INSTANCE_FILES: [FileKind; 8] = [
+const INSTANCE_FILES: [FileKind; 9] = [
     FileKind::AvailableTracers,
     FileKind::BufferSizeKb,
     FileKind::CurrentTracer,
@@ -590,12 +595,13 @@ const INSTANCE_FILES: [FileKind; 8] = [
     FileKind::SetEvent,
     FileKind::Trace,
     FileKind::TraceMarker,
+    FileKind::TracePipe,
     FileKind::TracingOn,
 ];
 const EVENTS_FILES: [FileKind; 1] = [FileKind::Enable];
 const GROUP_FILES: [FileKind; 1] = [FileKind::Enable];
 const EVENT_FILES: [FileKind; 3] = [FileKind::Enable, FileKind::Id, FileKind::Format];
-const MAX_FILES: usize = 12;
+const MAX_FILES: usize = 13;
 // The VFS layer keeps a file's index in the low bits of a node pointer.
 const _: () = assert!(MAX_FILES < vfs::RCU_ARC_ALIGN);
 
@@ -674,7 +680,7 @@ impl Scope {
     }
 
     /// The scope's buffer, allocated now if it has none yet.
-    fn buffer(&self) -> Result<&RingBuffer> {
+    fn buffer(&self) -> Result<&Buffer> {
         if let Some(b) = self.buffer.get() {
             return Ok(b);
         }
@@ -1553,7 +1559,7 @@ pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Res
     let _st = TREE.lock();
     scope.tracing_on.store(on, ordering::Relaxed);
     if let Some(b) = scope.buffer.get() {
-        b.set_recording(on);
+        b.ring().set_recording(on);
     }
     Ok(n)
 }
@@ -1575,7 +1581,7 @@ pub(crate) fn write_buffer_size_kb(node: &DirNode, src: &mut WriteSource<'_>) ->
     }
     let _st = TREE.lock();
     if let Some(b) = scope.buffer.get() {
-        b.resize((kb << 10) as usize)?;
+        b.ring().resize((kb << 10) as usize)?;
     }
     scope.buffer_kb.store(kb, ordering::Relaxed);
     Ok(n)
@@ -1606,11 +1612,67 @@ pub(crate) fn trace_cursor(node: &DirNode) -> Result<TraceCursor> {
     Ok(TraceCursor::new(scope.buffer.reader()?))
 }
 
+/// Reads `trace_pipe` of the tracing directory `node`: takes records out of its buffer and
+/// copies their lines to `dst`, as many as fit. `left` holds what a previous read took
+/// out but had no room for (it comes first). Sleeps while there is nothing (`EAGAIN` if
+/// `nonblock`); once something was copied, returns rather than wait for more.
+pub(crate) fn read_trace_pipe(
+    node: &DirNode,
+    left: &mut KVec<u8>,
+    dst: &mut ReadSink<'_>,
+    nonblock: bool,
+) -> Result<usize> {
+    let scope = node.scope().ok_or(EINVAL)?;
+    let buf = scope.buffer()?;
+    let mut copied = 0;
+    loop {
+        if !left.is_empty() {
+            let n = dst.write(left)?;
+            left.copy_within(n.., 0);
+            left.truncate(left.len() - n);
+            copied += n;
+            if !left.is_empty() || dst.remaining() == 0 {
+                return Ok(copied);
+            }
+        }
+        if buf.is_empty() {
+            if copied > 0 {
+                return Ok(copied);
+            }
+            if nonblock {
+                return Err(EAGAIN);
+            }
+            buf.wait_for_record()?;
+            continue;
+        }
+        // Room for the longest line first: once a record is taken out, printing it
+        // cannot fail.
+        left.reserve(record::LINE_MAX, GFP_KERNEL)?;
+        let _ = buf.consume(|rec| record::show_record(&rec, &mut VecOut(left)));
+    }
+}
+
+/// `poll(2)` of `trace_pipe` of `node`: registers the poll and tells whether a read would
+/// find something. `left`: whether text of a previous read waits.
+pub(crate) fn poll_trace_pipe(node: &DirNode, left: bool, reg: &PollRegistrar<'_>) -> bool {
+    let Some(scope) = node.scope() else {
+        return true;
+    };
+    match scope.buffer() {
+        Ok(buf) => {
+            reg.wait_on(buf);
+            left || !buf.is_empty()
+        }
+        // A read reports the error.
+        Err(_) => true,
+    }
+}
+
 /// `O_TRUNC` on `trace`: drops every record of the tracing directory `node`.
 pub(crate) fn clear_trace(node: &DirNode) -> Result {
     let scope = node.scope().ok_or(EINVAL)?;
     if let Some(b) = scope.buffer.get() {
-        b.clear();
+        b.ring().clear();
     }
     Ok(())
 }
@@ -1620,7 +1682,7 @@ pub(crate) fn clear_trace(node: &DirNode) -> Result {
 pub(crate) fn show_trace(node: &DirNode, cursor: &mut TraceCursor, out: &mut SeqOut<'_>) -> Result {
     let scope = node.scope().ok_or(EINVAL)?;
     let r = if cursor.at_header() {
-        record::show_header(scope.buffer.get(), out)
+        record::show_header(scope.buffer.get().map(Buffer::ring), out)
     } else {
         match cursor.record() {
             Some(rec) => record::show_record(&rec, out),
@@ -1746,6 +1808,7 @@ pub(crate) fn open_in(scope: Option<&DirNode>, kind: FileKind) -> Result<bool> {
             | FileKind::BufferSizeKb
             | FileKind::Trace
             | FileKind::TraceMarker
+            | FileKind::TracePipe
     );
     match scope.and_then(|s| s.scope()) {
         Some(s) if uses => s.get().map(|()| true),

@@ -54,6 +54,13 @@ run ls -la $MNT/instances/demo
 run sh -c "echo 1 > $MNT/instances/demo/events/sched/switch_lat/enable"
 run cat $MNT/instances/demo/events/sched/enable $MNT/events/sched/enable
 run cat $MNT/instances/demo/set_event
+echo "# recording: each tracing directory has its own kernel ring buffer"
+run sh -c "echo 'hello from the demo' > $MNT/instances/demo/trace_marker"
+run sh -c "echo 'to the top level' > $MNT/trace_marker"
+run cat $MNT/instances/demo/trace
+run cat $MNT/instances/demo/buffer_size_kb
+run sh -c "timeout 2 head -n 1 $MNT/trace_pipe"
+run sh -c "grep -vc '^#' $MNT/trace || true"
 echo "\$ echo '-:sched/switch_lat' >> dynamic_events   # enabled in the instance: EBUSY"
 if echo '-:sched/switch_lat' >>$MNT/dynamic_events; then echo "removed an event enabled in an instance"; exit 1; fi
 echo "\$ exec 3< instances/demo/tracing_on; rmdir instances/demo   # open file: EBUSY"

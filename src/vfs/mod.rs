@@ -15,17 +15,21 @@ pub(crate) mod rcu;
 pub(crate) mod rhashtable;
 pub(crate) mod ring_buffer;
 pub(crate) mod super_block;
+pub(crate) mod wait;
 pub(crate) mod xarray;
 
 pub(crate) use fs_type::{
     FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration, RootSpec,
 };
 pub(crate) use inode::Inode;
-pub(crate) use node::{AttrChange, Attrs, DirEntry, Found, SeqOut, Tree, WriteSource};
+pub(crate) use node::{
+    AttrChange, Attrs, DirEntry, Found, PollRegistrar, ReadSink, SeqOut, Tree, WriteSource,
+};
 pub(crate) use rcu::{NofsScope, Prepared, RcuArc, SrcuGuard, RCU_ARC_ALIGN};
 pub(crate) use rhashtable::{HashLink, HashNode, RcuHashTable};
-pub(crate) use ring_buffer::{BufferReader, BufferSlot, Record, RingBuffer};
+pub(crate) use ring_buffer::{Buffer, BufferReader, BufferSlot, Record, RingBuffer};
 pub(crate) use super_block::{NewSuperBlock, SuperBlock};
+pub(crate) use wait::Waiters;
 pub(crate) use xarray::{RcuXArray, XSet};
 
 /// Bindings generated at build time by the module's own bindgen step (see `Kbuild`) for

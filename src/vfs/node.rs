@@ -20,6 +20,8 @@
 //!   `Pin<KBox<Tree::Open>>` made by `open` and dropped by `release`. The open file pins
 //!   its dentry, so the dentry's node reference keeps the metadata alive while the file is
 //!   open (rule 10).
+//!   Stream files ([`Tree::is_stream`]) have the same state but are read by
+//!   [`Tree::read_stream`], not through the `seq_file`.
 //! - `inode->i_sb->s_fs_info` is the superblock's [`Tree::SbInfo`] (see `vfs::fs_type`):
 //!   mount-wide defaults that derived attributes depend on.
 //! - No structure of the filesystem keeps a dentry or inode pointer (rule 1).
@@ -32,12 +34,12 @@ use kernel::{
     error::{from_result, to_result},
     ffi::{c_int, c_uint, c_void},
     fs::file::{flags as file_flags, LocalFile},
-    iov::IovIterSource,
+    iov::{IovIterDest, IovIterSource},
     prelude::*,
     types::ForeignOwnable,
 };
 
-use super::{local_bindings, Kgid, Kuid, RcuArc};
+use super::{local_bindings, Buffer, Kgid, Kuid, RcuArc};
 
 /// `FMODE_WRITE` of `linux/fs.h` (a `__force` cast bindgen does not see).
 const FMODE_WRITE: u32 = 0x2;
@@ -157,6 +159,21 @@ pub(crate) trait Tree: Sized + 'static {
     ) -> Result;
     /// Ends a pass of reading: lets go of the current record.
     fn seq_stop(open: Pin<&Self::Open>);
+    /// Whether file `file` of `node` is a stream: read by [`Tree::read_stream`] and polled
+    /// by [`Tree::poll`], without a file position.
+    fn is_stream(node: &Self::Node, file: u32) -> bool;
+    /// Reads from stream file `file` into `dst`; returns how many bytes it copied.
+    /// `nonblock`: `O_NONBLOCK`, the read must not sleep.
+    fn read_stream(
+        dir: &Self::Node,
+        file: u32,
+        open: Pin<&Self::Open>,
+        dst: &mut ReadSink<'_>,
+        nonblock: bool,
+    ) -> Result<usize>;
+    /// `poll(2)` of stream file `file`: registers the poll with `reg` and returns whether
+    /// a read would find something now.
+    fn poll(dir: &Self::Node, file: u32, open: Pin<&Self::Open>, reg: &PollRegistrar<'_>) -> bool;
     /// Writes the bytes of `src` (the file position does not matter); returns how many
     /// were consumed.
     fn write(
@@ -214,6 +231,54 @@ impl WriteSource<'_> {
             return Err(EFAULT);
         }
         Ok(&out[..n])
+    }
+}
+
+/// Where the bytes of one `read(2)` of a stream file go: user memory, filled in order.
+pub(crate) struct ReadSink<'a> {
+    iter: &'a mut IovIterDest<'a>,
+}
+
+impl ReadSink<'_> {
+    /// Room left.
+    pub(crate) fn remaining(&self) -> usize {
+        self.iter.len()
+    }
+
+    /// Copies as much of `data` as fits; returns how much, `EFAULT` if user memory could
+    /// not be written.
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<usize> {
+        let want = core::cmp::min(data.len(), self.iter.len());
+        let n = self.iter.copy_to_iter(&data[..want]);
+        if n < want {
+            return Err(EFAULT);
+        }
+        Ok(n)
+    }
+}
+
+/// The arguments of one `poll` call: [`PollRegistrar::wait_on`] adds the file to a
+/// buffer's wait queue.
+///
+/// # Invariants
+///
+/// `file` and `table` are the live arguments of the current `file_operations.poll` call,
+/// on a file whose open state keeps what it waits on alive until its release.
+pub(crate) struct PollRegistrar<'a> {
+    file: *mut bindings::file,
+    table: *mut bindings::poll_table_struct,
+    _p: PhantomData<&'a ()>,
+}
+
+impl PollRegistrar<'_> {
+    /// Wakes the poller when `buf` gets a record.
+    ///
+    /// `buf` must stay allocated until the file is released: the tree's files keep their
+    /// buffer's owner from freeing it while they are open.
+    pub(crate) fn wait_on(&self, buf: &Buffer) {
+        // SAFETY: Live arguments of this poll call (type invariant); the buffer outlives
+        // the file (see above).
+        unsafe { buf.poll_wait(self.file, self.table) };
     }
 }
 
@@ -328,6 +393,14 @@ impl<T: Tree> NodeOps<T> {
         llseek: Some(bindings::seq_lseek),
         ..pin_init::zeroed()
     };
+    pub(crate) const STREAM_FOPS: bindings::file_operations = bindings::file_operations {
+        open: Some(Self::open),
+        read_iter: Some(Self::stream_read_iter),
+        write_iter: Some(Self::write_iter),
+        poll: Some(Self::poll),
+        release: Some(Self::release),
+        ..pin_init::zeroed()
+    };
     const SEQ_OPS: bindings::seq_operations = bindings::seq_operations {
         start: Some(Self::seq_start),
         next: Some(Self::seq_next),
@@ -402,6 +475,9 @@ impl<T: Tree> NodeOps<T> {
         let (ty, iops, fops) = match role {
             InodeRole::Dir | InodeRole::Root => {
                 (bindings::S_IFDIR, &Self::DIR_IOPS, &Self::DIR_FOPS)
+            }
+            InodeRole::File(i) if T::is_stream(node, i) => {
+                (bindings::S_IFREG, &Self::FILE_IOPS, &Self::STREAM_FOPS)
             }
             InodeRole::File(_) => (bindings::S_IFREG, &Self::FILE_IOPS, &Self::FILE_FOPS),
         };
@@ -1005,6 +1081,60 @@ impl<T: Tree> NodeOps<T> {
             unsafe { (*iocb).ki_pos += n as i64 };
             Ok(n as isize)
         })
+    }
+}
+
+impl<T: Tree> NodeOps<T> {
+    /// `file_operations.read_iter` of a stream file.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with live arguments of this tree, as the C prototype requires.
+    unsafe extern "C" fn stream_read_iter(
+        iocb: *mut bindings::kiocb,
+        iter: *mut bindings::iov_iter,
+    ) -> isize {
+        from_result(|| {
+            // SAFETY: The kiocb of a read on one of our open files.
+            let file = unsafe { (*iocb).ki_filp };
+            // SAFETY: A live file of ours.
+            let (node, i, open) = unsafe { Self::parts(file)? };
+            // SAFETY: `f_flags` of a live file; `O_NONBLOCK` may change under `fcntl`, a
+            // plain read of it is what the VFS itself does.
+            let nonblock = unsafe { (*file).f_flags } & file_flags::O_NONBLOCK != 0;
+            // SAFETY: The VFS passes a destination iterator writable for this call.
+            let iter = unsafe { IovIterDest::from_raw(iter) };
+            let mut dst = ReadSink { iter };
+            let n = T::read_stream(node, i, open, &mut dst, nonblock)?;
+            Ok(n as isize)
+        })
+    }
+
+    /// `file_operations.poll` of a stream file.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with live arguments of this tree, as the C prototype requires.
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table_struct,
+    ) -> bindings::__poll_t {
+        // SAFETY: A live file of ours.
+        let Ok((node, i, open)) = (unsafe { Self::parts(file) }) else {
+            return bindings::POLLERR;
+        };
+        // INVARIANT: The arguments of this call; the open state keeps the scope, and so
+        // its buffer, alive until release.
+        let reg = PollRegistrar {
+            file,
+            table,
+            _p: PhantomData,
+        };
+        if T::poll(node, i, open, &reg) {
+            bindings::POLLIN | bindings::POLLRDNORM
+        } else {
+            0
+        }
     }
 }
 

@@ -4,23 +4,25 @@
 //! `kernel/trace/ring_buffer.c`), which holds the records of a tracing directory.
 //!
 //! Who owns what:
-//! - A [`BufferSlot`] owns the `trace_buffer` it allocated (on first use: an idle instance
+//! - A [`BufferSlot`] owns the [`Buffer`] it allocated (on first use: an idle instance
 //!   costs no buffer) until [`BufferSlot::free`], or its drop, frees it.
-//! - [`RingBuffer`] is the buffer itself, only ever borrowed from its slot.
+//! - A [`Buffer`] owns the `trace_buffer` and the wait queue of its `trace_pipe` readers.
+//! - [`RingBuffer`] is the `trace_buffer` itself, only ever borrowed from its `Buffer`.
 //! - A [`BufferReader`] owns one `ring_buffer_iter` per CPU, freed at its drop; it borrows
 //!   the buffer without a lifetime (it sits in an open file), so the slot's owner must not
 //!   free the buffer while a reader of it exists (see [`BufferSlot::free`]).
 
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{marker::PhantomData, pin::Pin, ptr::NonNull};
 
 use kernel::{
-    bindings,
+    bindings, new_mutex,
     prelude::*,
     sync::atomic::{ordering, Atomic},
+    sync::Mutex,
     types::Opaque,
 };
 
-use super::local_bindings as lb;
+use super::{local_bindings as lb, Waiters};
 
 /// `RB_FL_OVERWRITE`: when full, the oldest records make room (tracefs' default mode).
 const RB_FL_OVERWRITE: u32 = 1;
@@ -131,16 +133,136 @@ unsafe fn event_data<'a>(ev: *mut lb::ring_buffer_event) -> Option<&'a [u8]> {
     })
 }
 
-/// The ring buffer of a tracing directory, allocated on first use.
+/// A tracing directory's buffer: the ring buffer, the readers of `trace_pipe` that wait
+/// for records, and the lock that serialises them.
+///
+/// # Invariants
+///
+/// `rb` was allocated by `ring_buffer_alloc` and is owned here: freed at drop, after the
+/// last queued wake-up has run. The struct is always pinned (boxed in its slot).
+#[pin_data(PinnedDrop)]
+pub(crate) struct Buffer {
+    rb: NonNull<lb::trace_buffer>,
+    #[pin]
+    waiters: Waiters,
+    /// Held while a record is consumed and copied: the next consume of the same CPU may
+    /// recycle the page a consumed record lives in.
+    #[pin]
+    consume: Mutex<()>,
+}
+
+// SAFETY: See `RingBuffer`; `Waiters` and `Mutex` are `Send` and `Sync`.
+unsafe impl Send for Buffer {}
+// SAFETY: See above.
+unsafe impl Sync for Buffer {}
+
+impl Buffer {
+    /// The ring buffer.
+    pub(crate) fn ring(&self) -> &RingBuffer {
+        // SAFETY: `rb` is live while `self` is (type invariant); `RingBuffer` is a
+        // transparent wrapper of `trace_buffer`.
+        unsafe { &*self.rb.as_ptr().cast::<RingBuffer>() }
+    }
+
+    fn waiters(&self) -> Pin<&Waiters> {
+        // SAFETY: `self` is pinned (type invariant), so its field is too.
+        unsafe { Pin::new_unchecked(&self.waiters) }
+    }
+
+    /// [`RingBuffer::write`], then wakes the readers waiting for a record (through an
+    /// `irq_work`: safe from any context).
+    pub(crate) fn write(&self, len: usize, fill: impl FnOnce(&mut [u8])) -> bool {
+        let ok = self.ring().write(len, fill);
+        if ok {
+            self.waiters().notify();
+        }
+        ok
+    }
+
+    /// Whether no CPU has a record.
+    pub(crate) fn is_empty(&self) -> bool {
+        // SAFETY: `rb` is live.
+        unsafe { lb::ring_buffer_empty(self.rb.as_ptr()) }
+    }
+
+    /// Sleeps until there is a record; `ERESTARTSYS` on a signal.
+    pub(crate) fn wait_for_record(&self) -> Result {
+        self.waiters().wait(|| !self.is_empty())
+    }
+
+    /// Registers a poll of `file` on the arrival of records.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Waiters::poll_wait`].
+    pub(crate) unsafe fn poll_wait(
+        &self,
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table_struct,
+    ) {
+        // SAFETY: Per the caller.
+        unsafe { self.waiters().poll_wait(file, table) }
+    }
+
+    /// Takes the oldest record of all CPUs out of the buffer and gives it to `f`; `None`
+    /// if there is none. Consumers are serialised: no record goes to two of them.
+    pub(crate) fn consume<R>(&self, f: impl FnOnce(Record<'_>) -> R) -> Option<R> {
+        let _g = self.consume.lock();
+        let mut best: Option<(u32, u64)> = None;
+        for cpu in 0..kernel::cpu::nr_cpu_ids() {
+            let mut ts = 0u64;
+            // SAFETY: `rb` is live; `ts` is valid for writes; a CPU outside the buffer's
+            // mask gives NULL.
+            let ev = unsafe {
+                lb::ring_buffer_peek(
+                    self.rb.as_ptr(),
+                    cpu as c_int,
+                    &mut ts,
+                    core::ptr::null_mut(),
+                )
+            };
+            if !ev.is_null() && best.is_none_or(|(_, t)| ts < t) {
+                best = Some((cpu, ts));
+            }
+        }
+        let (cpu, _) = best?;
+        let mut ts = 0u64;
+        // SAFETY: As above. The record stays valid until the next consume of this CPU,
+        // which `_g` holds off until `f` is done with it.
+        let ev = unsafe {
+            lb::ring_buffer_consume(
+                self.rb.as_ptr(),
+                cpu as c_int,
+                &mut ts,
+                core::ptr::null_mut(),
+            )
+        };
+        // SAFETY: See above.
+        let data = unsafe { event_data(ev)? };
+        Some(f(Record { cpu, ts, data }))
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Buffer {
+    fn drop(self: Pin<&mut Self>) {
+        self.as_ref().get_ref().waiters().sync();
+        // SAFETY: `rb` is owned here (type invariant) and no wake-up is pending; nothing
+        // else uses it (the slot's owner guarantees it, see `BufferSlot::free`).
+        unsafe { lb::ring_buffer_free(self.rb.as_ptr()) };
+    }
+}
+
+/// The buffer of a tracing directory, allocated on first use.
 ///
 /// `W` is the guard of the owner's writer lock, which serialises allocation and freeing.
 ///
 /// # Invariants
 ///
-/// `ptr` is NULL or a buffer allocated by [`BufferSlot::get_or_alloc`], owned by the slot;
-/// once set it changes only in [`BufferSlot::free`].
+/// `ptr` is NULL or a pinned [`Buffer`] from `KBox::into_raw`, owned by the slot; once set
+/// it changes only in [`BufferSlot::free`].
 pub(crate) struct BufferSlot<W> {
-    ptr: Atomic<*mut lb::trace_buffer>,
+    ptr: Atomic<*mut Buffer>,
     _writer: PhantomData<fn(&W)>,
 }
 
@@ -154,33 +276,41 @@ impl<W> BufferSlot<W> {
     }
 
     /// The buffer, if one was allocated. Lock-free.
-    pub(crate) fn get(&self) -> Option<&RingBuffer> {
+    pub(crate) fn get(&self) -> Option<&Buffer> {
         let p = self.ptr.load(ordering::Acquire);
         // SAFETY: A non-null `ptr` is a live buffer (type invariant) that stays allocated
         // while `self` is borrowed: `free` requires that no such borrow is in use.
-        NonNull::new(p).map(|p| unsafe { &*p.as_ptr().cast::<RingBuffer>() })
+        NonNull::new(p).map(|p| unsafe { &*p.as_ptr() })
     }
 
     /// The buffer, allocated now if there is none yet, `bytes` per CPU, recording or not.
-    pub(crate) fn get_or_alloc(
-        &self,
-        bytes: usize,
-        recording: bool,
-        _w: &W,
-    ) -> Result<&RingBuffer> {
+    pub(crate) fn get_or_alloc(&self, bytes: usize, recording: bool, _w: &W) -> Result<&Buffer> {
         if let Some(b) = self.get() {
             return Ok(b);
         }
         // SAFETY: No precondition; the helper wraps the `ring_buffer_alloc()` macro.
-        let p = unsafe { lb::eventfs_helper_ring_buffer_alloc(bytes as c_ulong, RB_FL_OVERWRITE) };
-        if p.is_null() {
-            return Err(ENOMEM);
-        }
-        // Writers are serialised by `W`: nobody stored a buffer since the `get` above.
+        let rb = unsafe { lb::eventfs_helper_ring_buffer_alloc(bytes as c_ulong, RB_FL_OVERWRITE) };
+        let rb = NonNull::new(rb).ok_or(ENOMEM)?;
+        let init = pin_init!(Buffer {
+            rb,
+            waiters <- Waiters::new(),
+            consume <- new_mutex!(()),
+        });
+        let b = match KBox::pin_init(init, GFP_KERNEL) {
+            Ok(b) => b,
+            Err(e) => {
+                // SAFETY: Allocated above and used by nothing else.
+                unsafe { lb::ring_buffer_free(rb.as_ptr()) };
+                return Err(e);
+            }
+        };
+        b.ring().set_recording(recording);
+        // SAFETY: The box stays pinned: it is only turned back into a `Pin<KBox>` by `free`
+        // and `drop`.
+        let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) });
+        // Allocations are serialised by `W`: nobody stored a buffer since the `get` above.
         self.ptr.store(p, ordering::Release);
-        let b = self.get().ok_or(ENOMEM)?;
-        b.set_recording(recording);
-        Ok(b)
+        self.get().ok_or(ENOMEM)
     }
 
     /// Frees the buffer, if there is one.
@@ -192,9 +322,9 @@ impl<W> BufferSlot<W> {
     pub(crate) unsafe fn free(&self, _w: &W) {
         let p = self.ptr.xchg(core::ptr::null_mut(), ordering::Acquire);
         if !p.is_null() {
-            // SAFETY: `p` was allocated by `ring_buffer_alloc` and is owned by the slot
-            // (type invariant); nothing uses it any more (caller's duty).
-            unsafe { lb::ring_buffer_free(p) };
+            // SAFETY: `p` came from `KBox::into_raw` of a pinned box owned by the slot (type
+            // invariant); nothing uses it any more (caller's duty).
+            drop(unsafe { Pin::new_unchecked(KBox::from_raw(p)) });
         }
     }
 
@@ -209,7 +339,7 @@ impl<W> BufferSlot<W> {
         for cpu in 0..kernel::cpu::nr_cpu_ids() {
             // SAFETY: `b` is a live buffer; a CPU outside its mask gives NULL.
             let it = unsafe {
-                lb::ring_buffer_read_start(b.as_ptr(), cpu as c_int, bindings::GFP_KERNEL)
+                lb::ring_buffer_read_start(b.rb.as_ptr(), cpu as c_int, bindings::GFP_KERNEL)
             };
             if let Some(it) = NonNull::new(it) {
                 let it = CpuIter { cpu, it };
@@ -227,7 +357,7 @@ impl<W> Drop for BufferSlot<W> {
         if !p.is_null() {
             // SAFETY: `&mut self`: nothing borrows the slot, so nothing uses its buffer
             // (readers are freed before their slot by its owner).
-            unsafe { lb::ring_buffer_free(p) };
+            drop(unsafe { Pin::new_unchecked(KBox::from_raw(p)) });
         }
     }
 }

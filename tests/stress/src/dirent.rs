@@ -102,15 +102,34 @@ pub fn subdirs(entries: &[Dirent]) -> Vec<&str> {
 }
 
 /// The files of the root, in readdir order.
-pub const ROOT_FILES: [&str; 9] = [
+pub const ROOT_FILES: [&str; 13] = [
     "README",
     "available_events",
     "available_tracers",
+    "buffer_size_kb",
     "current_tracer",
     "dynamic_events",
     "error_log",
     "set_event",
     "synthetic_events",
+    "trace",
+    "trace_marker",
+    "trace_pipe",
+    "tracing_on",
+];
+/// The files of the root that a reader may read to the end: not `trace_marker` (not
+/// readable) nor `trace_pipe` (a consuming read that waits for records).
+pub const ROOT_READABLE: [&str; 11] = [
+    "README",
+    "available_events",
+    "available_tracers",
+    "buffer_size_kb",
+    "current_tracer",
+    "dynamic_events",
+    "error_log",
+    "set_event",
+    "synthetic_events",
+    "trace",
     "tracing_on",
 ];
 /// The directory of the root that holds the groups.
@@ -118,11 +137,15 @@ pub const EVENTS_DIR: &str = "events";
 /// The directory of the root that holds the instances.
 pub const INSTANCES_DIR: &str = "instances";
 /// The files of an instance, in readdir order (then its `events/`).
-pub const INSTANCE_FILES: [&str; 5] = [
+pub const INSTANCE_FILES: [&str; 9] = [
     "available_tracers",
+    "buffer_size_kb",
     "current_tracer",
     "error_log",
     "set_event",
+    "trace",
+    "trace_marker",
+    "trace_pipe",
     "tracing_on",
 ];
 /// Inode number of the root.
@@ -416,8 +439,8 @@ mod tests {
         assert!(p.contains("'instances' missing"), "{p}");
         assert!(check_pass(&pass(&e), DirKind::Root, false).is_empty());
         let mut e = root_entries();
-        e.swap(11, 12);
-        e[11].0 = 16;
+        e.swap(15, 16);
+        e[15].0 = 16;
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("'events' comes after 'instances'"), "{p}");
         assert!(p.contains("'instances' has inode 16, not above 16"), "{p}");
@@ -425,7 +448,7 @@ mod tests {
         let mut e = root_entries();
         e.push((18, DT_DIR, "pinned"));
         e.swap(2, 3);
-        e.swap(10, 11);
+        e.swap(14, 15);
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("unexpected entry 'pinned'"), "{p}");
         assert!(p.contains("'README' comes after 'available_events'"), "{p}");
@@ -434,8 +457,8 @@ mod tests {
         let mut e = root_entries();
         e[0].0 = 5;
         e[4].0 = 7;
-        e[11].0 = 17;
-        e.remove(6);
+        e[15].0 = 17;
+        e.remove(7);
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("'.' has inode 5, not 1"), "{p}");
         assert!(p.contains("file 'available_tracers' has inode 7"), "{p}");
@@ -468,14 +491,14 @@ mod tests {
         assert!(p.contains("'enable' has d_type 8, not DT_DIR"), "{p}");
         assert!(p.contains("'s1' has inode 12, not above 16"), "{p}");
         assert!(p.contains("invalid instance name 'a b'"), "{p}");
-        // An instance: its five files, then events/ (inode 16), nothing else.
+        // An instance: its files, then events/ (inode 16), nothing else.
         let mut e = vec![(40, DT_DIR, "."), (17, DT_DIR, "..")];
         e.extend(INSTANCE_FILES.iter().map(|&f| (2, DT_REG, f)));
         e.push((16, DT_DIR, "events"));
         assert!(check_pass(&pass(&e), DirKind::Instance, true).is_empty());
         let mut bad = e.clone();
         bad.push((50, DT_DIR, "g0"));
-        bad[7].0 = 30;
+        bad[11].0 = 30;
         bad.remove(2);
         let p = check_pass(&pass(&bad), DirKind::Instance, true).join("\n");
         assert!(p.contains("unexpected entry 'g0' in an instance"), "{p}");

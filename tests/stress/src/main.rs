@@ -8,6 +8,7 @@
 //! eventfs-stress [--mount DIR] [--threads N] [--duration SECS] [--seed U64]
 //!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
 //! eventfs-stress mountapi DIR
+//! eventfs-stress pipe DIR
 //! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs N
 //! ```
 //!
@@ -19,12 +20,14 @@
 //! removes every event.
 //!
 //! The layout it checks is tracefs': the root holds `README`, `available_events`,
-//! `available_tracers`, `current_tracer`, `dynamic_events`, `error_log`, `set_event`,
-//! `synthetic_events`, `tracing_on` (in this readdir order, inode 2 like every file),
+//! `available_tracers`, `buffer_size_kb`, `current_tracer`, `dynamic_events`,
+//! `error_log`, `set_event`, `synthetic_events`, `trace`, `trace_marker`, `trace_pipe`,
+//! `tracing_on` (in this readdir order, inode 2 like every file),
 //! then `events/` (inode 16) and `instances/` (a number above 16); groups live in
 //! `events/` after its `enable`: `events/GROUP/enable`,
 //! `events/GROUP/EVENT/{enable,id,format}`. `mkdir instances/NAME` makes an instance:
-//! `available_tracers`, `current_tracer`, `error_log`, `set_event`, `tracing_on`, then
+//! `available_tracers`, `buffer_size_kb`, `current_tracer`, `error_log`, `set_event`,
+//! `trace`, `trace_marker`, `trace_pipe`, `tracing_on`, then
 //! `events/`, the top level's tree (same inode numbers) with the instance's own enable
 //! states. Paths below are relative to the mount; `GROUP/...` is short for
 //! `events/GROUP/...`.
@@ -299,6 +302,7 @@ mod dirent;
 mod expect;
 mod faults;
 mod mountapi;
+mod pipe;
 mod registry;
 mod rng;
 mod stats;
@@ -313,6 +317,15 @@ fn main() {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    if args.first().map(String::as_str) == Some("pipe") {
+        match &args[1..] {
+            [dir] if !dir.starts_with('-') => exit(pipe::run(dir)),
+            _ => {
+                eprintln!("usage: eventfs-stress pipe DIR");
+                exit(2);
+            }
+        }
+    }
     if args.first().map(String::as_str) == Some("bench") {
         match bench::parse(&args[1..]) {
             Ok(Some(cfg)) => exit(bench::run(&cfg)),

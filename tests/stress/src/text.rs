@@ -157,6 +157,10 @@ pub const README_HEADER: &str = "tracing mini-HOWTO:\n";
 /// The only tracer (`available_tracers`, `current_tracer`).
 pub const TRACER: &str = "nop";
 
+fn is_number(s: &str) -> bool {
+    s.bytes().all(|c| c.is_ascii_digit())
+}
+
 /// Checks the content of the root file `name` as far as it can be checked while others
 /// change the registry: its syntax.
 pub fn check_root_file(name: &str, text: &[u8]) -> Result<(), String> {
@@ -166,6 +170,11 @@ pub fn check_root_file(name: &str, text: &[u8]) -> Result<(), String> {
         "README" if s.starts_with(README_HEADER) && s.ends_with('\n') => Ok(()),
         "available_tracers" | "current_tracer" if s == format!("{TRACER}\n") => Ok(()),
         "tracing_on" if s == "0\n" || s == "1\n" => Ok(()),
+        "buffer_size_kb" if s.len() > 1 && s.strip_suffix('\n').is_some_and(is_number) => Ok(()),
+        // Others may write markers meanwhile: the header is what is fixed.
+        "trace" if s.starts_with("# tracer: nop\n#\n# entries-in-buffer/entries-written: ") => {
+            Ok(())
+        }
         "available_events" | "set_event" => parse_event_names(s).map(drop),
         "synthetic_events" => parse_synthetic(s).map(drop),
         "dynamic_events" => parse_listing(s).map(drop),
@@ -398,6 +407,11 @@ mod tests {
             ("available_tracers", "nop\n"),
             ("current_tracer", "nop\n"),
             ("tracing_on", "1\n"),
+            ("buffer_size_kb", "1408\n"),
+            (
+                "trace",
+                "# tracer: nop\n#\n# entries-in-buffer/entries-written: 0/0   #P:2\n",
+            ),
             ("tracing_on", "0\n"),
             ("available_events", "g:e\n"),
             ("set_event", ""),
@@ -412,6 +426,9 @@ mod tests {
             ("available_tracers", "nop"),
             ("current_tracer", "function\n"),
             ("tracing_on", "2\n"),
+            ("buffer_size_kb", "\n"),
+            ("buffer_size_kb", "x\n"),
+            ("trace", "hello\n"),
             ("set_event", "g/e\n"),
             ("dynamic_events", "g:e\n"),
             ("error_log", "x"),

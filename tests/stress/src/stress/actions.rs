@@ -302,7 +302,7 @@ impl Worker<'_> {
             }
             3 => {
                 // A file of the root: its syntax (validate).
-                let rel = self.root_file();
+                let rel = self.readable_root_file();
                 let fixed = expected(Op::Open, Scope::Fixed);
                 if let Some(bytes) = self.read_file(rel, fixed, expected(Op::Read, Scope::Fixed)) {
                     self.validate(Op::Read, rel, &bytes);

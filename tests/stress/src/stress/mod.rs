@@ -709,6 +709,10 @@ impl<'c> Worker<'c> {
         self.rng.pick(&ROOT_FILES)
     }
 
+    fn readable_root_file(&mut self) -> &'static str {
+        self.rng.pick(&dirent::ROOT_READABLE)
+    }
+
     // --- the loop --------------------------------------------------------------------
 
     fn run(mut self) -> Stats {

@@ -8,6 +8,9 @@
 #   run-guest.sh [options] memreport [N]        memory report, eventfs vs tracefs, N events
 #   run-guest.sh [options] bench [N...]         timings, eventfs vs tracefs (scripts/bench.sh)
 #   run-guest.sh [options] soak SECS THREADS [SEED]  long stress, faults, leak check
+#   run-guest.sh [options] peer [LIST]          mainline's ftrace selftests, unmodified,
+#                                               against an eventfs mount (default list:
+#                                               tests/peer/mainline.list)
 # options:
 #   -K FLAVOR    kernel: test (debug, default) or report (no checkers; memreport and
 #                bench use it)
@@ -42,8 +45,8 @@ shift $((OPTIND - 1))
 job=${1:-}
 shift || true
 case $job in
-test | demo | shell | memreport | soak | bench) ;;
-*) die "job must be test, demo, shell, memreport, soak or bench" ;;
+test | demo | shell | memreport | soak | bench | peer) ;;
+*) die "job must be test, demo, shell, memreport, soak, bench or peer" ;;
 esac
 
 kdir=$(default_kdir "$flavor")
@@ -80,7 +83,8 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,eventfs/tests,sys/kernel/debug}
 cp /bin/busybox "$root/bin/busybox"
 mknod -m 600 "$root/dev/console" c 5 1
 cp "$EVENTFS_TOP/scripts/guest/init" "$root/init"
-cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh,soak.sh,bench.sh} "$root/eventfs/"
+cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh,soak.sh,bench.sh,peer.sh} \
+	"$root/eventfs/"
 cp "$EVENTFS_TOP/scripts/splat-patterns" "$root/eventfs/"
 cp "$modsrc/eventfs.ko" "$root/eventfs/"
 objcopy --strip-debug "$EVENTFS_TOP/tests/stress/target/release/eventfs-stress" "$root/bin/eventfs-stress"
@@ -104,6 +108,14 @@ if [ "$job" = test ]; then
 	guest_args+=(/eventfs/tests)
 elif [ "$job" = memreport ]; then
 	guest_args=("${1:-10000}")
+elif [ "$job" = peer ]; then
+	# Mainline's ftracetest and test.d, as the kernel source has them.
+	ftsrc=$kdir/source/tools/testing/selftests/ftrace
+	[ -f "$ftsrc/ftracetest" ] || die "no mainline ftrace selftests in $ftsrc"
+	mkdir -p "$root/eventfs/mainline-ftrace"
+	cp -r "$ftsrc/ftracetest" "$ftsrc/test.d" "$root/eventfs/mainline-ftrace/"
+	cp "${1:-$EVENTFS_TOP/tests/peer/mainline.list}" "$root/eventfs/mainline.list"
+	guest_args=(/eventfs/mainline.list)
 elif [ "$job" = soak ] || [ "$job" = bench ]; then
 	guest_args=("$@")
 fi

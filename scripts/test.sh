@@ -78,6 +78,27 @@ guest_suite() {
 	rm -f "$log"
 	return "$rc"
 }
+# Mainline's own ftrace selftests, unmodified, against an eventfs mount: the tests that
+# tests/peer/mainline.list says must pass (the others are listed with why they do not
+# apply).
+peer_suite() {
+	local log rc list=$EVENTFS_TOP/tests/peer/mainline.list src missing
+	# The list names every mainline test, each with a verdict.
+	src=$(default_kdir)/source/tools/testing/selftests/ftrace/test.d
+	missing=$(comm -23 <(cd "$src" && find . -name '*.tc' | sed 's|^\./||' | sort) \
+		<(awk '$1 == "run" || $1 == "skip" { print $2 }' "$list" | sort))
+	if [ -n "$missing" ]; then
+		echo "mainline tests missing from $list:" $missing >&2
+		return 1
+	fi
+	log=$(mktemp)
+	"$EVENTFS_TOP/scripts/run-guest.sh" -T 1800 peer "$EVENTFS_TOP/tests/peer/mainline.list" 2>&1 |
+		tee "$log"
+	rc=${PIPESTATUS[0]}
+	count_from "$log"
+	rm -f "$log"
+	return "$rc"
+}
 # The harness must be able to fail: each planted failure must fail a guest run.
 selftest_expect_failure() {
 	local tc=$1 want=$2 log
@@ -102,6 +123,7 @@ check "host unit tests (cargo test: tests/host, tests/stress)" host_tests
 check "rustfmt and clippy clean (module, host crate, stress tool)" lint
 check "guest .tc suite under the debug kernel" guest_suite "$@"
 if [ -z "$filter" ]; then
+	check "peer suite: mainline's ftrace selftests, unmodified, on eventfs" peer_suite
 	check "runner self-test: a failing .tc fails the run" selftest_expect_failure fail.tc "not ok 1 fail.tc"
 	check "runner self-test: a kernel splat fails the run" selftest_expect_failure splat.tc "kernel splat"
 fi

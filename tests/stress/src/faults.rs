@@ -40,6 +40,8 @@ const BUF: usize = 1 << 20;
 const DIR_BUF: usize = 32 * 1024;
 /// The instance the instance kinds work on (`instances/fault_i`).
 const INSTANCE: &str = "fault_i";
+/// What the trace_marker kind writes.
+const MARKER: &[u8] = b"fault\n";
 
 /// The kinds of operations tested, each with an operation that allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,11 +92,13 @@ pub enum Kind {
     WriteInstanceEnable,
     /// `write(set_event, "GROUP:EVENT\n")` of an instance.
     WriteInstanceSetEvent,
+    /// `write(trace_marker)` of an instance: it copies the text before it records it.
+    WriteMarker,
 }
 
 impl Kind {
     /// Every kind, in run order.
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Mount,
         Kind::CreateNewGroup,
         Kind::CreateInGroup,
@@ -118,6 +122,7 @@ impl Kind {
         Kind::RmdirInstance,
         Kind::WriteInstanceEnable,
         Kind::WriteInstanceSetEvent,
+        Kind::WriteMarker,
     ];
 
     /// The name used in reports.
@@ -146,6 +151,7 @@ impl Kind {
             Kind::RmdirInstance => "rmdir_instance",
             Kind::WriteInstanceEnable => "write_instance_enable",
             Kind::WriteInstanceSetEvent => "write_instance_set_event",
+            Kind::WriteMarker => "write_marker",
         }
     }
 
@@ -157,6 +163,7 @@ impl Kind {
                 | Kind::RmdirInstance
                 | Kind::WriteInstanceEnable
                 | Kind::WriteInstanceSetEvent
+                | Kind::WriteMarker
         )
     }
 
@@ -566,6 +573,21 @@ impl Faults<'_> {
                 self.ensure_instance(true)?;
                 self.fd = Some(self.open_root_unarmed(&Self::inst("set_event"), O_WRONLY)?);
             }
+            Kind::WriteMarker => {
+                // The instance's buffer exists (made by a write before arming), empty. Its
+                // allocation is not swept: when one of its per-CPU parts fails to allocate,
+                // the kernel's ring buffer itself WARNs (trace_rb_cpu_prepare), a splat
+                // that mainline tracefs would log as well.
+                self.ensure_instance(true)?;
+                let rel = Self::inst("buffer_size_kb");
+                sys::write_file(&self.path(&rel), "4").map_err(|e| format!("write {rel}: {e}"))?;
+                let rel = Self::inst("trace_marker");
+                sys::write_file(&self.path(&rel), "setup\n")
+                    .map_err(|e| format!("write {rel}: {e}"))?;
+                let rel = Self::inst("trace");
+                self.open_root_unarmed(&rel, O_WRONLY | O_TRUNC)?;
+                self.fd = Some(self.open_root_unarmed(&Self::inst("trace_marker"), O_WRONLY)?);
+            }
         }
         Ok(())
     }
@@ -612,6 +634,10 @@ impl Faults<'_> {
             }
             Kind::WriteDisable => match &self.fd {
                 Some(fd) => sys::write(fd, b"0"),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::WriteMarker => match &self.fd {
+                Some(fd) => sys::write(fd, MARKER),
                 None => Err(Errno(libc::EBADF)),
             },
             Kind::WriteSetEvent | Kind::WriteInstanceSetEvent => match &self.fd {
@@ -953,6 +979,40 @@ impl Faults<'_> {
                         b"!fault:lk\n"
                     };
                     sys::write(&fd, off).map_err(|e| format!("disable again: {e}"))?;
+                }
+            }
+            Kind::WriteMarker => {
+                // All or nothing: the record is there, or nothing is.
+                let records = |t: &[u8]| -> Vec<String> {
+                    String::from_utf8_lossy(t)
+                        .lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .map(String::from)
+                        .collect()
+                };
+                let trace = Self::inst("trace");
+                let got = records(&self.read_root(&trace)?);
+                let want = usize::from(ok);
+                if got.len() != want
+                    || got
+                        .iter()
+                        .any(|l| !l.ends_with("tracing_mark_write: fault"))
+                {
+                    self.violation(format!(
+                        "after a trace_marker write that {}: {trace} holds {got:?}",
+                        if ok { "succeeded" } else { "failed" }
+                    ));
+                }
+                // Usable after a failure: the next write records.
+                if let Some(fd) = self.fd.take() {
+                    sys::write(&fd, MARKER)
+                        .map_err(|e| format!("write trace_marker again: {e}"))?;
+                }
+                let got = records(&self.read_root(&trace)?);
+                if got.len() != want + 1 {
+                    self.violation(format!(
+                        "a second trace_marker write: {trace} holds {got:?}"
+                    ));
                 }
             }
         }

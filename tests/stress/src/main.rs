@@ -271,6 +271,7 @@
 //! | rmdir_instance | `rmdir instances/fault_i` with `fault:lk` enabled in it | gone and not listed iff ok; failed: intact (`I/events/fault/lk/enable` `1`, `I/set_event` `fault:lk`, `I/tracing_on` `1`, removing `fault/lk` EBUSY) and usable (a second rmdir works); either way `fault/lk` can then be removed (its enable in the instance went with it) |
 //! | write_instance_enable | write `1` to `I/events/fault/lk/enable` | it reads `1` and `I/set_event` lists `fault:lk` iff ok, else `0` and empty; `I/events/fault/keep` `0`; the top level's `fault/lk/enable` `0` |
 //! | write_instance_set_event | write `fault:lk\n` to `I/set_event` | as write_instance_enable |
+//! | write_marker | write `fault\n` to `I/trace_marker` (its buffer, 4 KiB, made and emptied before arming) | `I/trace` holds the record or nothing; the next write records |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's

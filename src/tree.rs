@@ -1515,16 +1515,6 @@ pub(crate) enum View {
     Synthetic,
 }
 
-impl View {
-    /// The file's name, as `error_log` entries give it.
-    fn loc(self) -> &'static str {
-        match self {
-            View::Dynamic => "dynamic_events",
-            View::Synthetic => "synthetic_events",
-        }
-    }
-}
-
 /// `O_TRUNC` on `error_log` of the tracing directory `scope`: forgets its entries.
 pub(crate) fn clear_errors(scope: Option<&DirNode>) -> Result {
     let id = scope.and_then(|s| s.scope()).ok_or(EINVAL)?.id;
@@ -2005,16 +1995,30 @@ impl Work {
         let cmd = match parsed {
             Ok(cmd) => cmd,
             Err(r) => {
-                if let Some(text) = r.err.log_text(view == View::Synthetic) {
-                    st.errors.log(0, view.loc(), text, trimmed(line), r.pos);
+                // As mainline: synthetic-event errors are logged under `synthetic_events`
+                // whichever file took the command, with the command as written (`s:`
+                // included), without its surrounding whitespace.
+                if let Some(text) = r.err.log_text() {
+                    st.errors
+                        .log(0, events::SYNTH_ERR_LOC, text, trimmed(line), r.pos);
                 }
                 return Err(refuse(r.err.message()));
             }
         };
+        let event = match &cmd {
+            Some(Command::Create(spec)) => Some(spec.event),
+            _ => None,
+        };
         let r = self.apply(st, cmd);
-        if r == Err(EEXIST) {
-            st.errors
-                .log(0, view.loc(), "Event already exists", line, 0);
+        if let (true, Some(event)) = (r == Err(EEXIST), event) {
+            let pos = events::exists_pos(line, event);
+            st.errors.log(
+                0,
+                events::SYNTH_ERR_LOC,
+                "Event already exists",
+                trimmed(line),
+                pos,
+            );
         }
         r
     }

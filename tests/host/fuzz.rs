@@ -96,8 +96,24 @@ fn env_u64(name: &str, default: u64) -> u64 {
     }
 }
 
-const SCALARS: [&str; 10] = [
-    "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "int", "pid_t",
+const SCALARS: [&str; 17] = [
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "s8",
+    "s16",
+    "s32",
+    "s64",
+    "int",
+    "pid_t",
+    "char",
+    "long",
+    "bool",
+    "gfp_t",
+    "unsigned char",
+    "unsigned int",
+    "unsigned long",
 ];
 
 const NAME_FIRST: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
@@ -163,7 +179,9 @@ fn gen_field(rng: &mut Rng, out: &mut Vec<u8>, index: usize, clean: bool) {
         gen_name(rng, out, clean);
         // Keep names distinct as a rule; duplicates come from mutations.
         out.extend_from_slice(format!("{index}").as_bytes());
-        gen_blanks(rng, out, false);
+        if !clean && rng.one_in(4) {
+            gen_blanks(rng, out, false);
+        }
         out.push(b'[');
         let n: String = match if clean { 6 } else { rng.below(12) } {
             0 => "0".into(),
@@ -213,11 +231,22 @@ fn gen_command(rng: &mut Rng, out: &mut Vec<u8>) {
         gen_blanks(rng, out, true);
         for i in 0..n {
             if i != 0 {
-                gen_blanks(rng, out, false);
-                out.push(b';');
-                gen_blanks(rng, out, false);
+                // `;` (or several), or only blanks: fields need no `;` between them.
+                match rng.below(6) {
+                    0 => gen_blanks(rng, out, true),
+                    n => {
+                        gen_blanks(rng, out, false);
+                        for _ in 0..1 + usize::from(n == 1) {
+                            out.push(b';');
+                            gen_blanks(rng, out, false);
+                        }
+                    }
+                }
             }
             gen_field(rng, out, i, clean);
+        }
+        if rng.one_in(6) {
+            out.push(b';');
         }
     }
     gen_space(rng, out);
@@ -234,6 +263,11 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
         1 if !data.is_empty() => {
             let i = rng.below(data.len());
             data[i] ^= 1 << rng.below(8);
+        }
+        2 if rng.one_in(3) => {
+            // `unsigned` where anything may follow it, or nothing.
+            let i = at(rng, data);
+            data.splice(i..i, b" unsigned ".iter().copied());
         }
         2 => {
             let i = at(rng, data);
@@ -305,7 +339,7 @@ fn gen_input(rng: &mut Rng) -> Vec<u8> {
         _ => {
             // Random bytes from the parser's own alphabet hit deeper paths.
             for _ in 0..rng.below(200) {
-                data.push(*rng.pick(b"s-:/;[] \t\n\ru8c_har16xz0"));
+                data.push(*rng.pick(b"s-:/;[] \t\n\ru8c_har16xz0unsigned"));
             }
         }
     }
@@ -375,42 +409,59 @@ mod reference {
         ok.then(|| (g.to_vec(), e.to_vec()))
     }
 
-    fn field(f: &[u8]) -> Option<(FieldType, Vec<u8>)> {
-        // TYPE, then at least one blank, then the rest.
-        let cut = f.iter().position(|&c| is_blank(c))?;
-        let (ty, rest) = (&f[..cut], strip(&f[cut..], is_blank));
-        let (ty, name) = if ty == b"char" {
-            let open = rest.iter().position(|&c| c == b'[')?;
-            let close = open + 1 + rest[open + 1..].iter().position(|&c| c == b']')?;
-            if !strip(&rest[close + 1..], is_blank).is_empty() {
-                return None;
-            }
-            let digits = strip(&rest[open + 1..close], is_blank);
-            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            // Compare as text: no overflow whatever the number of digits.
-            let value = std::str::from_utf8(digits).ok()?.trim_start_matches('0');
-            if value.is_empty() || value.len() > 3 || value.parse::<u16>().ok()? > 256 {
-                return None;
-            }
-            let n = value.parse::<u16>().ok()?;
-            (FieldType::CharArray(n), strip(&rest[..open], is_blank))
+    /// `kstrtouint(s, 0, ..)`: `+`, then `0x` hex, `0` octal or decimal digits.
+    fn number(s: &[u8]) -> Option<u32> {
+        let s = std::str::from_utf8(s).ok()?;
+        let s = s.strip_prefix('+').unwrap_or(s);
+        if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let b = s.as_bytes();
+        if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
+            u32::from_str_radix(&s[2..], 16).ok()
+        } else if b[0] == b'0' {
+            u32::from_str_radix(s, 8).ok()
         } else {
-            let ty = match ty {
-                b"u8" => FieldType::U8,
-                b"u16" => FieldType::U16,
-                b"u32" => FieldType::U32,
-                b"u64" => FieldType::U64,
-                b"s8" => FieldType::S8,
-                b"s16" => FieldType::S16,
-                b"s32" => FieldType::S32,
-                b"s64" => FieldType::S64,
-                b"int" => FieldType::Int,
-                b"pid_t" => FieldType::PidT,
-                _ => return None,
-            };
-            (ty, rest)
+            s.parse().ok()
+        }
+    }
+
+    /// One field from its type (`unsigned X` already joined) and name tokens.
+    fn field(ty: &[u8], tok: &[u8]) -> Option<(FieldType, Vec<u8>)> {
+        let (name, arr) = match tok.iter().position(|&c| c == b'[') {
+            Some(i) => (&tok[..i], &tok[i..]),
+            None => (tok, &b""[..]),
+        };
+        let full = [ty, arr].concat();
+        let ty = match &full[..] {
+            b"u8" => FieldType::U8,
+            b"u16" => FieldType::U16,
+            b"u32" => FieldType::U32,
+            b"u64" => FieldType::U64,
+            b"s8" => FieldType::S8,
+            b"s16" => FieldType::S16,
+            b"s32" => FieldType::S32,
+            b"s64" => FieldType::S64,
+            b"int" => FieldType::Int,
+            b"pid_t" => FieldType::PidT,
+            b"char" => FieldType::Char,
+            b"long" => FieldType::Long,
+            b"bool" => FieldType::Bool,
+            b"gfp_t" => FieldType::GfpT,
+            b"unsigned char" => FieldType::UChar,
+            b"unsigned int" => FieldType::UInt,
+            b"unsigned long" => FieldType::ULong,
+            // `char[N]`: N of 1 to 3 characters, no other `]`, 1..=256.
+            [b'c', b'h', b'a', b'r', b'[', inner @ .., b']']
+                if (1..=3).contains(&inner.len()) && !inner.contains(&b']') =>
+            {
+                let n = number(inner)?;
+                if !(1..=256).contains(&n) {
+                    return None;
+                }
+                FieldType::CharArray(n as u16)
+            }
+            _ => return None,
         };
         (name_ok(name) && !name.starts_with(b"common_")).then(|| (ty, name.to_vec()))
     }
@@ -450,19 +501,45 @@ mod reference {
             return removal(line);
         }
         let rest = line.strip_prefix(b"s:")?;
-        let cut = rest.iter().position(|&c| is_blank(c)).unwrap_or(rest.len());
+        let cut = rest.iter().position(|&c| is_blank(c))?;
         let (group, event) = target(&rest[..cut])?;
-        let args = strip(&rest[cut..], is_blank);
-        if args.is_empty() {
+        // At least three tokens (the name and one whole field) before the first `;`.
+        let head = rest.split(|&c| c == b';').next().unwrap_or(b"");
+        if head
+            .split(|&c| is_space(c))
+            .filter(|t| !t.is_empty())
+            .count()
+            < 3
+        {
             return None;
         }
+        // The fields: `;`-separated pieces (empty ones skipped), each a run of
+        // `TYPE NAME` or `unsigned TYPE NAME`.
         let mut fields: Vec<(FieldType, Vec<u8>)> = Vec::new();
-        for f in args.split(|&c| c == b';') {
-            let f = field(strip(f, is_blank))?;
-            if fields.iter().any(|g| g.1 == f.1) {
-                return None;
+        for piece in rest[cut..].split(|&c| c == b';') {
+            let toks: Vec<&[u8]> = piece
+                .split(|&c| is_space(c))
+                .filter(|t| !t.is_empty())
+                .collect();
+            let mut i = 0;
+            while i < toks.len() {
+                let (ty, name) = if toks[i] == b"unsigned" {
+                    let ty = [&b"unsigned "[..], toks.get(i + 1)?].concat();
+                    i += 3;
+                    (ty, *toks.get(i - 1)?)
+                } else {
+                    i += 2;
+                    (toks[i - 2].to_vec(), *toks.get(i - 1)?)
+                };
+                let f = field(&ty, name)?;
+                if fields.iter().any(|g| g.1 == f.1) {
+                    return None;
+                }
+                fields.push(f);
             }
-            fields.push(f);
+        }
+        if fields.is_empty() {
+            return None;
         }
         (fields.len() <= 32).then_some(Meaning::Create {
             group,
@@ -664,7 +741,7 @@ struct Counts {
     creates: u64,
     removes: u64,
     empty: u64,
-    errors: [u64; 8],
+    errors: [u64; 11],
     max_fields: bool,
 }
 
@@ -682,8 +759,11 @@ impl Counts {
     }
 }
 
-const ALL_ERRORS: [ParseError; 8] = [
+const ALL_ERRORS: [ParseError; 11] = [
     ParseError::Syntax,
+    ParseError::DynSyntax,
+    ParseError::IncompleteType,
+    ParseError::InvalidField,
     ParseError::BadName,
     ParseError::BadType,
     ParseError::BadArrayLen,
@@ -728,7 +808,10 @@ fn reference_agrees_on_known_lines() {
     // documentation, checked against it and against the parser.
     let ok: &[&[u8]] = &[
         b"s:g/e u8 x",
-        b" s:e\tchar  c [ 016 ] ;  u64 y \r",
+        b" s:e\tchar  c[016] ;  u64 y \r",
+        b"s:g/e u8 x;",
+        b"s:e u8 x;; u8 y u16 z",
+        b"s:e unsigned long x char[4] y",
         b"-:g/e",
         b"-:e",
         b"-:g/e extra",
@@ -744,7 +827,10 @@ fn reference_agrees_on_known_lines() {
     ];
     let bad: &[&[u8]] = &[
         b"s:g/e",
-        b"s:g/e u8 x;",
+        b"s:e char c [4]",
+        b"s:e u8 x y",
+        b"s:e unsigned x",
+        b"s:e u8; u8 x",
         b"s:enable/e u8 x",
         b"s:g/enable u8 x",
         b"s:g/e u8 common_x",

@@ -32,7 +32,7 @@ n=$(echo $tests | wc -w)
 echo "KTAP version 1"
 echo "1..$((n + 1))"
 log "$n mainline tests listed to run, $skipped listed as not applicable (see $LIST)"
-pass=0 fail=0 i=0
+pass=0 fail=0 i=0 mpass=0 mfail=0
 for t in $tests; do
 	i=$((i + 1))
 	echo "eventfs-peer: begin $t" >/dev/kmsg
@@ -47,9 +47,11 @@ for t in $tests; do
 	if [ $rc = 0 ] && [ -z "$splat" ] && grep -q '^ok ' $out && ! grep -q '^not ok ' $out; then
 		echo "ok $i $t"
 		pass=$((pass + 1))
+		mpass=$((mpass + 1))
 	else
 		echo "not ok $i $t"
 		fail=$((fail + 1))
+		mfail=$((mfail + 1))
 		[ -z "$splat" ] || { echo "kernel splat while the test ran:"; echo "$splat"; } >>$out
 		echo "ftracetest exit $rc" >>$out
 		sed 's/^/#   | /' $out | tail -n 40
@@ -84,6 +86,7 @@ else
 fi
 mount -t tracefs tracefs $TDIR 2>/dev/null || true
 echo "# Totals: pass:$pass fail:$fail"
+echo "mainline: $mpass passed, $mfail failed ($skipped not applicable, see tests/peer/mainline.list)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
 echo $? >/tmp/peer.rc

@@ -1380,12 +1380,8 @@ pub(crate) fn write_enable(
     scope: Option<&DirNode>,
     src: &mut WriteSource<'_>,
 ) -> Result<usize> {
-    let n = src.remaining();
-    if n > MAX_ENABLE_WRITE {
-        return Err(EINVAL);
-    }
     let mut buf = [0u8; MAX_ENABLE_WRITE];
-    let data = src.read_piece(&mut buf)?;
+    let (n, data) = small_write(src, &mut buf)?;
     let on = match data.trim_ascii() {
         b"0" => false,
         b"1" => true,
@@ -1522,14 +1518,20 @@ pub(crate) fn clear_errors(scope: Option<&DirNode>) -> Result {
     Ok(())
 }
 
-/// Writes to `current_tracer`: `nop`, the only tracer, is accepted.
-pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
+/// Copies a write to a control file (`enable`, `tracing_on`, ...) whole into `buf`:
+/// returns its length and its bytes; `EINVAL` if it is longer than `buf`.
+fn small_write<'b>(src: &mut WriteSource<'_>, buf: &'b mut [u8]) -> Result<(usize, &'b [u8])> {
     let n = src.remaining();
-    let mut buf = [0u8; MAX_ENABLE_WRITE];
     if n > buf.len() {
         return Err(EINVAL);
     }
-    let data = src.read_piece(&mut buf)?;
+    Ok((n, src.read_piece(buf)?))
+}
+
+/// Writes to `current_tracer`: `nop`, the only tracer, is accepted.
+pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
+    let mut buf = [0u8; MAX_ENABLE_WRITE];
+    let (n, data) = small_write(src, &mut buf)?;
     if !tracing::valid_tracer(data) {
         return Err(EINVAL);
     }
@@ -1539,12 +1541,8 @@ pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
 /// Writes to `tracing_on` of the tracing directory `node`.
 pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
     let scope = node.scope().ok_or(EINVAL)?;
-    let n = src.remaining();
     let mut buf = [0u8; MAX_ENABLE_WRITE];
-    if n > buf.len() {
-        return Err(EINVAL);
-    }
-    let data = src.read_piece(&mut buf)?;
+    let (n, data) = small_write(src, &mut buf)?;
     let on = tracing::parse_tracing_on(data).ok_or(EINVAL)?;
     let _st = TREE.lock();
     scope.tracing_on.store(on, ordering::Relaxed);
@@ -1559,12 +1557,8 @@ pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Res
 /// `EINVAL`). A buffer that exists is resized, keeping what it can of its records.
 pub(crate) fn write_buffer_size_kb(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
     let scope = node.scope().ok_or(EINVAL)?;
-    let n = src.remaining();
     let mut buf = [0u8; MAX_ENABLE_WRITE];
-    if n > buf.len() {
-        return Err(EINVAL);
-    }
-    let data = src.read_piece(&mut buf)?;
+    let (n, data) = small_write(src, &mut buf)?;
     let kb = tracing::parse_ulong(data).ok_or(EINVAL)?;
     if kb == 0 || kb > tracing::BUFFER_KB_MAX {
         return Err(EINVAL);

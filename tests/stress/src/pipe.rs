@@ -1,12 +1,14 @@
 //! `eventfs-stress pipe DIR`: the checks of `trace_pipe` that a shell cannot make, on the
 //! tracing directory `DIR` (the mount, or an instance of it): `O_NONBLOCK`, `poll(2)`, a
 //! reader that sleeps until a record comes, reads smaller than a line, and several
-//! readers at once, none of which may get a record another one got.
+//! readers at once (each sleeping in `poll(2)` between records), none of which may get a
+//! record another one got.
 //!
 //! Prints one line per check and `pipe: N checks, N failed`; exits 0 if none failed.
 
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -213,19 +215,38 @@ fn check_small_reads(dir: &str) -> Result<(), String> {
 fn check_readers(dir: &str) -> Result<(), String> {
     clear(dir)?;
     let start = Arc::new(Barrier::new(READERS + 1));
+    let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..READERS)
         .map(|_| {
             let path = format!("{dir}/trace_pipe");
             let start = start.clone();
+            let done = done.clone();
             thread::spawn(move || -> Result<Vec<String>, String> {
-                let fd = open(&path, libc::O_RDONLY)?;
+                let fd = open(&path, libc::O_RDONLY | libc::O_NONBLOCK)?;
                 start.wait();
                 let mut got = Vec::new();
                 let mut text = Vec::new();
                 let mut buf = vec![0u8; 4096];
                 loop {
-                    let n = read(&fd, &mut buf).map_err(|e| format!("read: errno {e}"))?;
-                    text.extend_from_slice(&buf[..n]);
+                    // Read `done` before the read: an empty buffer after every write has
+                    // finished means every record has gone to some reader.
+                    let finished = done.load(Ordering::Acquire);
+                    match read(&fd, &mut buf) {
+                        Ok(0) => return Err("read returned 0".to_string()),
+                        Ok(n) => text.extend_from_slice(&buf[..n]),
+                        Err(libc::EAGAIN) if finished => {
+                            if !text.is_empty() {
+                                let rest = String::from_utf8_lossy(&text).into_owned();
+                                return Err(format!("a line was cut short: {rest:?}"));
+                            }
+                            return Ok(got);
+                        }
+                        Err(libc::EAGAIN) => {
+                            poll(&fd, 100)?;
+                            continue;
+                        }
+                        Err(e) => return Err(format!("read: errno {e}")),
+                    }
                     // Whole lines only; a partial one waits for the next read.
                     while let Some(i) = text.iter().position(|&c| c == b'\n') {
                         let line: Vec<u8> = text.drain(..=i).collect();
@@ -233,9 +254,6 @@ fn check_readers(dir: &str) -> Result<(), String> {
                         let Some(m) = marker_of(line.trim_end()) else {
                             return Err(format!("not a marker line: {line:?}"));
                         };
-                        if m == "end" {
-                            return Ok(got);
-                        }
                         got.push(m.to_string());
                     }
                 }
@@ -257,10 +275,8 @@ fn check_readers(dir: &str) -> Result<(), String> {
     for w in writers {
         w.join().map_err(|_| "writer panicked".to_string())??;
     }
-    // One end marker per reader: a reader stops at the first it gets.
-    for _ in 0..READERS {
-        write_marker(dir, "end\n")?;
-    }
+    // Readers stop at the first empty read after this: each poll-sleeps until then.
+    done.store(true, Ordering::Release);
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut per_reader = Vec::new();
     for r in readers {

@@ -16,7 +16,7 @@ use kernel::{
 
 use crate::opts::{self, Key, MountOpts};
 use crate::record::TraceCursor;
-use crate::tree::{self, Cursor, DirNode, DirRef, FileKind, MountOwner, View};
+use crate::tree::{self, DirNode, DirRef, FileKind, MountOwner, Pass, View};
 use crate::vfs::{
     AttrChange, Attrs, DirEntry, FileSystem, Found, FsContext, Kgid, Kuid, NewSuperBlock,
     ParamKind, ParamSpec, ParamTable, ParamValue, PollRegistrar, ReadSink, RootSpec, SeqOut,
@@ -231,7 +231,7 @@ impl Tree for EventfsTree {
     ) -> impl PinInit<OpenFile, Error> {
         try_pin_init!(OpenFile {
             pending <- new_mutex!(KVec::new(), "eventfs_pending"),
-            cursor <- new_mutex!(Cursor::None, "eventfs_cursor"),
+            pass <- new_mutex!(Pass::new(), "eventfs_pass"),
             trace <- new_mutex!(None, "eventfs_trace"),
             scope,
             counted: Atomic::new(false),
@@ -276,13 +276,7 @@ impl Tree for EventfsTree {
                 None => None,
             });
         }
-        tree::seek(
-            dir,
-            open.scope.as_deref(),
-            kind,
-            pos,
-            &mut open.cursor.lock(),
-        )
+        tree::seek(dir, open.scope.as_deref(), kind, pos, &mut open.pass.lock())
     }
 
     fn seq_show(dir: &DirNode, file: u32, open: Pin<&OpenFile>, out: &mut SeqOut<'_>) -> Result {
@@ -293,11 +287,17 @@ impl Tree for EventfsTree {
                 None => Err(EINVAL),
             };
         }
-        tree::show(dir, open.scope.as_deref(), kind, &open.cursor.lock(), out)
+        tree::show(
+            dir,
+            open.scope.as_deref(),
+            kind,
+            &open.pass.lock().cursor,
+            out,
+        )
     }
 
     fn seq_stop(open: Pin<&OpenFile>) {
-        *open.cursor.lock() = Cursor::None;
+        *open.pass.lock() = Pass::new();
     }
 
     fn is_stream(node: &DirNode, file: u32) -> bool {
@@ -371,9 +371,10 @@ pub(crate) struct OpenFile {
     /// for.
     #[pin]
     pending: Mutex<KVec<u8>>,
-    /// The record a reader is on, between `seq_seek` and `seq_stop`.
+    /// The pass of reading under way: the record a reader is on, between `seq_seek` and
+    /// `seq_stop`.
     #[pin]
-    cursor: Mutex<Cursor>,
+    pass: Mutex<Pass>,
     /// The tracing directory (top level or instance) the file works in.
     scope: Option<DirRef>,
     /// Whether the open counts as a user of `scope` (see `tree::open_in`).

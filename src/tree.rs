@@ -1175,6 +1175,30 @@ pub(crate) fn file_kind(node: &DirNode, file: u32) -> Result<FileKind> {
 
 // --- reading ---------------------------------------------------------------------------
 
+/// One `seq_file` pass of reading an open file (one `read(2)`): where it is, and where
+/// a listing of events ends.
+///
+/// A listing ends before the first creation sequence number that was not yet given out
+/// when the pass began, so one pass is a snapshot as under mainline's `event_mutex`: an
+/// event removed and created again while a pass runs is listed once (as it was), never
+/// at its old and its new place both.
+pub(crate) struct Pass {
+    /// The record `seq_show` prints next.
+    pub(crate) cursor: Cursor,
+    /// Creation sequence numbers at or above this one are not listed in this pass.
+    bound: Option<u64>,
+}
+
+impl Pass {
+    /// Between passes.
+    pub(crate) const fn new() -> Pass {
+        Pass {
+            cursor: Cursor::None,
+            bound: None,
+        }
+    }
+}
+
 /// Where an open file's reader is: the record `seq_show` prints next.
 pub(crate) enum Cursor {
     /// Nothing (between reads).
@@ -1186,17 +1210,18 @@ pub(crate) enum Cursor {
     Event(DirRef),
 }
 
-/// Positions a reader of file `kind` of `node` on the first record at or after `pos`.
-/// Returns the record's key (the `seq_file` position), `None` at the end, or `ENODEV` for
+/// Positions a reader of file `kind` of `node` on the first record at or after `pos`, in
+/// pass `pass`. Returns the record's key (the `seq_file` position), `None` at the end, or `ENODEV` for
 /// a file of a removed directory, whatever the position (as a read of it always did).
 pub(crate) fn seek(
     node: &DirNode,
     scope: Option<&DirNode>,
     kind: FileKind,
     pos: u64,
-    cursor: &mut Cursor,
+    pass: &mut Pass,
 ) -> Result<Option<u64>> {
-    *cursor = Cursor::None;
+    pass.cursor = Cursor::None;
+    let cursor = &mut pass.cursor;
     if node.is_freed() {
         return Err(ENODEV);
     }
@@ -1212,10 +1237,14 @@ pub(crate) fn seek(
             let Ok(mut from) = usize::try_from(pos) else {
                 return Ok(None);
             };
+            let bound = *pass.bound.get_or_insert_with(|| TREE.lock().next_seq);
             loop {
                 let Some((key, e)) = registry.find(from, &guard) else {
                     break None;
                 };
+                if key as u64 >= bound {
+                    break None;
+                }
                 // `set_event` lists the enabled events only.
                 if kind == FileKind::SetEvent && !scope.is_some_and(|s| s.is_enabled(&e)) {
                     from = key + 1;

@@ -281,7 +281,15 @@ fn compare_def(p: &mut Vec<String>, source: &str, def: &Def, fields: &[FieldLine
 /// Renders a record of `ev` holding known values through its print fmt and compares
 /// the text with what those values must print as.
 fn check_render(p: &mut Vec<String>, tep: &Tep, ev: &Event<'_>, fields: &[FieldLine]) {
-    let end = fields.iter().map(|f| f.offset + f.size).max().unwrap_or(8);
+    let end = fields
+        .iter()
+        .map(|f| u64::from(f.offset) + u64::from(f.size))
+        .max()
+        .unwrap_or(8);
+    // Far more than any event can declare (32 fields of at most 256 bytes).
+    if end > 1 << 20 {
+        return p.push(format!("the fields end at byte {end}, past any record"));
+    }
     let mut data = vec![0u8; end.max(8) as usize];
     let Ok(id) = u16::try_from(ev.id()) else {
         return p.push(format!("ID {} does not fit common_type", ev.id()));

@@ -202,6 +202,14 @@ fn missing_files_fail() {
     s.edit("events/tep_a/extra/format", "name: cints", "name: extra");
     s.edit("events/tep_a/extra/format", "ID: 1001", "ID: 1099");
     s.assert_fails("does not define this event");
+    // A field past any record (the render must not allocate what the file says).
+    let s = Scratch::new();
+    s.edit(
+        "events/tep_b/arrays/format",
+        "big[256];\toffset:52;",
+        "big[256];\toffset:4000000000;",
+    );
+    s.assert_fails("past any record");
     // Two events with one ID.
     let s = Scratch::new();
     s.edit("events/tep_a/cints/format", "ID: 1001", "ID: 1000");

@@ -20,7 +20,8 @@
 #   -t SECONDS   timeout of one test (default 120)
 #   -k           no kmemleak scan at the end
 # The guest's console log (console.log), its whole kernel log (dmesg.log) and the job's
-# output (result.log) are kept in the artifacts directory. Exit status: the job's, and
+# output (result.log) are kept in the artifacts directory; files a test exported
+# (/tmp/eventfs-export in the guest, tests/test.d/17trace/export_formats.tc) in export/. Exit status: the job's, and
 # non-zero if the guest did not finish or its kernel log shows a splat. A splat the test
 # kernel logs while booting, before the job and our module ran, makes the guest stop at
 # once; it is reported (boot1-*.log kept) and the guest boots once more, and a second one
@@ -147,8 +148,42 @@ boot() {
 	timeout --kill-after=10 "$vm_timeout" "${qemu[@]}" </dev/null &
 	qpid=$!
 	tail -n +1 -F "$out/result.log" --pid=$qpid 2>/dev/null |
-		grep -v '^EVENTFS-DONE\|^EVENTFS-BOOT-SPLAT' || true
+		grep -v '^EVENTFS-DONE\|^EVENTFS-BOOT-SPLAT\|^# EVENTFS-EXPORT' || true
 	wait $qpid && qrc=0 || qrc=$?
+}
+# extract_export TXT DIR: unpacks the files the guest sent between the EVENTFS-EXPORT
+# markers of its result (scripts/guest/init send_export) into DIR. Nothing sent: nothing
+# to do; a damaged or incomplete block is reported and not unpacked (whoever needs the
+# files, scripts/test.sh's tests/tep check, then fails on their absence).
+extract_export() {
+	local txt=$1 dest=$2 sum tgz
+	rm -rf "$dest"
+	if grep -aq '^# EVENTFS-EXPORT-FAILED' "$txt"; then
+		echo "export: the guest could not pack its files" >&2
+		return 1
+	fi
+	grep -aq '^# EVENTFS-EXPORT-BEGIN ' "$txt" || return 0
+	if ! grep -aqx '# EVENTFS-EXPORT-END' "$txt"; then
+		echo "export: incomplete (no end marker) in $txt" >&2
+		return 1
+	fi
+	sum=$(sed -n 's/^# EVENTFS-EXPORT-BEGIN \([0-9a-f]*\)$/\1/p' "$txt" | tail -n 1)
+	tgz=$(mktemp)
+	sed -n '/^# EVENTFS-EXPORT-BEGIN /,/^# EVENTFS-EXPORT-END$/s/^# EVENTFS-EXPORT \(.*\)$/\1/p' \
+		"$txt" | base64 -d >"$tgz" 2>/dev/null
+	if [ "$(sha256sum <"$tgz" | cut -d' ' -f1)" != "$sum" ]; then
+		echo "export: checksum mismatch (damaged in transit?) in $txt" >&2
+		rm -f "$tgz"
+		return 1
+	fi
+	mkdir -p "$dest"
+	if ! tar -xzf "$tgz" -C "$dest" --strip-components=1; then
+		echo "export: could not unpack the files sent in $txt" >&2
+		rm -rf "$dest" "$tgz"
+		return 1
+	fi
+	rm -f "$tgz"
+	echo "export: $(find "$dest" -type f | wc -l) files in $dest" >&2
 }
 boot
 if grep -aq '^EVENTFS-BOOT-SPLAT' "$out/result.log"; then
@@ -168,6 +203,7 @@ step_done
 
 rc=0
 tr -d '\r' <"$out/result.log" >"$out/result.txt"
+extract_export "$out/result.txt" "$out/export" || true
 done_line=$(grep -a '^EVENTFS-DONE rc=' "$out/result.txt" | tail -n 1 || true)
 if [ -z "$done_line" ]; then
 	echo "guest did not finish (qemu exit $qrc; timeout ${vm_timeout}s?): see $out/console.log" >&2

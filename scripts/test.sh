@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: set up if needed, host unit tests (cargo test), lint checks, the .tc
-# suite in the guest under the debug kernel, and the runner's own self-test (a failing
+# suite in the guest under the debug kernel, libtraceevent on the format files the suite
+# exported (tests/tep), and the runner's own self-test (a failing
 # .tc and a planted kernel splat must each make the guest run fail).
 #   scripts/test.sh [-f PATTERN] [DIR...]   -f: only .tc files whose name has PATTERN;
 #                                           DIR: extra test directories (besides tests/)
@@ -53,6 +54,7 @@ host_tests() {
 	log=$(mktemp)
 	(cd "$EVENTFS_TOP/tests/host" && cargo test 2>&1) >"$log" || rc=1
 	(cd "$EVENTFS_TOP/tests/stress" && cargo test 2>&1) >>"$log" || rc=1
+	(cd "$EVENTFS_TOP/tests/tep" && cargo test 2>&1) >>"$log" || rc=1
 	grep -E '^test |^test result|error|panicked' "$log"
 	awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$log" >"$counts"
 	rm -f "$log"
@@ -66,15 +68,39 @@ lint() {
 		make -s -C "$EVENTFS_TOP" CLIPPY=1 modules 2>&1 | tee /tmp/eventfs-clippy.log &&
 		! grep -qE '^(warning|error)' /tmp/eventfs-clippy.log &&
 		(cd "$EVENTFS_TOP/tests/host" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings) &&
-		(cd "$EVENTFS_TOP/tests/stress" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings)
+		(cd "$EVENTFS_TOP/tests/stress" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings) &&
+		(cd "$EVENTFS_TOP/tests/tep" && cargo fmt --check && cargo clippy --quiet --all-targets -- -D warnings)
 }
+# The guest suite's artifacts, where tep_check finds the files it exported.
+guest_out=$EVENTFS_CACHE/runs/$(date +%Y%m%d-%H%M%S)-test
 guest_suite() {
 	local log rc
 	log=$(mktemp)
-	"$EVENTFS_TOP/scripts/run-guest.sh" ${filter:+-f "$filter"} test "$EVENTFS_TOP/tests/test.d" "$@" 2>&1 |
+	"$EVENTFS_TOP/scripts/run-guest.sh" ${filter:+-f "$filter"} -o "$guest_out" test \
+		"$EVENTFS_TOP/tests/test.d" "$@" 2>&1 |
 		tee "$log"
 	rc=${PIPESTATUS[0]}
 	count_from "$log"
+	rm -f "$log"
+	return "$rc"
+}
+# libtraceevent (the library trace-cmd and perf read formats with) on the files the guest
+# suite exported (tests/test.d/17trace/export_formats.tc, sent back by the guest's init):
+# tests/tep checks header_page, header_event and every format against the definitions
+# written. No export is a failure.
+tep_check() {
+	local x=$guest_out/export log rc
+	if [ ! -d "$x/events" ]; then
+		echo "no files exported by the guest in $x (did export_formats.tc run and pass?)" >&2
+		return 1
+	fi
+	(cd "$EVENTFS_TOP/tests/tep" && cargo build --quiet) || return 1
+	log=$(mktemp)
+	"$EVENTFS_TOP/tests/tep/target/debug/tep-check" --expect "$x/commands" \
+		--expect "$x/dynamic_events" "$x" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	sed -nE 's/^tep: ([0-9]+) formats parsed, ([0-9]+) failed$/\1 \2/p' "$log" |
+		awk '{ print $1 - $2, $2 }' >"$counts"
 	rm -f "$log"
 	return "$rc"
 }
@@ -119,9 +145,13 @@ selftest_expect_failure() {
 	rm -f "$log"
 }
 
-check "host unit tests (cargo test: tests/host, tests/stress)" host_tests
-check "rustfmt and clippy clean (module, host crate, stress tool)" lint
+check "host unit tests (cargo test: tests/host, tests/stress, tests/tep)" host_tests
+check "rustfmt and clippy clean (module, host crate, stress tool, tep checker)" lint
 check "guest .tc suite under the debug kernel" guest_suite "$@"
+# Only when the suite ran export_formats.tc (always, unless -f leaves it out).
+if [[ export_formats.tc == *"$filter"* ]]; then
+	check "libtraceevent parses the exported format files (tests/tep)" tep_check
+fi
 if [ -z "$filter" ]; then
 	check "peer suite: mainline's ftrace selftests, unmodified, on eventfs" peer_suite
 	check "runner self-test: a failing .tc fails the run" selftest_expect_failure fail.tc "not ok 1 fail.tc"

@@ -1173,7 +1173,8 @@ impl Test {
                 else {
                     return false;
                 };
-                let mask = u64::MAX >> 64u32.saturating_sub((size as u32).saturating_mul(8));
+                let bits = 64u32.saturating_sub((size as u32).saturating_mul(8));
+                let mask = u64::MAX.checked_shr(bits).unwrap_or(0);
                 let val = val & mask;
                 match op {
                     Op::Band => field & val != 0,

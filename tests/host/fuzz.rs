@@ -40,6 +40,11 @@
 //! ```
 //!
 //! A failure names the seed, the iteration and the input, so it can be replayed.
+//!
+//! The event filter (`src/filter.rs`) has its own target, [`filter_fuzz`], at the end:
+//! expression trees checked against a recursive evaluation, mutated and random texts
+//! checked for panics, mainline's error shapes and algebraic properties. It follows
+//! `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS` too.
 
 use crate::events::{
     fuzz_one, layout, lines, parse_line, valid_name, write_format, write_listing, Command,
@@ -870,4 +875,726 @@ fn reference_agrees_on_known_lines() {
             fields: vec![(FieldType::U8, b"x".to_vec())],
         })
     );
+}
+
+// --- The event filter (src/filter.rs) ---------------------------------------------------
+
+mod filter_fuzz {
+    //! Randomized property tests of the event filter compiler and evaluator
+    //! (`src/filter.rs`).
+    //!
+    //! Inputs are expression trees built from the grammar (every operator, every field
+    //! kind, numbers in every base, quoted globs, `!`, parentheses, random whitespace),
+    //! mutations of their text, and random bytes from the grammar's alphabet. Properties:
+    //! - neither [`compile`] nor [`Program::matches`] panics, on any record (short ones
+    //!   included) and any text;
+    //! - a tree's text compiles, and on random records the program agrees with an
+    //!   independent evaluation of the tree ([`Expr::eval`]: recursive, no branch
+    //!   program, its own glob matcher);
+    //! - a refusal has one of mainline's messages, a position within one byte past the
+    //!   end of the text (plus the `{`/`}` cases, two), and an `errno` mainline returns;
+    //! - trailing whitespace, or a NUL and anything after it, changes nothing;
+    //! - when `F` and `!(F)` both compile, they never match the same record, and
+    //!   `(F) && (G)` / `(F) || (G)` match as `F` and `G` say.
+
+    use super::{env_u64, Rng, DEFAULT_SEED};
+    use crate::filter::{
+        compile, Context, FieldDesc, FieldKind, Fields, FilterError, Program, EINVAL, ENOENT,
+        EPERM, ESRCH, MAX_DEPTH, MAX_PREDS,
+    };
+
+    /// Inputs per `cargo test` run unless `EVENTFS_FUZZ_ITERS` says otherwise.
+    const ITERS: u64 = 20_000;
+
+    /// The fuzzed event's fields: name, offset, size, signed, kind.
+    const FIELDS: [(&str, usize, usize, bool, FieldKind); 10] = [
+        ("a", 8, 1, false, FieldKind::Int),
+        ("b", 9, 1, true, FieldKind::Int),
+        ("c", 10, 2, false, FieldKind::Int),
+        ("d", 12, 2, true, FieldKind::Int),
+        ("e", 16, 4, false, FieldKind::Int),
+        ("f", 20, 4, true, FieldKind::Int),
+        ("g", 24, 8, false, FieldKind::Int),
+        ("h", 32, 8, true, FieldKind::Int),
+        ("s", 40, 6, false, FieldKind::Str),
+        ("t", 46, 3, false, FieldKind::Str),
+    ];
+
+    /// Record size that holds every field.
+    const REC: usize = 49;
+
+    struct Ev;
+
+    impl Fields for Ev {
+        fn field(&self, name: &[u8]) -> Option<FieldDesc> {
+            FIELDS.iter().find(|f| f.0.as_bytes() == name).map(
+                |&(_, offset, size, signed, kind)| FieldDesc {
+                    offset,
+                    size,
+                    signed,
+                    kind,
+                },
+            )
+        }
+    }
+
+    /// A comparison of the reference.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Op {
+        Eq,
+        Ne,
+        Lt,
+        Le,
+        Gt,
+        Ge,
+        Band,
+        Glob,
+    }
+
+    impl Op {
+        fn text(self) -> &'static str {
+            match self {
+                Op::Eq => "==",
+                Op::Ne => "!=",
+                Op::Lt => "<",
+                Op::Le => "<=",
+                Op::Gt => ">",
+                Op::Ge => ">=",
+                Op::Band => "&",
+                Op::Glob => "~",
+            }
+        }
+    }
+
+    /// A predicate of the reference.
+    #[derive(Clone, Debug)]
+    enum Pred {
+        /// Field index, op, value (any integer; rendered as mainline parses it).
+        Int(usize, Op, i128, Base),
+        /// String field index (or `None` for `comm`), op, pattern.
+        Str(Option<usize>, Op, Vec<u8>),
+        /// `cpu`: op, value.
+        Cpu(Op, i64),
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Base {
+        Dec,
+        Hex,
+        Oct,
+    }
+
+    /// An expression tree.
+    #[derive(Clone, Debug)]
+    enum Expr {
+        Pred(Pred),
+        Not(Box<Expr>),
+        And(Box<Expr>, Box<Expr>),
+        Or(Box<Expr>, Box<Expr>),
+        Group(Box<Expr>),
+    }
+
+    const INT_OPS: [Op; 7] = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::Band];
+    const STR_OPS: [Op; 3] = [Op::Eq, Op::Ne, Op::Glob];
+    const PAT_ATOMS: [&[u8]; 10] = [
+        b"a", b"b", b"ab", b"*", b"?", b"[ab]", b"[!a]", b"[a-c]", b"!", b"1",
+    ];
+
+    fn gen_pred(rng: &mut Rng) -> Pred {
+        match rng.below(10) {
+            0..=5 => {
+                let f = rng.below(8);
+                let (size, signed) = (FIELDS[f].2, FIELDS[f].3);
+                let bits = 8 * size as u32;
+                let v: i128 = match rng.below(6) {
+                    0 => rng.below(4) as i128,
+                    1 if signed => -(1i128 << (bits - 1)),
+                    1 => (1i128 << bits) - 1,
+                    2 if signed => (1i128 << (bits - 1)) - 1,
+                    // Larger than the field: truncated.
+                    2 => (1i128 << bits) + rng.below(3) as i128,
+                    3 if signed => -(rng.below(300) as i128),
+                    _ => (rng.next() >> rng.below(64)) as i128,
+                };
+                let v = if signed {
+                    v.clamp(i64::MIN as i128, i64::MAX as i128)
+                } else {
+                    v.clamp(0, u64::MAX as i128)
+                };
+                let base = match rng.below(4) {
+                    0 => Base::Hex,
+                    1 => Base::Oct,
+                    _ => Base::Dec,
+                };
+                Pred::Int(f, *rng.pick(&INT_OPS), v, base)
+            }
+            6..=8 => {
+                let mut pat = Vec::new();
+                for _ in 0..rng.below(4) {
+                    pat.extend_from_slice(rng.pick(&PAT_ATOMS));
+                }
+                let field = if rng.one_in(4) {
+                    None
+                } else {
+                    Some(8 + rng.below(2))
+                };
+                Pred::Str(field, *rng.pick(&STR_OPS), pat)
+            }
+            _ => Pred::Cpu(*rng.pick(&INT_OPS), rng.below(6) as i64 - 1),
+        }
+    }
+
+    fn gen_expr(rng: &mut Rng, budget: &mut usize, depth: usize) -> Expr {
+        if *budget <= 1 || depth >= MAX_DEPTH - 2 || rng.one_in(3) {
+            *budget = budget.saturating_sub(1);
+            return Expr::Pred(gen_pred(rng));
+        }
+        match rng.below(5) {
+            0 => Expr::Not(Box::new(gen_expr(rng, budget, depth + 1))),
+            1 => Expr::Group(Box::new(gen_expr(rng, budget, depth + 1))),
+            2 | 3 => {
+                let l = gen_expr(rng, budget, depth + 1);
+                let r = gen_expr(rng, budget, depth + 1);
+                Expr::And(Box::new(l), Box::new(r))
+            }
+            _ => {
+                let l = gen_expr(rng, budget, depth + 1);
+                let r = gen_expr(rng, budget, depth + 1);
+                Expr::Or(Box::new(l), Box::new(r))
+            }
+        }
+    }
+
+    fn space(rng: &mut Rng, out: &mut Vec<u8>, at_least_one: bool) {
+        let n = match rng.below(6) {
+            0 if !at_least_one => 0,
+            1 => 2 + rng.below(3),
+            _ => 1,
+        };
+        for _ in 0..n {
+            out.push(*rng.pick(b"    \t\n\r\x0b\x0c\xa0"));
+        }
+    }
+
+    fn render_num(v: i128, base: Base) -> String {
+        let (neg, m) = (v < 0, v.unsigned_abs());
+        let digits = match base {
+            Base::Dec => format!("{m}"),
+            Base::Hex => format!("0x{m:x}"),
+            Base::Oct if m == 0 => "0".into(),
+            Base::Oct => format!("0{m:o}"),
+        };
+        let text = if neg { format!("-{digits}") } else { digits };
+        if text.len() >= 24 {
+            // Mainline's operands are shorter than 24 bytes.
+            return render_num(v, Base::Dec);
+        }
+        text
+    }
+
+    fn render_pred(rng: &mut Rng, p: &Pred, out: &mut Vec<u8>) {
+        let (name, op) = match p {
+            Pred::Int(f, op, ..) => (FIELDS[*f].0, *op),
+            Pred::Str(Some(f), op, _) => (FIELDS[*f].0, *op),
+            Pred::Str(None, op, _) => (*rng.pick(&["comm", "COMM"]), *op),
+            Pred::Cpu(op, _) => (*rng.pick(&["cpu", "CPU", "common_cpu"]), *op),
+        };
+        out.extend_from_slice(name.as_bytes());
+        space(rng, out, false);
+        out.extend_from_slice(op.text().as_bytes());
+        space(rng, out, false);
+        match p {
+            Pred::Int(_, _, v, base) => out.extend_from_slice(render_num(*v, *base).as_bytes()),
+            Pred::Cpu(_, v) => out.extend_from_slice(v.to_string().as_bytes()),
+            Pred::Str(_, _, pat) => {
+                let q = if rng.one_in(2) { b'"' } else { b'\'' };
+                out.push(q);
+                out.extend_from_slice(pat);
+                out.push(q);
+            }
+        }
+    }
+
+    fn render(rng: &mut Rng, e: &Expr, out: &mut Vec<u8>) {
+        let grouped = |rng: &mut Rng, e: &Expr, out: &mut Vec<u8>, need: bool| {
+            if need {
+                out.push(b'(');
+                space(rng, out, false);
+                render(rng, e, out);
+                space(rng, out, false);
+                out.push(b')');
+            } else {
+                render(rng, e, out);
+            }
+        };
+        match e {
+            Expr::Pred(p) => render_pred(rng, p, out),
+            Expr::Group(x) => grouped(rng, x, out, true),
+            Expr::Not(x) => {
+                out.push(b'!');
+                space(rng, out, false);
+                let need = matches!(**x, Expr::And(..) | Expr::Or(..));
+                grouped(rng, x, out, need);
+            }
+            Expr::And(l, r) => {
+                grouped(rng, l, out, matches!(**l, Expr::Or(..)));
+                space(rng, out, false);
+                out.extend_from_slice(b"&&");
+                space(rng, out, false);
+                grouped(rng, r, out, matches!(**r, Expr::Or(..) | Expr::And(..)));
+            }
+            Expr::Or(l, r) => {
+                grouped(rng, l, out, false);
+                space(rng, out, false);
+                out.extend_from_slice(b"||");
+                space(rng, out, false);
+                grouped(rng, r, out, matches!(**r, Expr::Or(..)));
+            }
+        }
+    }
+
+    /// Depth of parentheses and number of predicates of the rendered tree, roughly.
+    fn count(e: &Expr) -> usize {
+        match e {
+            Expr::Pred(_) => 1,
+            Expr::Not(x) | Expr::Group(x) => count(x),
+            Expr::And(l, r) | Expr::Or(l, r) => count(l) + count(r),
+        }
+    }
+
+    /// Recursive glob (fnmatch without flags, as `lib/glob.c` documents it) over the
+    /// NUL-terminated string `s`.
+    fn glob(p: &[u8], s: &[u8]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(b'*') => (0..=s.len()).any(|k| glob(&p[1..], &s[k..])),
+            Some(b'?') => !s.is_empty() && glob(&p[1..], &s[1..]),
+            Some(b'[') => {
+                let Some(close) = class_end(p) else {
+                    return s.first() == Some(&b'[') && glob(&p[1..], &s[1..]);
+                };
+                let Some(&c) = s.first() else { return false };
+                let body = &p[1..close];
+                let (inv, body) = match body.first() {
+                    Some(b'!') => (true, &body[1..]),
+                    _ => (false, body),
+                };
+                let mut hit = false;
+                let mut k = 0;
+                while k < body.len() {
+                    if k + 2 < body.len() && body[k + 1] == b'-' {
+                        hit |= body[k] <= c && c <= body[k + 2];
+                        k += 3;
+                    } else {
+                        hit |= body[k] == c;
+                        k += 1;
+                    }
+                }
+                hit != inv && glob(&p[close + 1..], &s[1..])
+            }
+            Some(&d) => s.first() == Some(&d) && glob(&p[1..], &s[1..]),
+        }
+    }
+
+    /// Index of the `]` closing the class that starts `p` (its first member may be `]`;
+    /// the generator's classes have no `]` members and no escapes).
+    fn class_end(p: &[u8]) -> Option<usize> {
+        let start = if p.get(1) == Some(&b'!') { 2 } else { 1 };
+        p.iter()
+            .enumerate()
+            .skip(start + 1)
+            .find(|&(_, &c)| c == b']')
+            .map(|(i, _)| i)
+            .filter(|_| p.len() > start)
+    }
+
+    /// The string of a `char[N]` buffer: up to its first NUL.
+    fn c_str(buf: &[u8]) -> &[u8] {
+        buf.split(|&c| c == 0).next().unwrap_or(&[])
+    }
+
+    /// Mainline's `~` semantics, re-derived from its documentation and fast paths.
+    fn tilde(buf: &[u8], pat: &[u8]) -> bool {
+        let (neg, pat) = match pat.split_first() {
+            Some((b'!', rest)) => (true, rest),
+            _ => (false, pat),
+        };
+        let meta = |p: &[u8]| p.iter().any(|c| b"*?[\\".contains(c));
+        let n = buf.len();
+        let r = if pat.first().is_some_and(u8::is_ascii_digit) || !meta(pat) {
+            c_str(buf) == pat
+        } else if pat == b"*" {
+            n >= 1
+        } else if pat.len() >= 2
+            && pat[0] == b'*'
+            && pat[pat.len() - 1] == b'*'
+            && !meta(&pat[1..pat.len() - 1])
+        {
+            let x = &pat[1..pat.len() - 1];
+            x.is_empty() || buf.windows(x.len()).any(|w| w == x)
+        } else if pat[0] == b'*' && !meta(&pat[1..]) {
+            let x = &pat[1..];
+            n > x.len() && &buf[n - 1 - x.len()..n - 1] == x
+        } else if pat[pat.len() - 1] == b'*' && !meta(&pat[..pat.len() - 1]) {
+            let x = &pat[..pat.len() - 1];
+            n >= x.len() && &buf[..x.len()] == x
+        } else {
+            glob(pat, c_str(buf))
+        };
+        r != neg
+    }
+
+    fn cmp<T: PartialOrd>(op: Op, a: T, b: T) -> bool {
+        match op {
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Band | Op::Glob => false,
+        }
+    }
+
+    impl Pred {
+        fn eval(&self, rec: &[u8], cx: &Context<'_>) -> bool {
+            match self {
+                Pred::Int(f, op, v, _) => {
+                    let (_, off, size, signed, _) = FIELDS[*f];
+                    let Some(bytes) = rec.get(off..off + size) else {
+                        return false;
+                    };
+                    let mut raw = [0u8; 16];
+                    raw[..size].copy_from_slice(bytes);
+                    let bits = 8 * size as u32;
+                    let field = u128::from_le_bytes(raw);
+                    let val = (*v as u128) & ((1u128 << bits) - 1);
+                    if *op == Op::Band {
+                        return field & val != 0;
+                    }
+                    if signed {
+                        let sx = |x: u128| ((x << (128 - bits)) as i128) >> (128 - bits);
+                        cmp(*op, sx(field), sx(val))
+                    } else {
+                        cmp(*op, field, val)
+                    }
+                }
+                Pred::Cpu(op, v) => cmp(*op, i64::from(cx.cpu as i32), *v),
+                Pred::Str(f, op, pat) => {
+                    let comm;
+                    let buf: &[u8] = match f {
+                        Some(f) => {
+                            let (_, off, size, ..) = FIELDS[*f];
+                            match rec.get(off..off + size) {
+                                Some(b) => b,
+                                None => return false,
+                            }
+                        }
+                        None => {
+                            let mut b = [0u8; 16];
+                            let name = c_str(cx.comm);
+                            let n = name.len().min(15);
+                            b[..n].copy_from_slice(&name[..n]);
+                            comm = b;
+                            &comm
+                        }
+                    };
+                    match op {
+                        Op::Eq => c_str(buf) == &pat[..],
+                        Op::Ne => c_str(buf) != &pat[..],
+                        _ => tilde(buf, pat),
+                    }
+                }
+            }
+        }
+    }
+
+    impl Expr {
+        fn eval(&self, rec: &[u8], cx: &Context<'_>) -> bool {
+            match self {
+                Expr::Pred(p) => p.eval(rec, cx),
+                Expr::Not(x) => !x.eval(rec, cx),
+                Expr::Group(x) => x.eval(rec, cx),
+                Expr::And(l, r) => l.eval(rec, cx) && r.eval(rec, cx),
+                Expr::Or(l, r) => l.eval(rec, cx) || r.eval(rec, cx),
+            }
+        }
+    }
+
+    fn gen_record(rng: &mut Rng) -> Vec<u8> {
+        let mut r: Vec<u8> = (0..REC)
+            .map(|_| match rng.below(4) {
+                0 => 0,
+                1 => *rng.pick(b"ab1*[!"),
+                2 => 0xff,
+                _ => rng.next() as u8,
+            })
+            .collect();
+        if rng.one_in(10) {
+            r.truncate(rng.below(REC));
+        }
+        r
+    }
+
+    fn gen_context(rng: &mut Rng) -> (u32, Vec<u8>) {
+        let comm: Vec<u8> = (0..rng.below(20)).map(|_| *rng.pick(b"ab1*[!\0")).collect();
+        (rng.below(5) as u32, comm)
+    }
+
+    const MESSAGES: [&str; 18] = [
+        crate::filter::ERR_INVALID_OP,
+        crate::filter::ERR_TOO_MANY_OPEN,
+        crate::filter::ERR_TOO_MANY_CLOSE,
+        crate::filter::ERR_MISSING_QUOTE,
+        crate::filter::ERR_MISSING_BRACE_OPEN,
+        crate::filter::ERR_MISSING_BRACE_CLOSE,
+        crate::filter::ERR_OPERAND_TOO_LONG,
+        crate::filter::ERR_EXPECT_STRING,
+        crate::filter::ERR_EXPECT_DIGIT,
+        crate::filter::ERR_ILLEGAL_FIELD_OP,
+        crate::filter::ERR_FIELD_NOT_FOUND,
+        crate::filter::ERR_ILLEGAL_INTVAL,
+        crate::filter::ERR_TOO_MANY_PREDS,
+        crate::filter::ERR_INVALID_CPULIST,
+        crate::filter::ERR_INVALID_VALUE,
+        crate::filter::ERR_NO_FUNCTION,
+        crate::filter::ERR_NO_FILTER,
+        crate::filter::ERR_ERRNO,
+    ];
+
+    fn show(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    fn check_error(text: &[u8], e: &FilterError) -> Result<(), String> {
+        if !MESSAGES.contains(&e.msg) {
+            return Err(format!("unknown message {e:?}"));
+        }
+        if ![EPERM, ENOENT, ESRCH, EINVAL].contains(&e.errno) {
+            return Err(format!("unexpected errno {e:?}"));
+        }
+        let len = crate::filter::filter_text(text).len();
+        if e.pos > len + 2 {
+            return Err(format!("position past the end {e:?}"));
+        }
+        if e.parse_error == (e.msg == crate::filter::ERR_ERRNO) {
+            return Err(format!("inconsistent {e:?}"));
+        }
+        Ok(())
+    }
+
+    /// Compiles `text`, checks the refusal or runs the program on `records`.
+    fn try_text(
+        text: &[u8],
+        records: &[(Vec<u8>, u32, Vec<u8>)],
+    ) -> Result<Option<Vec<bool>>, String> {
+        let got = compile(text, &Ev);
+        // Trailing whitespace, a NUL and anything after it: same result.
+        let mut padded = text.to_vec();
+        padded.extend_from_slice(b" \n\t");
+        let mut cut = text.to_vec();
+        cut.extend_from_slice(b"\0 || ((junk");
+        if compile(&padded, &Ev) != got || compile(&cut, &Ev) != got {
+            return Err("trailing bytes changed the result".into());
+        }
+        match got {
+            Err(e) => {
+                check_error(text, &e)?;
+                Ok(None)
+            }
+            Ok(p) => Ok(Some(run_all(&p, text, records))),
+        }
+    }
+
+    fn run_all(p: &Program, text: &[u8], records: &[(Vec<u8>, u32, Vec<u8>)]) -> Vec<bool> {
+        records
+            .iter()
+            .map(|(r, cpu, comm)| p.matches(text, r, &Context { cpu: *cpu, comm }))
+            .collect()
+    }
+
+    fn wrap(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// Combinations of two texts that compiled: `!(F)`, `(F) && (G)`, `(F) || (G)`.
+    fn check_algebra(
+        f: &[u8],
+        fr: &[bool],
+        g: &[u8],
+        gr: &[bool],
+        records: &[(Vec<u8>, u32, Vec<u8>)],
+    ) -> Result<(), String> {
+        let not = wrap(&[b"!(", f, b")"]);
+        if let Some(nr) = try_text(&not, records)? {
+            if nr.iter().zip(fr).any(|(a, b)| a == b) {
+                return Err(format!("{:?} and its negation agree", show(f)));
+            }
+        }
+        let and = wrap(&[b"(", f, b") && (", g, b")"]);
+        if let Some(ar) = try_text(&and, records)? {
+            let want: Vec<bool> = fr.iter().zip(gr).map(|(a, b)| *a && *b).collect();
+            if ar != want {
+                return Err(format!("{:?} is not the conjunction", show(&and)));
+            }
+        }
+        let or = wrap(&[b"(", f, b") || (", g, b")"]);
+        if let Some(or_r) = try_text(&or, records)? {
+            let want: Vec<bool> = fr.iter().zip(gr).map(|(a, b)| *a || *b).collect();
+            if or_r != want {
+                return Err(format!("{:?} is not the disjunction", show(&or)));
+            }
+        }
+        Ok(())
+    }
+
+    fn mutate(rng: &mut Rng, t: &mut Vec<u8>) {
+        let at = rng.below(t.len() + 1);
+        match rng.below(5) {
+            0 => t.truncate(at),
+            1 if !t.is_empty() => {
+                let i = rng.below(t.len());
+                t.remove(i);
+            }
+            2 => {
+                let ins: &[u8] = rng.pick(&[
+                    &b"("[..],
+                    b")",
+                    b"!",
+                    b"&&",
+                    b"||",
+                    b"&",
+                    b"|",
+                    b"\"",
+                    b"'",
+                    b"=",
+                    b"CPUS{",
+                    b"}",
+                    b".function",
+                    b".ustring",
+                    b"-",
+                    b"0x",
+                    b"zz",
+                    b" ",
+                    b"\0",
+                    b"~",
+                ]);
+                t.splice(at..at, ins.iter().copied());
+            }
+            _ => t.insert(at, rng.next() as u8),
+        }
+    }
+
+    #[derive(Default, Debug)]
+    struct Counts {
+        trees: u64,
+        compiled: u64,
+        matched: u64,
+        errors: [u64; 18],
+    }
+
+    fn one(rng: &mut Rng, counts: &mut Counts) -> Result<(), String> {
+        let records: Vec<(Vec<u8>, u32, Vec<u8>)> = (0..8)
+            .map(|_| {
+                let r = gen_record(rng);
+                let (cpu, comm) = gen_context(rng);
+                (r, cpu, comm)
+            })
+            .collect();
+        let mut budget = 1 + rng.below(MAX_PREDS);
+        let tree = gen_expr(rng, &mut budget, 0);
+        let mut text = Vec::new();
+        space(rng, &mut text, false);
+        render(rng, &tree, &mut text);
+        if count(&tree) <= MAX_PREDS {
+            counts.trees += 1;
+            let got = try_text(&text, &records)?
+                .ok_or_else(|| format!("refused: {:?}", compile(&text, &Ev)))?;
+            for (k, (r, cpu, comm)) in records.iter().enumerate() {
+                let want = tree.eval(r, &Context { cpu: *cpu, comm });
+                if got[k] != want {
+                    return Err(format!(
+                        "record {:?} cpu {cpu} comm {:?}: program says {}, tree says {want}",
+                        r,
+                        show(comm),
+                        got[k]
+                    ));
+                }
+                counts.matched += u64::from(want);
+            }
+        }
+        // A second text, then mutations of both.
+        let mut budget = 1 + rng.below(4);
+        let tree2 = gen_expr(rng, &mut budget, 0);
+        let mut text2 = Vec::new();
+        render(rng, &tree2, &mut text2);
+        let (mut f, mut g) = (text, text2);
+        if rng.one_in(2) {
+            for _ in 0..1 + rng.below(3) {
+                mutate(rng, &mut f);
+            }
+        }
+        if rng.one_in(4) {
+            f = (0..rng.below(40))
+                .map(|_| *rng.pick(b"ab s!=<>&|~()\"'0x1-CPUS{}.*[?\\"))
+                .collect();
+        }
+        if rng.one_in(3) {
+            mutate(rng, &mut g);
+        }
+        let fr = try_text(&f, &records)?;
+        let gr = try_text(&g, &records)?;
+        match compile(&f, &Ev) {
+            Ok(_) => counts.compiled += 1,
+            Err(e) => {
+                let k = MESSAGES.iter().position(|&m| m == e.msg).unwrap_or(0);
+                counts.errors[k] += 1;
+            }
+        }
+        if let (Some(fr), Some(gr)) = (fr, gr) {
+            check_algebra(&f, &fr, &g, &gr, &records)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn fuzz_filter() {
+        let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
+        let iters = env_u64("EVENTFS_FUZZ_ITERS", ITERS);
+        let mut rng = Rng::new(seed ^ 0xf117e5);
+        let mut counts = Counts::default();
+        for iter in 0..iters {
+            let state = rng.0;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                one(&mut rng, &mut counts)
+            }))
+            .unwrap_or_else(|_| Err("panicked".into()));
+            if let Err(e) = result {
+                panic!(
+                    "filter fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}"
+                );
+            }
+        }
+        println!("filter fuzz: seed {seed}, {iters} inputs: {counts:?}");
+        if iters >= ITERS {
+            assert!(counts.trees > iters / 2, "{counts:?}");
+            assert!(counts.matched > iters, "{counts:?}");
+            assert!(counts.compiled > iters / 10, "{counts:?}");
+            let reached = counts.errors.iter().filter(|&&n| n > 0).count();
+            assert!(reached >= 12, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn reference_globs() {
+        assert!(glob(b"*a*b", b"xaxb"));
+        assert!(!glob(b"a?", b"a"));
+        assert!(glob(b"[!a]b", b"bb"));
+        assert!(glob(b"[a-c]", b"b"));
+        assert!(glob(b"[ab", b"[ab"));
+        assert!(tilde(b"ab\0\0\0\0", b"a*"));
+        assert!(!tilde(b"ab\0\0\0\0", b"*b"));
+        assert!(tilde(b"xxxab\0", b"*ab"));
+        assert!(tilde(b"ab\0\0\0\0", b"!b*"));
+    }
 }

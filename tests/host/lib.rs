@@ -7,6 +7,8 @@
 
 #[path = "../../src/events.rs"]
 pub mod events;
+#[path = "../../src/filter.rs"]
+pub mod filter;
 #[path = "../../src/opts.rs"]
 pub mod opts;
 #[path = "../../src/tracing.rs"]

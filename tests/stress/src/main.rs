@@ -9,6 +9,7 @@
 //!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
 //! eventfs-stress mountapi DIR
 //! eventfs-stress pipe DIR
+//! eventfs-stress inject MNT
 //! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs N
 //! ```
 //!
@@ -291,6 +292,29 @@
 //! (exact errno, and the messages of the context's log), mounting on DIR and unmounting
 //! at the end; see `mountapi.rs`. It prints no seed line.
 //!
+//! ## pipe mode
+//!
+//! `eventfs-stress pipe DIR` checks `trace_pipe` of the tracing directory DIR (the mount
+//! or an instance): `O_NONBLOCK`, `poll(2)`, a blocking read, small reads, concurrent
+//! readers; see `pipe.rs`. It prints no seed line.
+//!
+//! ## inject mode
+//!
+//! `eventfs-stress inject MNT` checks `events/GROUP/EVENT/inject` and event filters on
+//! the eventfs mounted at MNT, with the events `inj/ev` (`u64 seq; u32 keep; u32 who`)
+//! and `inj/sev` (`char name[8]; u64 n`) and the instance `instances/inj`, which it
+//! creates first and removes last; see `inject.rs`. It prints no seed line; one line
+//! per check and `inject: N checks, N failed`, exit 0 if none failed.
+//!
+//! | check | what it does |
+//! |---|---|
+//! | setup | removes leftovers of an earlier run, creates the two events and the instance |
+//! | concurrent | `inj/ev` enabled in both, filter `keep == 1` at the top level only; 3 writers inject 2000 records each (unique `seq`, pseudo-random `keep`, `who` the writer), alternately into the top level's and the instance's `inject`, while 3 readers per directory drain its `trace_pipe` (`O_NONBLOCK` + `poll`, until empty after the writers finished): every top-level record with `keep=1` is read exactly once there, none with `keep=0`; every instance record exactly once there; none in the other directory; every line is a well-formed `ev: seq=N keep=N who=N` record |
+//! | gate | in each directory: a disabled event, or `tracing_on` 0, records nothing although the write returns its count; enabled and on, one record, and none in the other directory |
+//! | errors | in each directory: ENOENT for an unknown field, EINVAL for malformed text (no `=`, no name, non-numeric, a string for a number, a number for a string), ERANGE above 64 bits, EPERM for a read; none records anything, and valid injects (hex numbers, `u64` max, a string) then record |
+//! | filters | set, read back; bad filters refused, the old one kept, an `error_log` entry added each time; replaced (applies to the next inject); cleared by O_TRUNC and by `0` (reads `none`); `&`; an instance's filter is its own; strings (`==`, `~` globs, negation, disjunction); the group's `filter` sets the events where it compiles, `0` there clears them all |
+//! | cleanup | an event enabled only in the instance cannot be removed (EBUSY); rmdir of the instance, then removing both events, works; the instance, the group and their listing lines are gone |
+//!
 //! ## Benchmark (`eventfs-stress bench eventfs|tracefs N`)
 //!
 //! Not a test: times creates, removals, lookups, readdir, stat, `find` and enable
@@ -302,6 +326,7 @@ mod cli;
 mod dirent;
 mod expect;
 mod faults;
+mod inject;
 mod mountapi;
 mod pipe;
 mod registry;
@@ -323,6 +348,15 @@ fn main() {
             [dir] if !dir.starts_with('-') => exit(pipe::run(dir)),
             _ => {
                 eprintln!("usage: eventfs-stress pipe DIR");
+                exit(2);
+            }
+        }
+    }
+    if args.first().map(String::as_str) == Some("inject") {
+        match &args[1..] {
+            [mnt] if !mnt.starts_with('-') => exit(inject::run(mnt)),
+            _ => {
+                eprintln!("usage: eventfs-stress inject MNT");
                 exit(2);
             }
         }

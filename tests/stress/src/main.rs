@@ -273,6 +273,8 @@
 //! | write_instance_enable | write `1` to `I/events/fault/lk/enable` | it reads `1` and `I/set_event` lists `fault:lk` iff ok, else `0` and empty; `I/events/fault/keep` `0`; the top level's `fault/lk/enable` `0` |
 //! | write_instance_set_event | write `fault:lk\n` to `I/set_event` | as write_instance_enable |
 //! | write_marker | write `fault\n` to `I/trace_marker` (its buffer, 4 KiB, made and emptied before arming) | `I/trace` holds the record or nothing; the next write records |
+//! | inject | write `a=7\n` to `I/events/fault/lk/inject`, `fault/lk` enabled in the instance, no filter (its buffer, 4 KiB, made by an inject and emptied before arming) | `I/trace` holds the one record (`lk: a=7`) iff ok, else nothing; the next inject records |
+//! | filter_set | write `a == 2 \|\| (c ~ "x*" && !(a & 4))` to `fault/lk/filter`, which holds `a == 1` | it reads the new text iff ok, else `a == 1` (never `none`, never half); `0` then clears it |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's

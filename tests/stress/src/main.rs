@@ -62,7 +62,7 @@
 //! | remove | 1200 | `-:gX/eY`; 5 % a never-existing name |
 //! | batch | 200 | create and remove one event in a single write |
 //! | truncate | 100 | `open(dynamic_events, O_WRONLY\|O_TRUNC)` (gate exclusive) |
-//! | stat | 1280 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
+//! | stat | 1130 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
 //! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, `events/`, a group or an event dir |
 //! | read_file | 1000 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format`, a file of the root |
 //! | write_enable | 700 | `0`/`1` to an event's or group's `enable`, mostly off |
@@ -77,6 +77,7 @@
 //! | remount | 30 | `mount(MS_REMOUNT, "uid=N,gid=M")`, N, M in 0..4 (gate exclusive; `--no-remount`) |
 //! | drop_caches | 30 | write `2` to `/proc/sys/vm/drop_caches` (`--no-drop-caches`) |
 //! | instance | 250 | the thread's instance `instances/sN`: its life (mkdir, enable a shared event through its `enable` or `set_event`, rmdir refused while one of its files is held, rmdir), enable/disable in it (`enable`, group `enable`, `set_event` tokens), state and isolation checks, its `tracing_on`, a pass over `instances/`, refused mkdir/rmdir, work in a working directory inside it while it is removed, an own event enabled in it; afterwards, now and then, O_TRUNC of its `set_event` or rmdir, so that it does not keep shared events enabled for long (see invariant 11) |
+//! | inject_filter | 150 | a shared event: write `f0=N` or `f0="sN"` to its `inject`, or set (one of five expressions, for a numeric or a string `f0`) or clear (`0`) its `filter` or its group's, or read its `filter`: `none` or one of the five |
 //!
 //! Remount and drop_caches are also off when the directory is not an eventfs (statfs
 //! magic), so that the tool can be tried on a plain directory.
@@ -192,6 +193,8 @@
 //! | write | ok | ok, ENODEV | — |
 //! | write_bad | EINVAL | ENODEV, EINVAL | — |
 //! | set_event | ok | ok, EINVAL | EINVAL |
+//! | inject | — | ok, ENODEV, EINVAL | — |
+//! | filter | — | ok, ENODEV, EINVAL | — |
 //! | opendir | ok | ok, ENOENT | ENOENT |
 //! | getdents | ok | ok, ENOENT, ENODEV | — |
 //! | seek | ok | ok | — |
@@ -211,7 +214,9 @@
 //! `getdents` and `open_cwd` on a removed directory may end early or fail; `open_cwd`
 //! also counts opens of names relative to such a working directory (ENODEV: a file
 //! that works on a removed instance's state). A `set_event` token that selects
-//! nothing is EINVAL (a shared event may have gone). mkdir's fixed column is three
+//! nothing is EINVAL (a shared event may have gone). `inject` and `filter` writes to a
+//! shared event are EINVAL when its (random) first field is of the other kind, string
+//! or number, and ENODEV when it was removed after the open. mkdir's fixed column is three
 //! exact cases (an existing name, outside `instances/`, a bad name), each checked for
 //! its own errno; an own instance's mkdir is EEXIST iff it exists, its rmdir ENOENT iff
 //! it does not, EBUSY iff one of its state's files is open.

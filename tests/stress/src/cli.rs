@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const USAGE: &str = "\
 usage: eventfs-stress [OPTIONS]
        eventfs-stress mountapi DIR
+       eventfs-stress pipe DIR
+       eventfs-stress inject MNT
        eventfs-stress bench [OPTIONS] eventfs|tracefs N   (see `bench --help`)
 
 Stress test of a mounted eventfs; exits 0 if every invariant held, 1 if one was
@@ -14,6 +16,14 @@ violated, 2 on a usage error.
 mountapi DIR: checks mount options through fsopen/fsconfig/fsmount/move_mount/
 fspick/open_tree, mounting eventfs on DIR (and unmounting it at the end); needs
 that no eventfs is mounted. Exits 0 if every check passed, 1 if one failed.
+
+pipe DIR: checks trace_pipe of the tracing directory DIR (the mount or an
+instance): O_NONBLOCK, poll, blocking and small reads, concurrent readers.
+
+inject MNT: checks events/GROUP/EVENT/inject and event filters on the eventfs
+mounted at MNT (concurrent injects and trace_pipe readers at the top level and
+in an instance, the enable/tracing_on gate, errnos, filters); creates the
+events inj/ev, inj/sev and the instance instances/inj, and removes them.
 
   --mount DIR       the eventfs mount (default /mnt/events)
   --threads N       worker threads, 1..=64 (default 4)

@@ -140,6 +140,12 @@ pub enum Op {
     /// `write(set_event, TOKEN)` (of the top level or an instance): EINVAL when the
     /// token selects nothing.
     SetEvent,
+    /// `write(inject, "f0=...")` of a shared event: EINVAL when `f0` is of the other
+    /// kind (a string for a number or a number for a string).
+    Inject,
+    /// `write(filter, EXPR)` of a shared event or group: EINVAL when the expression does
+    /// not compile for the event's fields (or for none of the group's).
+    Filter,
     /// `open(dir, O_DIRECTORY)`.
     OpenDir,
     /// `getdents64(dirfd)`.
@@ -169,7 +175,7 @@ pub enum Op {
 
 impl Op {
     /// Every operation, in report order.
-    pub const ALL: [Op; 25] = [
+    pub const ALL: [Op; 27] = [
         Op::Create,
         Op::Remove,
         Op::Batch,
@@ -183,6 +189,8 @@ impl Op {
         Op::Write,
         Op::WriteBad,
         Op::SetEvent,
+        Op::Inject,
+        Op::Filter,
         Op::OpenDir,
         Op::Getdents,
         Op::Seek,
@@ -213,6 +221,8 @@ impl Op {
             Op::Write => "write",
             Op::WriteBad => "write_bad",
             Op::SetEvent => "set_event",
+            Op::Inject => "inject",
+            Op::Filter => "filter",
             Op::OpenDir => "opendir",
             Op::Getdents => "getdents",
             Op::Seek => "seek",
@@ -292,6 +302,9 @@ pub const fn expected(op: Op, scope: Scope) -> Outcomes {
         (Op::SetEvent, Fixed) => Outcomes::OK,
         (Op::SetEvent, Shared) => Outcomes::ok_or(&[EINVAL]),
         (Op::SetEvent, Missing) => Outcomes::errors(&[EINVAL]),
+        // Through an fd of an event (or group) that may have been removed, and whose
+        // first field may be a number or a string.
+        (Op::Inject, Shared) | (Op::Filter, Shared) => Outcomes::ok_or(&[EINVAL, ENODEV]),
         // mkdir of an existing fixed name (EEXIST), anywhere but in `instances/` (EPERM),
         // of a name with a blank or a byte that is not printable ASCII (EINVAL); of a
         // thread's own instance (EEXIST iff it exists).

@@ -42,6 +42,14 @@ const DIR_BUF: usize = 32 * 1024;
 const INSTANCE: &str = "fault_i";
 /// What the trace_marker kind writes.
 const MARKER: &[u8] = b"fault\n";
+/// What the inject kind writes to `fault/lk/inject` (fields `u64 a; char c[8]`).
+const INJECT: &[u8] = b"a=7\n";
+/// What its record looks like in `trace` (the end of the line's prefix, and `a`).
+const INJECTED: &str = ": lk: a=7";
+/// The filter of `fault/lk` before the filter_set kind.
+const FILTER_OLD: &str = "a == 1";
+/// The filter the filter_set kind writes.
+const FILTER_NEW: &str = "a == 2 || (c ~ \"x*\" && !(a & 4))";
 
 /// The kinds of operations tested, each with an operation that allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,11 +102,16 @@ pub enum Kind {
     WriteInstanceSetEvent,
     /// `write(trace_marker)` of an instance: it copies the text before it records it.
     WriteMarker,
+    /// `write(inject)` of an event enabled in an instance: it parses the text into a
+    /// record, then records it.
+    Inject,
+    /// `write(filter)` of an event (that has a filter): compiles the new one.
+    FilterSet,
 }
 
 impl Kind {
     /// Every kind, in run order.
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 26] = [
         Kind::Mount,
         Kind::CreateNewGroup,
         Kind::CreateInGroup,
@@ -123,6 +136,8 @@ impl Kind {
         Kind::WriteInstanceEnable,
         Kind::WriteInstanceSetEvent,
         Kind::WriteMarker,
+        Kind::Inject,
+        Kind::FilterSet,
     ];
 
     /// The name used in reports.
@@ -152,6 +167,8 @@ impl Kind {
             Kind::WriteInstanceEnable => "write_instance_enable",
             Kind::WriteInstanceSetEvent => "write_instance_set_event",
             Kind::WriteMarker => "write_marker",
+            Kind::Inject => "inject",
+            Kind::FilterSet => "filter_set",
         }
     }
 
@@ -164,6 +181,7 @@ impl Kind {
                 | Kind::WriteInstanceEnable
                 | Kind::WriteInstanceSetEvent
                 | Kind::WriteMarker
+                | Kind::Inject
         )
     }
 
@@ -325,6 +343,7 @@ struct Prebuilt {
     remove_ev: String,
     remove_solo: String,
     set_event_lk: String,
+    filter_new: String,
     remount_to: CString,
     instance: CString,
 }
@@ -588,6 +607,27 @@ impl Faults<'_> {
                 self.open_root_unarmed(&rel, O_WRONLY | O_TRUNC)?;
                 self.fd = Some(self.open_root_unarmed(&Self::inst("trace_marker"), O_WRONLY)?);
             }
+            Kind::Inject => {
+                // As for write_marker, the instance's buffer exists (made by an inject
+                // before arming), empty; fault/lk is enabled there, with no filter.
+                self.ensure_instance(true)?;
+                let rel = Self::inst("buffer_size_kb");
+                sys::write_file(&self.path(&rel), "4").map_err(|e| format!("write {rel}: {e}"))?;
+                let rel = Self::inst("events/fault/lk/enable");
+                sys::write_file(&self.path(&rel), "1")
+                    .map_err(|e| format!("write 1 to {rel}: {e}"))?;
+                let rel = Self::inst("events/fault/lk/inject");
+                sys::write_file(&self.path(&rel), "a=0")
+                    .map_err(|e| format!("write a=0 to {rel}: {e}"))?;
+                self.open_root_unarmed(&Self::inst("trace"), O_WRONLY | O_TRUNC)?;
+                self.fd = Some(self.open_root_unarmed(&rel, O_WRONLY)?);
+            }
+            Kind::FilterSet => {
+                let rel = "fault/lk/filter";
+                sys::write_file(&self.ev(rel), FILTER_OLD)
+                    .map_err(|e| format!("write {FILTER_OLD:?} to {rel}: {e}"))?;
+                self.fd = Some(self.open_unarmed(rel, O_WRONLY)?);
+            }
         }
         Ok(())
     }
@@ -638,6 +678,14 @@ impl Faults<'_> {
             },
             Kind::WriteMarker => match &self.fd {
                 Some(fd) => sys::write(fd, MARKER),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::Inject => match &self.fd {
+                Some(fd) => sys::write(fd, INJECT),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::FilterSet => match &self.fd {
+                Some(fd) => sys::write(fd, p.filter_new.as_bytes()),
                 None => Err(Errno(libc::EBADF)),
             },
             Kind::WriteSetEvent | Kind::WriteInstanceSetEvent => match &self.fd {
@@ -1015,6 +1063,50 @@ impl Faults<'_> {
                     ));
                 }
             }
+            Kind::Inject => {
+                // All or nothing: the one record is there, or nothing is.
+                let records = |t: &[u8]| -> Vec<String> {
+                    String::from_utf8_lossy(t)
+                        .lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .map(String::from)
+                        .collect()
+                };
+                let trace = Self::inst("trace");
+                let got = records(&self.read_root(&trace)?);
+                let want = usize::from(ok);
+                if got.len() != want || got.iter().any(|l| !l.contains(INJECTED)) {
+                    self.violation(format!(
+                        "after an inject that {}: {trace} holds {got:?}",
+                        if ok { "succeeded" } else { "failed" }
+                    ));
+                }
+                // Usable after a failure: the next inject records.
+                if let Some(fd) = self.fd.take() {
+                    sys::write(&fd, INJECT).map_err(|e| format!("inject again: {e}"))?;
+                }
+                let got = records(&self.read_root(&trace)?);
+                if got.len() != want + 1 || got.iter().any(|l| !l.contains(INJECTED)) {
+                    self.violation(format!("a second inject: {trace} holds {got:?}"));
+                }
+            }
+            Kind::FilterSet => {
+                // The new filter, or the old one untouched: never none, never half.
+                let want = if ok { FILTER_NEW } else { FILTER_OLD };
+                self.expect_content(
+                    "events/fault/lk/filter",
+                    format!("{want}\n").as_bytes(),
+                    if ok {
+                        "a filter write that succeeded"
+                    } else {
+                        "a filter write that failed"
+                    },
+                )?;
+                let rel = "fault/lk/filter";
+                sys::write_file(&self.ev(rel), "0")
+                    .map_err(|e| format!("write 0 to {rel}: {e}"))?;
+                self.expect_content("events/fault/lk/filter", b"none\n", "a write of 0")?;
+            }
         }
         self.fd = None;
         Ok(())
@@ -1132,6 +1224,7 @@ pub fn run(cfg: &Config) -> i32 {
         remove_ev: text::remove_line("fault", "ev"),
         remove_solo: text::remove_line("fault_solo", "ev"),
         set_event_lk: "fault:lk\n".to_string(),
+        filter_new: FILTER_NEW.to_string(),
         instance: cpath(&format!("{mnt}/{INSTANCES_DIR}/{INSTANCE}")),
         remount_to: cpath(&format!("uid={},gid={}", owner.0 + 1, owner.1 + 1)),
     };

@@ -9,6 +9,7 @@
 //!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
 //! eventfs-stress mountapi DIR
 //! eventfs-stress pipe DIR
+//! eventfs-stress inject MNT
 //! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs N
 //! ```
 //!
@@ -61,7 +62,7 @@
 //! | remove | 1200 | `-:gX/eY`; 5 % a never-existing name |
 //! | batch | 200 | create and remove one event in a single write |
 //! | truncate | 100 | `open(dynamic_events, O_WRONLY\|O_TRUNC)` (gate exclusive) |
-//! | stat | 1280 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
+//! | stat | 1130 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
 //! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, `events/`, a group or an event dir |
 //! | read_file | 1000 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format`, a file of the root |
 //! | write_enable | 700 | `0`/`1` to an event's or group's `enable`, mostly off |
@@ -76,6 +77,7 @@
 //! | remount | 30 | `mount(MS_REMOUNT, "uid=N,gid=M")`, N, M in 0..4 (gate exclusive; `--no-remount`) |
 //! | drop_caches | 30 | write `2` to `/proc/sys/vm/drop_caches` (`--no-drop-caches`) |
 //! | instance | 250 | the thread's instance `instances/sN`: its life (mkdir, enable a shared event through its `enable` or `set_event`, rmdir refused while one of its files is held, rmdir), enable/disable in it (`enable`, group `enable`, `set_event` tokens), state and isolation checks, its `tracing_on`, a pass over `instances/`, refused mkdir/rmdir, work in a working directory inside it while it is removed, an own event enabled in it; afterwards, now and then, O_TRUNC of its `set_event` or rmdir, so that it does not keep shared events enabled for long (see invariant 11) |
+//! | inject_filter | 150 | a shared event: write `f0=N` or `f0="sN"` to its `inject`, or set (one of five expressions, for a numeric or a string `f0`) or clear (`0`) its `filter` or its group's, or read its `filter`: `none` or one of the five |
 //!
 //! Remount and drop_caches are also off when the directory is not an eventfs (statfs
 //! magic), so that the tool can be tried on a plain directory.
@@ -191,6 +193,8 @@
 //! | write | ok | ok, ENODEV | — |
 //! | write_bad | EINVAL | ENODEV, EINVAL | — |
 //! | set_event | ok | ok, EINVAL | EINVAL |
+//! | inject | — | ok, ENODEV, EINVAL | — |
+//! | filter | — | ok, ENODEV, EINVAL | — |
 //! | opendir | ok | ok, ENOENT | ENOENT |
 //! | getdents | ok | ok, ENOENT, ENODEV | — |
 //! | seek | ok | ok | — |
@@ -210,7 +214,9 @@
 //! `getdents` and `open_cwd` on a removed directory may end early or fail; `open_cwd`
 //! also counts opens of names relative to such a working directory (ENODEV: a file
 //! that works on a removed instance's state). A `set_event` token that selects
-//! nothing is EINVAL (a shared event may have gone). mkdir's fixed column is three
+//! nothing is EINVAL (a shared event may have gone). `inject` and `filter` writes to a
+//! shared event are EINVAL when its (random) first field is of the other kind, string
+//! or number, and ENODEV when it was removed after the open. mkdir's fixed column is three
 //! exact cases (an existing name, outside `instances/`, a bad name), each checked for
 //! its own errno; an own instance's mkdir is EEXIST iff it exists, its rmdir ENOENT iff
 //! it does not, EBUSY iff one of its state's files is open.
@@ -272,6 +278,8 @@
 //! | write_instance_enable | write `1` to `I/events/fault/lk/enable` | it reads `1` and `I/set_event` lists `fault:lk` iff ok, else `0` and empty; `I/events/fault/keep` `0`; the top level's `fault/lk/enable` `0` |
 //! | write_instance_set_event | write `fault:lk\n` to `I/set_event` | as write_instance_enable |
 //! | write_marker | write `fault\n` to `I/trace_marker` (its buffer, 4 KiB, made and emptied before arming) | `I/trace` holds the record or nothing; the next write records |
+//! | inject | write `a=7\n` to `I/events/fault/lk/inject`, `fault/lk` enabled in the instance, no filter (its buffer, 4 KiB, made by an inject and emptied before arming) | `I/trace` holds the one record (`lk: a=7`) iff ok, else nothing; the next inject records |
+//! | filter_set | write `a == 2 \|\| (c ~ "x*" && !(a & 4))` to `fault/lk/filter`, which holds `a == 1` | it reads the new text iff ok, else `a == 1` (never `none`, never half); `0` then clears it |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's
@@ -291,6 +299,29 @@
 //! (exact errno, and the messages of the context's log), mounting on DIR and unmounting
 //! at the end; see `mountapi.rs`. It prints no seed line.
 //!
+//! ## pipe mode
+//!
+//! `eventfs-stress pipe DIR` checks `trace_pipe` of the tracing directory DIR (the mount
+//! or an instance): `O_NONBLOCK`, `poll(2)`, a blocking read, small reads, concurrent
+//! readers; see `pipe.rs`. It prints no seed line.
+//!
+//! ## inject mode
+//!
+//! `eventfs-stress inject MNT` checks `events/GROUP/EVENT/inject` and event filters on
+//! the eventfs mounted at MNT, with the events `inj/ev` (`u64 seq; u32 keep; u32 who`)
+//! and `inj/sev` (`char name[8]; u64 n`) and the instance `instances/inj`, which it
+//! creates first and removes last; see `inject.rs`. It prints no seed line; one line
+//! per check and `inject: N checks, N failed`, exit 0 if none failed.
+//!
+//! | check | what it does |
+//! |---|---|
+//! | setup | removes leftovers of an earlier run, creates the two events and the instance |
+//! | concurrent | `inj/ev` enabled in both, filter `keep == 1` at the top level only; 3 writers inject 2000 records each (unique `seq`, pseudo-random `keep`, `who` the writer), alternately into the top level's and the instance's `inject`, while 3 readers per directory drain its `trace_pipe` (`O_NONBLOCK` + `poll`, until empty after the writers finished): every top-level record with `keep=1` is read exactly once there, none with `keep=0`; every instance record exactly once there; none in the other directory; every line is a well-formed `ev: seq=N keep=N who=N` record |
+//! | gate | in each directory: a disabled event, or `tracing_on` 0, records nothing although the write returns its count; enabled and on, one record, and none in the other directory |
+//! | errors | in each directory: ENOENT for an unknown field, EINVAL for malformed text (no `=`, no name, non-numeric, a string for a number, a number for a string), ERANGE above 64 bits, EPERM for a read; none records anything, and valid injects (hex numbers, `u64` max, a string) then record |
+//! | filters | set, read back; bad filters refused, the old one kept, an `error_log` entry added each time; replaced (applies to the next inject); cleared by O_TRUNC and by `0` (reads `none`); `&`; an instance's filter is its own; strings (`==`, `~` globs, negation, disjunction); the group's `filter` sets the events where it compiles, `0` there clears them all |
+//! | cleanup | an event enabled only in the instance cannot be removed (EBUSY); rmdir of the instance, then removing both events, works; the instance, the group and their listing lines are gone |
+//!
 //! ## Benchmark (`eventfs-stress bench eventfs|tracefs N`)
 //!
 //! Not a test: times creates, removals, lookups, readdir, stat, `find` and enable
@@ -302,6 +333,7 @@ mod cli;
 mod dirent;
 mod expect;
 mod faults;
+mod inject;
 mod mountapi;
 mod pipe;
 mod registry;
@@ -323,6 +355,15 @@ fn main() {
             [dir] if !dir.starts_with('-') => exit(pipe::run(dir)),
             _ => {
                 eprintln!("usage: eventfs-stress pipe DIR");
+                exit(2);
+            }
+        }
+    }
+    if args.first().map(String::as_str) == Some("inject") {
+        match &args[1..] {
+            [mnt] if !mnt.starts_with('-') => exit(inject::run(mnt)),
+            _ => {
+                eprintln!("usage: eventfs-stress inject MNT");
                 exit(2);
             }
         }

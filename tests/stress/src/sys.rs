@@ -152,6 +152,19 @@ pub fn write(fd: &Fd, data: &[u8]) -> SysResult<usize> {
     check_size(unsafe { libc::write(fd.0, data.as_ptr().cast(), data.len()) })
 }
 
+/// `poll(2)` of one descriptor for `POLLIN`, waiting up to `timeout_ms`; the
+/// `revents` (0 on a timeout).
+pub fn poll_in(fd: &Fd, timeout_ms: c_int) -> SysResult<i16> {
+    let mut p = libc::pollfd {
+        fd: fd.0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: One valid pollfd.
+    let r = check(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
+    Ok(if r == 0 { 0 } else { p.revents })
+}
+
 /// `lseek(fd, 0, SEEK_SET)`.
 pub fn rewind(fd: &Fd) -> SysResult<()> {
     // SAFETY: Plain system call on a descriptor we own.

@@ -383,6 +383,68 @@ impl Worker<'_> {
         }
     }
 
+    /// Injects into a shared event, or sets, clears or reads its filter or its
+    /// group's. Others may remove the event (or recreate it with other fields) at any
+    /// moment; a filter reads `none` or one of [`FILTERS`].
+    pub(super) fn act_inject_filter(&mut self) {
+        let (g, e) = self.shared_event();
+        let g = group_dir(&g);
+        let open = expected(Op::Open, Scope::Shared);
+        match self.rng.below(8) {
+            0..=3 => {
+                let rel = format!("{g}/{e}/inject");
+                let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, open) else {
+                    return;
+                };
+                let n = self.rng.below(1000);
+                let text = if self.rng.chance(200) {
+                    format!("f0=\"s{n}\"")
+                } else {
+                    format!("f0={n}")
+                };
+                let write = expected(Op::Inject, Scope::Shared);
+                let _ = self.write_value(&fd, Op::Inject, write, &text, &rel);
+                self.close(fd, &rel);
+            }
+            4..=6 => {
+                let rel = if self.rng.chance(250) {
+                    format!("{g}/filter")
+                } else {
+                    format!("{g}/{e}/filter")
+                };
+                let Some(fd) = self.open(&rel, O_WRONLY, Op::Open, open) else {
+                    return;
+                };
+                // Mostly cleared again, so that injects mostly record.
+                let text = if self.rng.chance(400) {
+                    "0"
+                } else {
+                    *self.rng.pick(&FILTERS)
+                };
+                let write = expected(Op::Filter, Scope::Shared);
+                let _ = self.write_value(&fd, Op::Filter, write, text, &rel);
+                self.close(fd, &rel);
+            }
+            _ => {
+                let rel = format!("{g}/{e}/filter");
+                let read = expected(Op::Read, Scope::Shared);
+                if let Some(text) = self.read_file(&rel, open, read) {
+                    let s = String::from_utf8_lossy(&text);
+                    let known = s
+                        .strip_suffix('\n')
+                        .is_some_and(|f| f == "none" || FILTERS.contains(&f));
+                    if !known {
+                        let shown = self.full(&rel);
+                        self.violation(
+                            "read",
+                            format!("{shown} reads {s:?}: neither none nor a filter written"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     // --- kept descriptors ----------------------------------------------------------
 
     pub(super) fn act_keep_stale(&mut self) {

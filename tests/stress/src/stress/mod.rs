@@ -70,6 +70,15 @@ const HANG_AFTER: Duration = Duration::from_secs(30);
 const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 /// The files of an event directory.
 const EVENT_FILES: [&str; 3] = ["enable", "id", "format"];
+/// The filters the inject_filter action writes to shared events and groups: valid for a
+/// numeric `f0` (the first three) or a string one (the last two).
+const FILTERS: [&str; 5] = [
+    "f0 == 1",
+    "f0 < 500 && f0 != 7",
+    "!(f0 & 1) || f0 > 900",
+    "f0 ~ \"s1*\"",
+    "f0 == \"s2\" || f0 ~ \"*9\"",
+];
 /// The entries of an own event whose attributes the model tracks: the directory and its
 /// files, and their default permissions.
 const OWN_ENTRIES: [&str; 4] = ["", "enable", "id", "format"];
@@ -115,15 +124,16 @@ enum Action {
     Remount,
     DropCaches,
     Instance,
+    InjectFilter,
 }
 
 /// Actions and their weights (per 10,000 steps).
-const ACTIONS: [(Action, u64); 19] = [
+const ACTIONS: [(Action, u64); 20] = [
     (Action::Create, 1500),
     (Action::Remove, 1200),
     (Action::Batch, 200),
     (Action::Truncate, 100),
-    (Action::Stat, 1280),
+    (Action::Stat, 1130),
     (Action::Readdir, 1100),
     (Action::ReadFile, 1000),
     (Action::WriteEnable, 700),
@@ -138,6 +148,7 @@ const ACTIONS: [(Action, u64); 19] = [
     (Action::Remount, 30),
     (Action::DropCaches, 30),
     (Action::Instance, 250),
+    (Action::InjectFilter, 150),
 ];
 
 impl Action {
@@ -162,6 +173,7 @@ impl Action {
             Action::Remount => "remount",
             Action::DropCaches => "drop_caches",
             Action::Instance => "instance",
+            Action::InjectFilter => "inject_filter",
         }
     }
 }
@@ -771,6 +783,7 @@ impl<'c> Worker<'c> {
             Action::Remount => self.act_remount(),
             Action::DropCaches => self.act_drop_caches(),
             Action::Instance => self.act_instance(),
+            Action::InjectFilter => self.act_inject_filter(),
         }
     }
 }

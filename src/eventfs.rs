@@ -11,7 +11,9 @@
 //! change keeps; "docs/BUGS.md N" is a mainline eventfs bug and its regression test.
 
 mod events;
+mod filter;
 mod fs;
+mod inject;
 mod opts;
 mod record;
 mod tracing;

@@ -212,6 +212,7 @@ impl FilterError {
         }
     }
 
+    #[cfg(test)]
     /// Column of the `^` under the text when `filter` is read after the refusal: mainline's
     /// `append_filter_err()` prints `TEXT\n%*s^\nparse_error: MSG\n` with a width that
     /// puts the caret at `pos`, clamped to the length of the stored text.
@@ -1103,6 +1104,7 @@ fn parse_regex(s: &[u8], start: usize, len: usize) -> (Match, usize, usize, bool
 // --- Evaluation -----------------------------------------------------------------------
 
 impl Program {
+    #[cfg(test)]
     /// The number of predicates.
     pub(crate) fn len(&self) -> usize {
         self.len

@@ -214,6 +214,7 @@ impl Tree for EventfsTree {
             FileKind::SetEvent => tree::disable_all(dir),
             FileKind::ErrorLog => tree::clear_errors(scope),
             FileKind::Trace => tree::clear_trace(dir),
+            FileKind::Filter => tree::truncate_filter(dir, scope),
             _ => Ok(()),
         };
         match r {
@@ -348,6 +349,8 @@ impl Tree for EventfsTree {
             FileKind::CurrentTracer => tree::write_current_tracer(src),
             FileKind::BufferSizeKb => tree::write_buffer_size_kb(dir, src),
             FileKind::TraceMarker => tree::write_trace_marker(dir, src),
+            FileKind::Inject => tree::write_inject(dir, open.scope.as_deref(), src),
+            FileKind::Filter => tree::write_filter(dir, open.scope.as_deref(), src),
             // Accepted and ignored, as tracefs does (`echo > trace` clears by O_TRUNC).
             FileKind::Trace => Ok(src.remaining()),
             FileKind::TracePipe => Err(EINVAL),
@@ -357,6 +360,8 @@ impl Tree for EventfsTree {
             | FileKind::AvailableEvents
             | FileKind::AvailableTracers
             | FileKind::Id
+            | FileKind::HeaderPage
+            | FileKind::HeaderEvent
             | FileKind::Format => Err(EINVAL),
         }
     }

@@ -94,21 +94,40 @@ impl LineOut for VecOut<'_> {
 /// The longest line of a record: its context, the event's name and a marker's text.
 pub(crate) const LINE_MAX: usize = 128 + tracing::MARKER_MAX;
 
-/// Prints one record as a line of `trace`.
-pub(crate) fn show_record(rec: &Record<'_>, out: &mut impl LineOut) -> core::fmt::Result {
+/// Prints the text of an event record after its context (`EVENT: FIELDS` and a newline),
+/// given the record's type and bytes, or says `None` if no event of that type was ever
+/// enabled where the record is.
+pub(crate) type EventText<'a> =
+    dyn Fn(u16, &[u8], &mut dyn LineOut) -> Option<core::fmt::Result> + 'a;
+
+/// Prints one record as a line of `trace`; `events` prints the text of event records.
+pub(crate) fn show_record(
+    rec: &Record<'_>,
+    out: &mut dyn LineOut,
+    events: &EventText<'_>,
+) -> core::fmt::Result {
     let Some((ty, ctx)) = Context::read_header(rec.data) else {
         return Ok(());
     };
     let mut name = [0u8; COMM_LEN];
     let comm = COMMS.lock().find(ctx.pid, &mut name);
-    tracing::write_context(out, comm, &ctx, rec.cpu, rec.ts)?;
+    tracing::write_context(&mut &mut *out, comm, &ctx, rec.cpu, rec.ts)?;
     match ty {
         tracing::TYPE_PRINT => {
             out.write_str("tracing_mark_write: ")?;
             out.raw(tracing::print_text(rec.data))
         }
-        _ => writeln!(out, "Unknown type {ty}"),
+        _ => match events(ty, rec.data, out) {
+            Some(r) => r,
+            None => writeln!(out, "Unknown type {ty}"),
+        },
     }
+}
+
+/// Fills the common fields of a record of an event of type `ty` with the current task's
+/// context (mainline's `tracing_generic_entry_update()`).
+pub(crate) fn event_header(ty: u16, rec: &mut [u8]) {
+    current_context().write_header(ty, rec);
 }
 
 /// Where an open `trace` is: a reader of its buffer and the index of the record the

@@ -43,9 +43,11 @@ tracing mini-HOWTO:
   events/<system>/\t- Directory containing all trace events for <system>:
       enable\t\t- Write 0/1 to enable/disable tracing of all <system>
 \t\t\t  events
+      filter\t\t- If set, only events passing filter are traced
   events/<system>/<event>/\t- Directory containing control files for
 \t\t\t  <event>:
       enable\t\t- Write 0/1 to enable/disable tracing of <event>
+      filter\t\t- If set, only events passing filter are traced
 ";
 
 /// Whether `name` may name an instance: 1 to 255 printable ASCII characters other than
@@ -227,6 +229,31 @@ pub(crate) fn print_text(rec: &[u8]) -> &[u8] {
     let end = body.iter().position(|&c| c == 0).unwrap_or(body.len());
     &body[..end]
 }
+
+/// `events/header_page`: the layout of a page of the kernel's ring buffer (its
+/// `buffer_data_page`), as `ring_buffer_print_page_header()` prints it for a buffer of
+/// one-page sub-buffers (our buffers' and tracefs' default) with 4 KiB pages, built with
+/// `-funsigned-char` as every kernel since 6.2 is.
+pub(crate) const HEADER_PAGE: &str = "\
+\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;
+\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;
+\tfield: char overwrite;\toffset:8;\tsize:1;\tsigned:0;
+\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;
+";
+
+/// `events/header_event`: the layout of the ring buffer's event header, as
+/// `ring_buffer_print_entry_header()` prints it.
+pub(crate) const HEADER_EVENT: &str = "\
+# compressed entry header
+\ttype_len    :    5 bits
+\ttime_delta  :   27 bits
+\tarray       :   32 bits
+
+\tpadding     : type == 29
+\ttime_extend : type == 30
+\ttime_stamp : type == 31
+\tdata max type_len  == 28
+";
 
 /// The header of `trace` (tracefs' default: nop tracer, irq-info on, no tgid).
 pub(crate) fn write_trace_header<W: fmt::Write>(

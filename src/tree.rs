@@ -39,7 +39,9 @@ use kernel::{
 };
 
 use crate::events::{self, Command, EventSpec, FieldType};
-use crate::record::{self, TraceCursor, VecOut};
+use crate::filter;
+use crate::inject;
+use crate::record::{self, LineOut, TraceCursor, VecOut};
 use crate::tracing;
 use crate::vfs::{
     self, AttrChange, Attrs, Buffer, BufferSlot, DirEntry, Found, HashLink, HashNode, Kgid, Kuid,
@@ -69,6 +71,8 @@ const FIRST_DIR_INO: u64 = 16;
 /// First event id: the ids below are record types of tracefs' own (`TRACE_PRINT`, ...).
 const FIRST_EVENT_ID: u32 = 32;
 const _: () = assert!((tracing::TYPE_PRINT as u32) < FIRST_EVENT_ID);
+/// Last event id: a record's `common_type` is 16 bits, as in tracefs.
+const MAX_EVENT_ID: u32 = u16::MAX as u32;
 /// Largest write to an `enable` file ("1\n" and some blanks are what it takes).
 const MAX_ENABLE_WRITE: usize = 64;
 
@@ -522,6 +526,14 @@ pub(crate) enum FileKind {
     Id,
     /// `format` (events).
     Format,
+    /// `inject` (events): writes a record of the event.
+    Inject,
+    /// `filter` (groups and events): which records of the event are kept.
+    Filter,
+    /// `header_page` (`events/`): the layout of a ring buffer page.
+    HeaderPage,
+    /// `header_event` (`events/`): the layout of a ring buffer event header.
+    HeaderEvent,
 }
 
 impl FileKind {
@@ -543,19 +555,26 @@ impl FileKind {
             FileKind::Enable => b"enable",
             FileKind::Id => b"id",
             FileKind::Format => b"format",
+            FileKind::Inject => b"inject",
+            FileKind::Filter => b"filter",
+            FileKind::HeaderPage => b"header_page",
+            FileKind::HeaderEvent => b"header_event",
         }
     }
 
     /// tracefs' TRACE_MODE_WRITE (0640) and TRACE_MODE_READ (0440); `trace_marker` is
-    /// write-only (0220).
+    /// write-only (0220), `inject` too (0200).
     fn default_perm(self) -> u16 {
         match self {
             FileKind::TraceMarker => 0o220,
+            FileKind::Inject => 0o200,
             FileKind::Readme
             | FileKind::AvailableEvents
             | FileKind::AvailableTracers
             | FileKind::Id
             | FileKind::TracePipe
+            | FileKind::HeaderPage
+            | FileKind::HeaderEvent
             | FileKind::Format => 0o440,
             FileKind::CurrentTracer
             | FileKind::DynamicEvents
@@ -565,6 +584,7 @@ impl FileKind {
             | FileKind::TracingOn
             | FileKind::BufferSizeKb
             | FileKind::Trace
+            | FileKind::Filter
             | FileKind::Enable => 0o640,
         }
     }
@@ -598,9 +618,19 @@ const INSTANCE_FILES: [FileKind; 9] = [
     FileKind::TracePipe,
     FileKind::TracingOn,
 ];
-const EVENTS_FILES: [FileKind; 1] = [FileKind::Enable];
-const GROUP_FILES: [FileKind; 1] = [FileKind::Enable];
-const EVENT_FILES: [FileKind; 3] = [FileKind::Enable, FileKind::Id, FileKind::Format];
+const EVENTS_FILES: [FileKind; 3] = [
+    FileKind::Enable,
+    FileKind::HeaderEvent,
+    FileKind::HeaderPage,
+];
+const GROUP_FILES: [FileKind; 2] = [FileKind::Enable, FileKind::Filter];
+const EVENT_FILES: [FileKind; 5] = [
+    FileKind::Enable,
+    FileKind::Id,
+    FileKind::Filter,
+    FileKind::Format,
+    FileKind::Inject,
+];
 const MAX_FILES: usize = 13;
 // The VFS layer keeps a file's index in the low bits of a node pointer.
 const _: () = assert!(MAX_FILES < vfs::RCU_ARC_ALIGN);
@@ -620,13 +650,37 @@ pub(crate) struct FieldDef {
     name: KVec<u8>,
 }
 
+/// What it takes to read and print an event's records: its name and fields. Shared (a
+/// counted reference) by the event and by each scope where it was ever enabled, so that
+/// records still print after the event is removed (see [`Scope::printable`]).
+pub(crate) struct EventInfo {
+    name: KVec<u8>,
+    fields: KVec<FieldDef>,
+}
+
+impl EventInfo {
+    /// The fields, as the plain-Rust parsers and printers take them.
+    fn fields(&self) -> impl Iterator<Item = (FieldType, &[u8])> + Clone {
+        self.fields.iter().map(|f| (f.ty, f.name.as_slice()))
+    }
+}
+
 /// An event's data.
 pub(crate) struct Event {
     id: u32,
     /// In how many scopes the event is enabled (removal is `EBUSY` while it is not 0).
     /// Changed under [`TREE`].
     enabled_in: Atomic<u32>,
-    fields: KVec<FieldDef>,
+    /// Name and fields; one reference is the event's, the others the scopes'.
+    info: RcuArc<EventInfo>,
+}
+
+impl Event {
+    /// The record type (`common_type`) of the event's records: its id, which
+    /// [`MAX_EVENT_ID`] keeps within 16 bits.
+    fn record_type(&self) -> u16 {
+        self.id as u16
+    }
 }
 
 /// The children of a directory.
@@ -665,6 +719,45 @@ pub(crate) struct Scope {
     buffer: BufferSlot<TreeGuard>,
     /// `buffer_size_kb`: the size of each CPU's part of `buffer`. Changed under [`TREE`].
     buffer_kb: Atomic<u64>,
+    /// By event id, the name and fields of every event ever enabled here: what `trace`
+    /// and `trace_pipe` need to print a record, whose event may be gone by then. An
+    /// entry is added when its event is enabled, and goes with the scope.
+    printable: RcuXArray<EventInfo, TreeGuard>,
+    /// By node creation sequence number, the filters set here: on an event (compiled
+    /// for it) or on a group (its text, which each of its events got compiled). Changed
+    /// under [`TREE`]; read lock-free by writers of records.
+    filters: RcuXArray<ScopeFilter, TreeGuard>,
+}
+
+/// A `filter` set in a scope.
+pub(crate) struct ScopeFilter {
+    /// As written, cut as mainline keeps it (`filter::filter_text`); `filter` shows it.
+    text: KVec<u8>,
+    /// For an event: the compiled filter (its string operands point into `text`).
+    program: Option<filter::Program>,
+}
+
+/// The fields of an event, as the filter compiler looks them up.
+struct FilterFields<'a>(&'a EventInfo);
+
+impl filter::Fields for FilterFields<'_> {
+    fn field(&self, name: &[u8]) -> Option<filter::FieldDesc> {
+        let offsets = events::layout(self.0.fields.iter().map(|f| f.ty));
+        self.0
+            .fields
+            .iter()
+            .zip(offsets)
+            .find(|(f, _)| f.name.as_slice() == name)
+            .map(|(f, (offset, size))| filter::FieldDesc {
+                offset,
+                size,
+                signed: f.ty.signed(),
+                kind: match f.ty {
+                    FieldType::CharArray(_) => filter::FieldKind::Str,
+                    _ => filter::FieldKind::Int,
+                },
+            })
+    }
 }
 
 impl Scope {
@@ -676,6 +769,8 @@ impl Scope {
             users: Atomic::new(0),
             buffer: BufferSlot::new(),
             buffer_kb: Atomic::new(tracing::BUFFER_KB_DEFAULT),
+            printable: RcuXArray::new()?,
+            filters: RcuXArray::new()?,
         })
     }
 
@@ -690,18 +785,86 @@ impl Scope {
         self.buffer.get_or_alloc((kb << 10) as usize, on, &st)
     }
 
-    /// Frees the scope's buffer once the scope can no longer be used: no file works on it
-    /// (it is [`CLOSED`]), or nothing is mounted (module unload).
+    /// Frees the scope's buffer, and what it took to print its records, once the scope can
+    /// no longer be used: no file works on it (it is [`CLOSED`]), or nothing is mounted
+    /// (module unload).
     fn free_buffer(&self, st: &TreeGuard) {
         // SAFETY: Every user of the buffer is an open file counted in `users` (writers of
         // `trace_marker`, readers of `trace`, which drop their reader before they stop
         // counting), and the caller guarantees there is none and will be none.
         unsafe { self.buffer.free(st) };
+        // Only readers of the buffer look entries up, and there are none: the references
+        // can go at once.
+        loop {
+            let guard = SrcuGuard::new();
+            let Some((id, _)) = self.printable.find(0, &guard) else {
+                break;
+            };
+            drop(guard);
+            drop(self.printable.erase(id, st));
+        }
+        loop {
+            let guard = SrcuGuard::new();
+            let Some((seq, _)) = self.filters.find(0, &guard) else {
+                break;
+            };
+            drop(guard);
+            drop(self.filters.erase(seq, st));
+        }
+    }
+
+    /// The filter set here on node `n` (an event or a group).
+    fn filter(&self, n: &DirNode) -> Option<RcuArc<ScopeFilter>> {
+        let guard = SrcuGuard::new();
+        let seq = n.seq as usize;
+        match self.filters.find(seq, &guard) {
+            Some((key, f)) if key == seq => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Whether a record `rec` of event node `e` passes the filter set on it here.
+    fn passes(&self, e: &DirNode, rec: &[u8]) -> bool {
+        let Some(f) = self.filter(e) else {
+            return true;
+        };
+        let Some(p) = f.program.as_ref() else {
+            return true;
+        };
+        let task = vfs::current_task();
+        let comm_len = task
+            .comm
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(task.comm.len());
+        let cx = filter::Context {
+            cpu: kernel::cpu::CpuId::current().as_u32(),
+            comm: &task.comm[..comm_len],
+        };
+        p.matches(&f.text, rec, &cx)
     }
 
     /// Whether event node `e` is enabled here. Lock-free.
     fn is_enabled(&self, e: &DirNode) -> bool {
         self.enabled.contains(e.seq as usize)
+    }
+
+    /// The name and fields of the event whose records have type `ty`, if it was ever
+    /// enabled here.
+    fn printable(&self, ty: u16) -> Option<RcuArc<EventInfo>> {
+        let guard = SrcuGuard::new();
+        let id = usize::from(ty);
+        match self.printable.find(id, &guard) {
+            Some((key, info)) if key == id => Some(info),
+            _ => None,
+        }
+    }
+
+    /// Whether the event `ev` lacks its entry in [`Scope::printable`].
+    fn lacks_printable(&self, ev: &Event) -> bool {
+        let guard = SrcuGuard::new();
+        let id = ev.id as usize;
+        !matches!(self.printable.find(id, &guard), Some((key, _)) if key == id)
     }
 
     /// Enables or disables event node `e` here.
@@ -710,8 +873,26 @@ impl Scope {
             return Err(EINVAL);
         };
         if on {
-            if self.enabled.insert(e.seq as usize, st)? {
-                ev.enabled_in.add(1, ordering::Relaxed);
+            let lacks = self.lacks_printable(ev);
+            if lacks {
+                self.printable.reserve(ev.id as usize, st)?;
+            }
+            match self.enabled.insert(e.seq as usize, st) {
+                Ok(added) => {
+                    if lacks {
+                        self.printable
+                            .store_reserved(ev.id as usize, ev.info.clone(), st);
+                    }
+                    if added {
+                        ev.enabled_in.add(1, ordering::Relaxed);
+                    }
+                }
+                Err(err) => {
+                    if lacks {
+                        self.printable.release(ev.id as usize, st);
+                    }
+                    return Err(err);
+                }
             }
         } else if self.enabled.remove(e.seq as usize, st) {
             ev.enabled_in.fetch_sub(1, ordering::Relaxed);
@@ -721,7 +902,23 @@ impl Scope {
 
     /// Makes room to enable event node `e` here (see [`Scope::set_all`]).
     fn reserve(&self, st: &TreeGuard, e: &DirNode) -> Result {
-        self.enabled.reserve(e.seq as usize, st)
+        self.enabled.reserve(e.seq as usize, st)?;
+        match e.event() {
+            Some(ev) if self.lacks_printable(ev) => {
+                self.printable.reserve(ev.id as usize, st).inspect_err(|_| {
+                    self.enabled.release(e.seq as usize, st);
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Gives back what [`Scope::reserve`] made room for and [`Scope::set`] did not use.
+    fn release(&self, st: &TreeGuard, e: &DirNode) {
+        self.enabled.release(e.seq as usize, st);
+        if let Some(ev) = e.event() {
+            self.printable.release(ev.id as usize, st);
+        }
     }
 
     /// Enables or disables here, all or none, the event nodes that `walk` visits: when
@@ -737,7 +934,7 @@ impl Scope {
                 }
             });
             if let Err(err) = r {
-                walk(&mut |e| self.enabled.release(e.seq as usize, st));
+                walk(&mut |e| self.release(st, e));
                 return Err(err);
             }
         }
@@ -1300,7 +1497,7 @@ pub(crate) fn show(
             let (Some(ev), Some(group)) = (e.event(), e.parent.as_ref()) else {
                 return Err(EINVAL);
             };
-            let fields = ev.fields.iter().map(|f| (f.ty, f.name.as_slice()));
+            let fields = ev.info.fields();
             match kind {
                 FileKind::DynamicEvents => events::write_listing(out, &group.name, &e.name, fields),
                 FileKind::SyntheticEvents => {
@@ -1354,14 +1551,20 @@ pub(crate) fn show(
             writeln!(out, "{}", scope.buffer_kb.load(ordering::Relaxed))
         }
         (FileKind::Id, Cursor::Whole) => writeln!(out, "{}", node.event().ok_or(EINVAL)?.id),
+        // As mainline's `event_inject_read()`.
+        (FileKind::Inject, _) => return Err(EPERM),
+        (FileKind::Filter, Cursor::Whole) => match scope.ok_or(EINVAL)?.filter(node) {
+            Some(f) => {
+                out.bytes(&f.text);
+                out.write_char('\n')
+            }
+            None => out.write_str("none\n"),
+        },
+        (FileKind::HeaderPage, Cursor::Whole) => out.write_str(tracing::HEADER_PAGE),
+        (FileKind::HeaderEvent, Cursor::Whole) => out.write_str(tracing::HEADER_EVENT),
         (FileKind::Format, Cursor::Whole) => {
             let e = node.event().ok_or(EINVAL)?;
-            events::write_format(
-                out,
-                &node.name,
-                e.id,
-                e.fields.iter().map(|f| (f.ty, f.name.as_slice())),
-            )
+            events::write_format(out, &node.name, e.id, e.info.fields())
         }
         _ => return Err(EINVAL),
     };
@@ -1619,6 +1822,202 @@ pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource<'_>) -> R
     record::write_marker(buf, &text[..got])
 }
 
+/// A write to `inject` of event node `node` in `scope`: parsed as mainline parses it
+/// (see `inject`), it writes one record of the event to the scope's buffer if the event
+/// is enabled there and recording is on; otherwise it is accepted and records nothing, as
+/// in mainline. A refused write records nothing.
+pub(crate) fn write_inject(
+    node: &DirNode,
+    scope: Option<&DirNode>,
+    src: &mut WriteSource<'_>,
+) -> Result<usize> {
+    let n = src.remaining();
+    // mainline takes less than a page.
+    if n >= kernel::page::PAGE_SIZE {
+        return Err(EINVAL);
+    }
+    let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
+    let ev = node.event().ok_or(EINVAL)?;
+    let mut text = KVec::from_elem(0u8, n, GFP_KERNEL)?;
+    let got = src.read_piece(&mut text)?.len();
+    if node.is_freed() {
+        return Err(ENODEV);
+    }
+    let size = inject::record_size(ev.info.fields().map(|(ty, _)| ty));
+    let mut rec = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+    record::event_header(ev.record_type(), &mut rec);
+    inject::parse_inject(&text[..got], ev.info.fields(), &mut rec).map_err(|e| match e {
+        inject::InjectError::Invalid => EINVAL,
+        inject::InjectError::NoField => ENOENT,
+        inject::InjectError::Range => ERANGE,
+    })?;
+    if scope.is_enabled(node)
+        && scope.tracing_on.load(ordering::Relaxed)
+        && scope.passes(node, &rec)
+    {
+        // `false`: recording stopped meanwhile; nothing is recorded, as in mainline.
+        let _ = scope.buffer()?.write(size, |r| r.copy_from_slice(&rec));
+    }
+    Ok(n)
+}
+
+/// The `error_log` location of a refused filter, as mainline logs it.
+const FILTER_ERROR_LOC: &str = "event filter parse error";
+/// mainline's `FILT_ERR_BAD_SUBSYS_FILTER`.
+const BAD_GROUP_FILTER: &str = "Couldn't find or set field in one of a subsystem's events";
+
+/// Sets (`text` is `Some`) or clears the filter of node `n` in `scope`, under [`TREE`].
+/// The filter it replaces goes after a grace period (writers of records may be using it).
+fn put_filter(
+    st: &TreeGuard,
+    scope: &Scope,
+    n: &DirNode,
+    new: Option<RcuArc<ScopeFilter>>,
+) -> Result {
+    let mut retired = Prepared::new(None, GFP_KERNEL)?;
+    let old = match new {
+        Some(f) => scope.filters.store(n.seq as usize, f, st)?,
+        None => scope.filters.erase(n.seq as usize, st),
+    };
+    *retired.get_mut() = old;
+    retired.drop_after_grace_period();
+    Ok(())
+}
+
+/// A filter of event `e` with text `text`, or why it is refused.
+fn compile_filter(e: &DirNode, text: &[u8]) -> Result<RcuArc<ScopeFilter>, filter::FilterError> {
+    let no_mem = filter::FilterError {
+        msg: filter::ERR_ERRNO,
+        pos: 0,
+        errno: ENOMEM.to_errno().abs(),
+        parse_error: false,
+    };
+    let Some(ev) = e.event() else {
+        return Err(no_mem);
+    };
+    let program = filter::compile(text, &FilterFields(&ev.info))?;
+    let text = copy(filter::filter_text(text)).map_err(|_| no_mem)?;
+    RcuArc::new(
+        ScopeFilter {
+            text,
+            program: Some(program),
+        },
+        GFP_KERNEL,
+    )
+    .map_err(|_| no_mem)
+}
+
+/// Clears the filters of `node` (an event, or a group and its events) in `scope`.
+fn clear_filters(st: &TreeGuard, scope: &Scope, node: &DirNode) -> Result {
+    put_filter(st, scope, node, None)?;
+    if let Kind::Group = node.kind {
+        let guard = SrcuGuard::new();
+        let mut r = Ok(());
+        for_each_event(node, &guard, &mut |e| {
+            if r.is_ok() {
+                r = put_filter(st, scope, e, None);
+            }
+        });
+        r?;
+    }
+    Ok(())
+}
+
+/// Opening `filter` of `node` in `scope` with `O_TRUNC`: clears it.
+pub(crate) fn truncate_filter(node: &DirNode, scope: Option<&DirNode>) -> Result {
+    let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
+    let st = TREE.lock();
+    let _nofs = NofsScope::new();
+    if node.is_freed() {
+        return Err(ENODEV);
+    }
+    clear_filters(&st, scope, node)
+}
+
+/// A write to `filter` of `node` (an event or a group) in `scope`: the tracefs filter
+/// grammar (see `filter`), applied to the records of the event before they are written.
+/// `0` (or nothing) clears it. A refused filter is logged in `error_log` as mainline logs
+/// it, and the filter in place stays. On a group, the filter goes to each of its events
+/// for which it compiles (the others lose theirs, as in mainline); refused only if it
+/// compiles for none.
+pub(crate) fn write_filter(
+    node: &DirNode,
+    scope: Option<&DirNode>,
+    src: &mut WriteSource<'_>,
+) -> Result<usize> {
+    let n = src.remaining();
+    if n >= kernel::page::PAGE_SIZE {
+        return Err(EINVAL);
+    }
+    let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
+    let mut text = KVec::from_elem(0u8, n, GFP_KERNEL)?;
+    let got = src.read_piece(&mut text)?.len();
+    let text = &text[..got];
+    let st = TREE.lock();
+    let _nofs = NofsScope::new();
+    if node.is_freed() {
+        return Err(ENODEV);
+    }
+    let shown = filter::filter_text(text);
+    if filter::is_clear(text) || shown.trim_ascii().is_empty() {
+        clear_filters(&st, scope, node)?;
+        return Ok(n);
+    }
+    match node.kind {
+        Kind::Event(_) => match compile_filter(node, text) {
+            Ok(f) => put_filter(&st, scope, node, Some(f))?,
+            Err(e) => {
+                let mut st = st;
+                st.errors
+                    .log(scope.id, FILTER_ERROR_LOC, e.msg, shown, e.pos);
+                return Err(Error::from_errno(-e.errno));
+            }
+        },
+        Kind::Group => {
+            // Compile for every event first: nothing changes unless one compiles.
+            let guard = SrcuGuard::new();
+            let mut done = KVec::new();
+            let mut failed = KVec::new();
+            let mut r = Ok(());
+            for_each_event(node, &guard, &mut |e| {
+                if r.is_err() {
+                    return;
+                }
+                r = match compile_filter(e, text) {
+                    Ok(f) => done.push((e.seq, f), GFP_KERNEL),
+                    Err(_) => failed.push(e.seq, GFP_KERNEL),
+                };
+            });
+            r?;
+            if done.is_empty() {
+                let mut st = st;
+                st.errors
+                    .log(scope.id, FILTER_ERROR_LOC, BAD_GROUP_FILTER, shown, 0);
+                return Err(EINVAL);
+            }
+            let group = RcuArc::new(
+                ScopeFilter {
+                    text: copy(shown)?,
+                    program: None,
+                },
+                GFP_KERNEL,
+            )?;
+            put_filter(&st, scope, node, Some(group))?;
+            for_each_event(node, &guard, &mut |e| {
+                let new = done
+                    .iter()
+                    .position(|(seq, _)| *seq == e.seq)
+                    .map(|i| done[i].1.clone());
+                if new.is_some() || failed.contains(&e.seq) {
+                    let _ = put_filter(&st, scope, e, new);
+                }
+            });
+        }
+        _ => return Err(EINVAL),
+    }
+    Ok(n)
+}
+
 /// Opens `trace` of the tracing directory `node` for reading: a cursor over its records.
 pub(crate) fn trace_cursor(node: &DirNode) -> Result<TraceCursor> {
     let scope = node.scope().ok_or(EINVAL)?;
@@ -1637,6 +2036,7 @@ pub(crate) fn read_trace_pipe(
 ) -> Result<usize> {
     let scope = node.scope().ok_or(EINVAL)?;
     let buf = scope.buffer()?;
+    let text = event_text(scope);
     let mut copied = 0;
     loop {
         if !left.is_empty() {
@@ -1661,7 +2061,7 @@ pub(crate) fn read_trace_pipe(
         // Room for the longest line first: once a record is taken out, printing it
         // cannot fail.
         left.reserve(record::LINE_MAX, GFP_KERNEL)?;
-        let _ = buf.consume(|rec| record::show_record(&rec, &mut VecOut(left)));
+        let _ = buf.consume(|rec| record::show_record(&rec, &mut VecOut(left), &text));
     }
 }
 
@@ -1690,6 +2090,20 @@ pub(crate) fn clear_trace(node: &DirNode) -> Result {
     Ok(())
 }
 
+/// How the records of `scope` print: by the event their type names, as it was when it
+/// was enabled in `scope`.
+fn event_text(
+    scope: &Scope,
+) -> impl Fn(u16, &[u8], &mut dyn LineOut) -> Option<core::fmt::Result> + '_ {
+    move |ty, data, mut out| {
+        let info = scope.printable(ty)?;
+        Some(
+            inject::write_record(&mut out, &info.name, info.fields(), data)
+                .and_then(|()| out.write_char('\n')),
+        )
+    }
+}
+
 /// Prints what the position of an open `trace` of `node` holds: the header or the record
 /// `cursor` is on.
 pub(crate) fn show_trace(node: &DirNode, cursor: &mut TraceCursor, out: &mut SeqOut<'_>) -> Result {
@@ -1698,7 +2112,7 @@ pub(crate) fn show_trace(node: &DirNode, cursor: &mut TraceCursor, out: &mut Seq
         record::show_header(scope.buffer.get().map(Buffer::ring), out)
     } else {
         match cursor.record() {
-            Some(rec) => record::show_record(&rec, out),
+            Some(rec) => record::show_record(&rec, out, &event_text(scope)),
             None => Ok(()),
         }
     };
@@ -1822,6 +2236,8 @@ pub(crate) fn open_in(scope: Option<&DirNode>, kind: FileKind) -> Result<bool> {
             | FileKind::Trace
             | FileKind::TraceMarker
             | FileKind::TracePipe
+            | FileKind::Inject
+            | FileKind::Filter
     );
     match scope.and_then(|s| s.scope()) {
         Some(s) if uses => s.get().map(|()| true),
@@ -2106,11 +2522,18 @@ impl Work {
             )?;
         }
         let id = st.next_id;
-        st.next_id = st.next_id.checked_add(1).ok_or(ENOSPC)?;
+        if id > MAX_EVENT_ID {
+            return Err(ENOSPC);
+        }
+        st.next_id += 1;
+        let info = EventInfo {
+            name: copy(spec.event)?,
+            fields,
+        };
         let ev = Event {
             id,
             enabled_in: Atomic::new(0),
-            fields,
+            info: RcuArc::new(info, GFP_KERNEL)?,
         };
         let e = DirNode::new(st, copy(spec.event)?, Kind::Event(ev), Some(&group))?;
         self.add(st, e)

@@ -111,6 +111,33 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         }
     }
 
+    /// Stores `value` at `index`, in place of what was there; returns the reference of the
+    /// entry it replaced, which the caller must drop only after an SRCU grace period.
+    /// May allocate (a slot that was never used): the writer's lock must allow sleeping.
+    pub(crate) fn store(
+        &self,
+        index: usize,
+        value: RcuArc<T>,
+        _w: &W,
+    ) -> Result<Option<RcuArc<T>>> {
+        let p = value.into_raw();
+        // SAFETY: `raw()` is an initialised xarray and `p` a pointer-aligned, non-internal
+        // entry.
+        let old = unsafe { bindings::xa_store(self.raw(), index, p, bindings::GFP_KERNEL) };
+        if is_err(old) {
+            // Nothing was stored: the reference is ours again.
+            // SAFETY: `p` came from `into_raw` above and the array did not take it.
+            drop(unsafe { RcuArc::<T>::from_raw(p) });
+            return Err(ENOMEM);
+        }
+        if old.is_null() || is_internal(old) {
+            return Ok(None);
+        }
+        // SAFETY: A present entry is a reference owned by the array (type invariant),
+        // which the store just handed to us.
+        Ok(Some(unsafe { RcuArc::from_raw(old) }))
+    }
+
     /// Removes the entry at `index` and returns its reference, which the caller must drop
     /// only after an SRCU grace period. Never allocates.
     pub(crate) fn erase(&self, index: usize, _w: &W) -> Option<RcuArc<T>> {

@@ -9,6 +9,8 @@
 pub mod events;
 #[path = "../../src/filter.rs"]
 pub mod filter;
+#[path = "../../src/inject.rs"]
+pub mod inject;
 #[path = "../../src/opts.rs"]
 pub mod opts;
 #[path = "../../src/tracing.rs"]

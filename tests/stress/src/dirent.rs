@@ -167,11 +167,11 @@ pub fn valid_instance_name(name: &str) -> bool {
 pub enum DirKind {
     /// The root: the nine tracing files, then `events/` and `instances/`; no groups.
     Root,
-    /// `events/`: `enable` and the groups.
+    /// `events/`: `enable`, `header_event`, `header_page` and the groups.
     Events,
-    /// A group: `enable` and the events.
+    /// A group: `enable`, `filter` and the events.
     Group,
-    /// An event: `enable`, `id`, `format`; no subdirectories.
+    /// An event: `enable`, `id`, `filter`, `format`, `inject`; no subdirectories.
     Event,
     /// `instances/`: no files, the instances.
     Instances,
@@ -188,8 +188,9 @@ impl DirKind {
     pub fn files(self) -> &'static [&'static str] {
         match self {
             DirKind::Root => &ROOT_FILES,
-            DirKind::Events | DirKind::InstanceEvents | DirKind::Group => &["enable"],
-            DirKind::Event => &["enable", "id", "format"],
+            DirKind::Events | DirKind::InstanceEvents => &["enable", "header_event", "header_page"],
+            DirKind::Group => &["enable", "filter"],
+            DirKind::Event => &["enable", "id", "filter", "format", "inject"],
             DirKind::Instances => &[],
             DirKind::Instance => &INSTANCE_FILES,
         }
@@ -514,6 +515,8 @@ mod tests {
             (16, DT_DIR, "."),
             (40, DT_DIR, ".."),
             (2, DT_REG, "enable"),
+            (2, DT_REG, "header_event"),
+            (2, DT_REG, "header_page"),
             (18, DT_DIR, "pinned"),
         ]);
         assert!(check_pass(&d, DirKind::InstanceEvents, true).is_empty());
@@ -530,6 +533,8 @@ mod tests {
             (16, DT_DIR, "."),
             (1, DT_DIR, ".."),
             (2, DT_REG, "enable"),
+            (2, DT_REG, "header_event"),
+            (2, DT_REG, "header_page"),
             (17, DT_DIR, "pinned"),
             (30, DT_DIR, "g0"),
         ]);
@@ -547,12 +552,22 @@ mod tests {
         assert!(p.contains("'enable' comes after 'pinned'"), "{p}");
         assert!(p.contains("'g0' has inode 16, not above 16"), "{p}");
         assert!(p.contains("'README' has d_type 8, not DT_DIR"), "{p}");
-        let d = pass(&[(17, DT_DIR, "."), (16, DT_DIR, ".."), (2, DT_REG, "enable")]);
+        let d = pass(&[
+            (17, DT_DIR, "."),
+            (16, DT_DIR, ".."),
+            (2, DT_REG, "enable"),
+            (2, DT_REG, "filter"),
+        ]);
         let p = check_pass(&d, DirKind::Events, true).join("\n");
         assert!(p.contains("'.' has inode 17, not 16"), "{p}");
         assert!(p.contains("'..' has inode 16, not 1"), "{p}");
         assert!(check_pass(&d, DirKind::Group, true).is_empty());
-        let d = pass(&[(17, DT_DIR, "."), (1, DT_DIR, ".."), (2, DT_REG, "enable")]);
+        let d = pass(&[
+            (17, DT_DIR, "."),
+            (1, DT_DIR, ".."),
+            (2, DT_REG, "enable"),
+            (2, DT_REG, "filter"),
+        ]);
         let p = check_pass(&d, DirKind::Group, true).join("\n");
         assert!(p.contains("'..' has inode 1, not 16"), "{p}");
         // Dots are only checked in complete passes.
@@ -589,7 +604,9 @@ mod tests {
             (5, DT_DIR, ".."),
             (2, DT_REG, "enable"),
             (2, DT_REG, "id"),
+            (2, DT_REG, "filter"),
             (2, DT_REG, "format"),
+            (2, DT_REG, "inject"),
         ]);
         assert!(check_pass(&d, DirKind::Event, true).is_empty());
         let d = pass(&[(21, DT_DIR, "x"), (2, DT_DIR, "id"), (3, DT_REG, "format")]);
@@ -597,6 +614,6 @@ mod tests {
         assert_eq!(p.len(), 3, "{p:?}");
         // A removed event directory may still list its files, or nothing.
         assert!(check_pass(&[], DirKind::Event, false).is_empty());
-        assert_eq!(check_pass(&[], DirKind::Event, true).len(), 5);
+        assert_eq!(check_pass(&[], DirKind::Event, true).len(), 7);
     }
 }

@@ -32,6 +32,9 @@ MEASURES = [
     ("disable_group", "write 0 to events/GROUP/enable"),
     ("enable_all", "write 1 to events/enable"),
     ("disable_all", "write 0 to events/enable"),
+    ("inject_1000", "1000 inject writes of one enabled event (one fd)"),
+    ("trace_pipe_1000", "read those 1000 records from trace_pipe"),
+    ("trace_marker_1000", "1000 trace_marker writes (one fd)"),
 ]
 FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
 LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+)\s*$")

@@ -28,7 +28,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::process::{Command, Stdio};
 
-use libc::{O_APPEND, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY};
+use libc::{O_APPEND, O_DIRECTORY, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY};
 
 use crate::dirent;
 use crate::sys::{self, cpath, Fd};
@@ -60,6 +60,8 @@ pub const LOOKUPS: usize = 100;
 pub const GROUP: &str = "synthetic";
 /// The fields of every event.
 pub const FIELDS: &str = "u64 lat; char comm[16]";
+/// Records written (and read back) by each of the record measures.
+pub const RECORDS: usize = 1000;
 /// `getdents64` buffer of the readdir measures.
 const DIRENT_BUF: usize = 32 * 1024;
 
@@ -175,6 +177,8 @@ pub struct Layout {
     pub group_enable: String,
     /// The `enable` over every event (`events/enable`).
     pub all_enable: String,
+    /// The tracing directory itself (`trace`, `trace_pipe`, `trace_marker`).
+    pub root: String,
 }
 
 impl Layout {
@@ -191,6 +195,7 @@ impl Layout {
             group: format!("{events}/{GROUP}"),
             group_enable: format!("{events}/{GROUP}/enable"),
             all_enable: format!("{events}/enable"),
+            root: root.to_string(),
         }
     }
 
@@ -631,8 +636,93 @@ impl Bench {
             self.print(&format!("disable_{what}"), &off);
         }
 
+        self.records(runs)?;
         self.truncate()?;
         self.check_populated(false)
+    }
+
+    /// Writes `bufs` to `path` through one descriptor, each in one `write(2)`.
+    fn write_all_to(path: &str, bufs: &[Vec<u8>]) -> Result<(), String> {
+        let fd = ctx(sys::open(&cpath(path), O_WRONLY), "open", path)?;
+        write_each(&fd, bufs, path)?;
+        ctx(fd.close(), "close", path)
+    }
+
+    /// `echo > trace`: empties the buffer.
+    fn clear_trace(&self) -> Result<(), String> {
+        let path = format!("{}/trace", self.layout.root);
+        let fd = ctx(sys::open(&cpath(&path), O_WRONLY | O_TRUNC), "open", &path)?;
+        ctx(fd.close(), "close", &path)
+    }
+
+    /// Reads `trace_pipe` until it is empty; returns the lines that hold `what`.
+    fn drain_pipe(&self, what: &str) -> Result<usize, String> {
+        let path = format!("{}/trace_pipe", self.layout.root);
+        let fd = ctx(
+            sys::open(&cpath(&path), O_RDONLY | O_NONBLOCK),
+            "open",
+            &path,
+        )?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut text = Vec::new();
+        loop {
+            match sys::read(&fd, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if e.0 == libc::EAGAIN => break,
+                Err(e) => return Err(format!("read {path}: {e}")),
+            }
+        }
+        ctx(fd.close(), "close", &path)?;
+        Ok(String::from_utf8_lossy(&text)
+            .lines()
+            .filter(|l| l.contains(what))
+            .count())
+    }
+
+    /// The cost of records: [`RECORDS`] injects of one event, reading them back from
+    /// `trace_pipe`, and [`RECORDS`] `trace_marker` writes, each through one descriptor.
+    fn records(&self, runs: usize) -> Result<(), String> {
+        println!(
+            "# {}: {RECORDS} injects, trace_pipe, {RECORDS} trace_marker writes",
+            self.cfg.target
+        );
+        let ev = self.layout.event_dir(0);
+        let enable = cpath(&format!("{ev}/enable"));
+        let inject = format!("{ev}/inject");
+        let marker = format!("{}/trace_marker", self.layout.root);
+        let injects: Vec<Vec<u8>> = (0..RECORDS)
+            .map(|i| format!("lat={i} comm=\"bench\"").into_bytes())
+            .collect();
+        let marks: Vec<Vec<u8>> = (0..RECORDS)
+            .map(|i| format!("bench mark {i}\n").into_bytes())
+            .collect();
+        Self::write_enable(&enable, b"1")?;
+        let (mut inj, mut pipe, mut mark) = (Vec::new(), Vec::new(), Vec::new());
+        for () in self.reps(runs) {
+            self.clear_trace()?;
+            inj.push(timed(|| Self::write_all_to(&inject, &injects))?);
+            let mut got = 0;
+            pipe.push(timed(|| {
+                got = self.drain_pipe("ev0: lat=")?;
+                Ok(())
+            })?);
+            if got != RECORDS {
+                return Err(format!(
+                    "trace_pipe gave {got} of {RECORDS} injected records"
+                ));
+            }
+            mark.push(timed(|| Self::write_all_to(&marker, &marks))?);
+            let got = self.drain_pipe("bench mark ")?;
+            if got != RECORDS {
+                return Err(format!("trace_pipe gave {got} of {RECORDS} marker records"));
+            }
+        }
+        Self::write_enable(&enable, b"0")?;
+        self.print("inject_1000", &inj);
+        self.print("trace_pipe_1000", &pipe);
+        self.print("trace_marker_1000", &mark);
+        Ok(())
     }
 }
 

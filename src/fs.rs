@@ -214,7 +214,6 @@ impl Tree for EventfsTree {
             FileKind::SetEvent => tree::disable_all(dir),
             FileKind::ErrorLog => tree::clear_errors(scope),
             FileKind::Trace => tree::clear_trace(dir),
-            FileKind::Filter => tree::truncate_filter(dir, scope),
             _ => Ok(()),
         };
         match r {

@@ -1923,21 +1923,11 @@ fn clear_filters(st: &TreeGuard, scope: &Scope, node: &DirNode) -> Result {
     Ok(())
 }
 
-/// Opening `filter` of `node` in `scope` with `O_TRUNC`: clears it.
-pub(crate) fn truncate_filter(node: &DirNode, scope: Option<&DirNode>) -> Result {
-    let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
-    let st = TREE.lock();
-    let _nofs = NofsScope::new();
-    if node.is_freed() {
-        return Err(ENODEV);
-    }
-    clear_filters(&st, scope, node)
-}
-
 /// A write to `filter` of `node` (an event or a group) in `scope`: the tracefs filter
 /// grammar (see `filter`), applied to the records of the event before they are written.
-/// `0` (or nothing) clears it. A refused filter is logged in `error_log` as mainline logs
-/// it, and the filter in place stays. On a group, the filter goes to each of its events
+/// `0` or an empty write (`echo > filter`) clears it; opening with `O_TRUNC` alone
+/// changes nothing, so that a refused `echo EXPR > filter` keeps the filter in place. A
+/// refused filter is logged in `error_log` as mainline logs it. On a group, the filter goes to each of its events
 /// for which it compiles (the others lose theirs, as in mainline); refused only if it
 /// compiles for none.
 pub(crate) fn write_filter(

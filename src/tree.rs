@@ -44,8 +44,8 @@ use crate::inject;
 use crate::record::{self, LineOut, TraceCursor, VecOut};
 use crate::tracing;
 use crate::vfs::{
-    self, AttrChange, Attrs, Buffer, BufferSlot, DirEntry, Found, HashLink, HashNode, Kgid, Kuid,
-    NofsScope, PollRegistrar, Prepared, RcuArc, RcuHashTable, RcuXArray, ReadSink, SeqOut,
+    self, AttrChange, Attrs, Buffer, BufferSlot, DirEntry, Found, HashLink, HashNode, Ida, Kgid,
+    Kuid, NofsScope, PollRegistrar, Prepared, RcuArc, RcuHashTable, RcuXArray, ReadSink, SeqOut,
     SrcuGuard, WriteSource, XSet,
 };
 
@@ -93,8 +93,11 @@ pub(crate) struct State {
     next_scope: u64,
     /// `error_log`.
     errors: ErrorLog,
-    /// Next event id: ids are never reused while the module is loaded.
-    next_id: u32,
+    /// Event ids, allocated as tracefs allocates event types (lowest free first). An id
+    /// is reused once its event is gone, unless the event was ever enabled: records of it
+    /// may still be in a buffer, printed by their id (see [`Scope::printable`]). Set up by
+    /// [`init`], gone at [`exit`].
+    ids: Option<Ida>,
     /// Next creation sequence number (the registry's key).
     next_seq: u64,
     /// Next directory inode number: every directory has its own, for its whole life.
@@ -109,7 +112,7 @@ impl State {
             instances: None,
             next_scope: 1,
             errors: ErrorLog::new(),
-            next_id: FIRST_EVENT_ID,
+            ids: None,
             next_seq: 0,
             next_ino: FIRST_DIR_INO,
         }
@@ -123,6 +126,7 @@ pub(crate) fn init() -> Result {
     // SAFETY: Called once, before any use of `NAMES`, which is a static.
     unsafe { NAMES.init()? };
     let mut st = TREE.lock();
+    st.ids = Some(Ida::new()?);
     match build_top(&mut st) {
         Ok((top, events, instances)) => {
             st.top = Some(top);
@@ -208,6 +212,7 @@ pub(crate) fn exit() {
         }
         // The log lives in a static: replace it, so that its buffer goes too.
         drop(core::mem::replace(&mut st.errors, ErrorLog::new()));
+        drop(st.ids.take());
         let events = st.events.take();
         if let Some(e) = events.as_ref() {
             unpublish_fixed(&st, e);
@@ -673,6 +678,20 @@ pub(crate) struct Event {
     enabled_in: Atomic<u32>,
     /// Name and fields; one reference is the event's, the others the scopes'.
     info: RcuArc<EventInfo>,
+    /// Whether the event was ever enabled in some scope: then its id is never reused.
+    /// Set under [`TREE`].
+    ever_enabled: Atomic<bool>,
+}
+
+/// Gives the id of event node `e`, created by a batch that did not publish it or removed
+/// by one, back for reuse: unless the event was ever enabled (records of it, which name
+/// it by its id, may still be in a buffer).
+fn free_id(st: &TreeGuard, e: &DirNode) {
+    if let (Some(ev), Some(ids)) = (e.event(), st.ids.as_ref()) {
+        if !ev.ever_enabled.load(ordering::Relaxed) {
+            ids.free(ev.id);
+        }
+    }
 }
 
 impl Event {
@@ -879,6 +898,7 @@ impl Scope {
             }
             match self.enabled.insert(e.seq as usize, st) {
                 Ok(added) => {
+                    ev.ever_enabled.store(true, ordering::Relaxed);
                     if lacks {
                         self.printable
                             .store_reserved(ev.id as usize, ev.info.clone(), st);
@@ -2511,22 +2531,28 @@ impl Work {
                 GFP_KERNEL,
             )?;
         }
-        let id = st.next_id;
-        if id > MAX_EVENT_ID {
-            return Err(ENOSPC);
-        }
-        st.next_id += 1;
         let info = EventInfo {
             name: copy(spec.event)?,
             fields,
         };
+        let info = RcuArc::new(info, GFP_KERNEL)?;
+        let name = copy(spec.event)?;
+        let ids = st.ids.as_ref().ok_or(EINVAL)?;
+        let id = ids.alloc(FIRST_EVENT_ID, MAX_EVENT_ID)?;
         let ev = Event {
             id,
             enabled_in: Atomic::new(0),
-            info: RcuArc::new(info, GFP_KERNEL)?,
+            ever_enabled: Atomic::new(false),
+            info,
         };
-        let e = DirNode::new(st, copy(spec.event)?, Kind::Event(ev), Some(&group))?;
-        self.add(st, e)
+        // From here the id is the node's: `abort` (or the commit of its removal) gives it
+        // back; until the node exists, it is ours.
+        let e = DirNode::new(st, name, Kind::Event(ev), Some(&group)).inspect_err(|_| {
+            if let Some(ids) = st.ids.as_ref() {
+                ids.free(id);
+            }
+        })?;
+        self.add(st, e.clone()).inspect_err(|_| free_id(st, &e))
     }
 
     /// Enters a new node into the indexes, unpublished. Either all of it happens or none.
@@ -2646,6 +2672,7 @@ impl Work {
                 if n.event().is_some() {
                     registry.release(n.seq as usize, st);
                 }
+                free_id(st, n);
                 n.set_state(FREED, DOOMED);
                 continue;
             }
@@ -2661,6 +2688,7 @@ impl Work {
                 continue;
             }
             n.set_state(FREED, DOOMED);
+            free_id(st, n);
             let Some(dir) = n.parent.as_ref().and_then(|p| p.children.as_ref()) else {
                 continue;
             };
@@ -2705,6 +2733,7 @@ impl Work {
             if n.event().is_some() {
                 registry.release(n.seq as usize, st);
             }
+            free_id(st, n);
             if n.state() & DOOMED == 0 {
                 dir.live.fetch_sub(1, ordering::Relaxed);
             }

@@ -9,6 +9,7 @@
 //! this module calls back up except through the [`FileSystem`] trait.
 
 pub(crate) mod fs_type;
+pub(crate) mod ida;
 pub(crate) mod inode;
 pub(crate) mod node;
 pub(crate) mod rcu;
@@ -21,6 +22,7 @@ pub(crate) mod xarray;
 pub(crate) use fs_type::{
     FileSystem, FsContext, ParamKind, ParamSpec, ParamTable, ParamValue, Registration, RootSpec,
 };
+pub(crate) use ida::Ida;
 pub(crate) use inode::Inode;
 pub(crate) use node::{
     AttrChange, Attrs, DirEntry, Found, PollRegistrar, ReadSink, SeqOut, Tree, WriteSource,

@@ -118,8 +118,9 @@
 //!    fields; a kept fd reads fine while its incarnation lives and gives ENODEV
 //!    afterwards; mode and owner are exactly what chmod/chown set (defaults 0755,
 //!    0640, 0440 and the mount's uid/gid), surviving dentry reclaim (docs/RULES.md rule 8).
-//! 5. **Ids** are never reused: no id is seen for two own incarnations or pinned
-//!    generations.
+//! 5. **Ids**: the id of an own incarnation we enabled is never seen again for another
+//!    incarnation or pinned generation (the kernel reuses only the ids of events never
+//!    enabled, lowest free first, as tracefs does).
 //! 6. **Remount** (docs/RULES.md rule 8): right after `remount,uid=N,gid=M`, the root,
 //!    a file of it, `events/`, `events/enable`, `pinned`, a pinned event and its
 //!    `enable` are owned by N:M,

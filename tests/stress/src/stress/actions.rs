@@ -91,7 +91,7 @@ impl Worker<'_> {
             if let Some(Content::Id(id)) = self.validate(Op::Read, &id_rel, &bytes) {
                 gate.pinned[k] = (id, st.st_ino);
                 let identity = format!("{rel}@{}", gate.generation);
-                if let Some(prev) = self.ctx.register_id(id, &identity) {
+                if let Some(prev) = self.ctx.register_id(id, &identity, false) {
                     self.violation(
                         "read",
                         format!("id {id} of {identity} was already used by {prev}"),

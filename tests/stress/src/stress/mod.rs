@@ -219,8 +219,9 @@ struct Ctx {
     drop_caches: bool,
     rep: Reporter,
     gate: RwLock<Gate>,
-    /// Every event id seen with a known identity, for "ids are never reused".
-    ids: Mutex<HashMap<u64, String>>,
+    /// Every event id seen with a known identity, and whether that identity was ever
+    /// enabled, for "the id of an event ever enabled is never reused".
+    ids: Mutex<HashMap<u64, (String, bool)>>,
     /// Instances that were there before the run (not the threads' `sN`).
     foreign_instances: BTreeSet<String>,
     /// What the top level's `tracing_on` read before the run (nobody writes it).
@@ -246,15 +247,20 @@ impl Ctx {
         self.now_ms() >= self.stop_ms.load(Ordering::Relaxed)
     }
 
-    /// Records that `id` belongs to `identity`; returns the other identity it was seen
-    /// with before, if any.
-    fn register_id(&self, id: u64, identity: &str) -> Option<String> {
+    /// Records that `id` belongs to `identity` (`kept`: which was enabled, so the kernel
+    /// must never give the id to another event); returns the other identity that holds
+    /// it for good, if any. An id seen before only with events never enabled (by us) may
+    /// come back: the kernel reuses those, lowest free first, as tracefs does.
+    fn register_id(&self, id: u64, identity: &str, kept: bool) -> Option<String> {
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
-        match ids.get(&id) {
-            Some(prev) if prev != identity => Some(prev.clone()),
-            Some(_) => None,
-            None => {
-                ids.insert(id, identity.to_string());
+        match ids.get_mut(&id) {
+            Some((prev, true)) if prev != identity => Some(prev.clone()),
+            Some((prev, was_kept)) if prev == identity => {
+                *was_kept |= kept;
+                None
+            }
+            _ => {
+                ids.insert(id, (identity.to_string(), kept));
                 None
             }
         }

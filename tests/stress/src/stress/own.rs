@@ -8,6 +8,9 @@ use super::*;
 pub(super) struct OwnEvent {
     pub(super) present: bool,
     pub(super) enabled: bool,
+    /// Whether this incarnation was ever enabled by us: then the kernel never gives its id
+    /// to another event (it reuses the ids of events never enabled).
+    pub(super) ever_enabled: bool,
     /// Bumped on every removal: a descriptor opened in an older incarnation is stale.
     pub(super) incarnation: u64,
     /// The declared fields (empty when unknown, after a resync).
@@ -24,6 +27,7 @@ impl OwnEvent {
     pub(super) fn created(&mut self, fields: Vec<Field>) {
         self.present = true;
         self.enabled = false;
+        self.ever_enabled = false;
         self.fields = fields;
         self.id = None;
         self.modes = [None; 4];
@@ -237,6 +241,9 @@ impl Worker<'_> {
         };
         if written.is_ok() {
             self.own.events[k].enabled = on;
+            if on {
+                self.kept_id(k);
+            }
         }
         let mut buf = [0u8; 16];
         let what = format!("pread {}", self.full(&rel));
@@ -270,6 +277,13 @@ impl Worker<'_> {
                 for e in self.own.events.iter_mut().filter(|e| e.present) {
                     e.enabled = on;
                 }
+                if on {
+                    for k in 0..self.own.events.len() {
+                        if self.own.events[k].present {
+                            self.kept_id(k);
+                        }
+                    }
+                }
             }
         }
         let present = self.own.events.iter().filter(|e| e.present);
@@ -289,6 +303,18 @@ impl Worker<'_> {
             }
         }
         self.close(fd, &rel);
+    }
+
+    /// Own event `k` was enabled: its id must never go to another event.
+    fn kept_id(&mut self, k: usize) {
+        let e = &mut self.own.events[k];
+        e.ever_enabled = true;
+        let identity = format!("{}/e{k}#{}", self.own.group, e.incarnation);
+        if let Some(id) = e.id {
+            if let Some(prev) = self.ctx.register_id(id, &identity, true) {
+                self.violation("enable", format!("id {id} of {identity} was also {prev}'s"));
+            }
+        }
     }
 
     fn own_read(&mut self, k: usize) {
@@ -323,7 +349,8 @@ impl Worker<'_> {
                     Some(_) => {}
                     None => {
                         id = Some(got);
-                        if let Some(prev) = self.ctx.register_id(got, &identity) {
+                        let kept = self.own.events[k].ever_enabled;
+                        if let Some(prev) = self.ctx.register_id(got, &identity, kept) {
                             self.violation(
                                 "read",
                                 format!("id {got} of {identity} was already used by {prev}"),

@@ -61,6 +61,11 @@ run cat $MNT/instances/demo/trace
 run cat $MNT/instances/demo/buffer_size_kb
 run sh -c "timeout 2 head -n 1 $MNT/trace_pipe"
 run sh -c "grep -vc '^#' $MNT/trace || true"
+echo "# inject writes a record of an enabled event; a filter keeps the records that match"
+run sh -c "echo 'delta_ns > 100' > $MNT/instances/demo/events/sched/switch_lat/filter"
+run sh -c "echo 'delta_ns=42' > $MNT/instances/demo/events/sched/switch_lat/inject"
+run sh -c "echo 'delta_ns=4200' > $MNT/instances/demo/events/sched/switch_lat/inject"
+run sh -c "grep switch_lat $MNT/instances/demo/trace"
 echo "\$ echo '-:sched/switch_lat' >> dynamic_events   # enabled in the instance: EBUSY"
 if echo '-:sched/switch_lat' >>$MNT/dynamic_events; then echo "removed an event enabled in an instance"; exit 1; fi
 echo "\$ exec 3< instances/demo/tracing_on; rmdir instances/demo   # open file: EBUSY"

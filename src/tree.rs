@@ -812,34 +812,15 @@ impl Scope {
         // `trace_marker`, readers of `trace`, which drop their reader before they stop
         // counting), and the caller guarantees there is none and will be none.
         unsafe { self.buffer.free(st) };
-        // Only readers of the buffer look entries up, and there are none: the references
-        // can go at once.
-        loop {
-            let guard = SrcuGuard::new();
-            let Some((id, _)) = self.printable.find(0, &guard) else {
-                break;
-            };
-            drop(guard);
-            drop(self.printable.erase(id, st));
-        }
-        loop {
-            let guard = SrcuGuard::new();
-            let Some((seq, _)) = self.filters.find(0, &guard) else {
-                break;
-            };
-            drop(guard);
-            drop(self.filters.erase(seq, st));
-        }
+        // Only users of the scope's files look entries up, and there are none: the
+        // references can go at once.
+        self.printable.clear_unread(st);
+        self.filters.clear_unread(st);
     }
 
     /// The filter set here on node `n` (an event or a group).
     fn filter(&self, n: &DirNode) -> Option<RcuArc<ScopeFilter>> {
-        let guard = SrcuGuard::new();
-        let seq = n.seq as usize;
-        match self.filters.find(seq, &guard) {
-            Some((key, f)) if key == seq => Some(f),
-            _ => None,
-        }
+        self.filters.get(n.seq as usize, &SrcuGuard::new())
     }
 
     /// Whether a record `rec` of event node `e` passes the filter set on it here.
@@ -871,19 +852,14 @@ impl Scope {
     /// The name and fields of the event whose records have type `ty`, if it was ever
     /// enabled here.
     fn printable(&self, ty: u16) -> Option<RcuArc<EventInfo>> {
-        let guard = SrcuGuard::new();
-        let id = usize::from(ty);
-        match self.printable.find(id, &guard) {
-            Some((key, info)) if key == id => Some(info),
-            _ => None,
-        }
+        self.printable.get(usize::from(ty), &SrcuGuard::new())
     }
 
     /// Whether the event `ev` lacks its entry in [`Scope::printable`].
     fn lacks_printable(&self, ev: &Event) -> bool {
-        let guard = SrcuGuard::new();
-        let id = ev.id as usize;
-        !matches!(self.printable.find(id, &guard), Some((key, _)) if key == id)
+        self.printable
+            .get(ev.id as usize, &SrcuGuard::new())
+            .is_none()
     }
 
     /// Enables or disables event node `e` here.
@@ -1780,6 +1756,19 @@ fn small_write<'b>(src: &mut WriteSource<'_>, buf: &'b mut [u8]) -> Result<(usiz
     Ok((n, src.read_piece(buf)?))
 }
 
+/// Copies a write that mainline takes whole, and only if shorter than a page (`inject`,
+/// `filter`): returns its length and its bytes (as many as could be read).
+fn page_write(src: &mut WriteSource<'_>) -> Result<(usize, KVec<u8>)> {
+    let n = src.remaining();
+    if n >= kernel::page::PAGE_SIZE {
+        return Err(EINVAL);
+    }
+    let mut text = KVec::from_elem(0u8, n, GFP_KERNEL)?;
+    let got = src.read_piece(&mut text)?.len();
+    text.truncate(got);
+    Ok((n, text))
+}
+
 /// Writes to `current_tracer`: `nop`, the only tracer, is accepted.
 pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
     let mut buf = [0u8; MAX_ENABLE_WRITE];
@@ -1851,22 +1840,16 @@ pub(crate) fn write_inject(
     scope: Option<&DirNode>,
     src: &mut WriteSource<'_>,
 ) -> Result<usize> {
-    let n = src.remaining();
-    // mainline takes less than a page.
-    if n >= kernel::page::PAGE_SIZE {
-        return Err(EINVAL);
-    }
     let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
     let ev = node.event().ok_or(EINVAL)?;
-    let mut text = KVec::from_elem(0u8, n, GFP_KERNEL)?;
-    let got = src.read_piece(&mut text)?.len();
+    let (n, text) = page_write(src)?;
     if node.is_freed() {
         return Err(ENODEV);
     }
     let size = inject::record_size(ev.info.fields().map(|(ty, _)| ty));
     let mut rec = KVec::from_elem(0u8, size, GFP_KERNEL)?;
     record::event_header(ev.record_type(), &mut rec);
-    inject::parse_inject(&text[..got], ev.info.fields(), &mut rec).map_err(|e| match e {
+    inject::parse_inject(&text, ev.info.fields(), &mut rec).map_err(|e| match e {
         inject::InjectError::Invalid => EINVAL,
         inject::InjectError::NoField => ENOENT,
         inject::InjectError::Range => ERANGE,
@@ -1947,22 +1930,17 @@ fn clear_filters(st: &TreeGuard, scope: &Scope, node: &DirNode) -> Result {
 /// grammar (see `filter`), applied to the records of the event before they are written.
 /// `0` or an empty write (`echo > filter`) clears it; opening with `O_TRUNC` alone
 /// changes nothing, so that a refused `echo EXPR > filter` keeps the filter in place. A
-/// refused filter is logged in `error_log` as mainline logs it. On a group, the filter goes to each of its events
-/// for which it compiles (the others lose theirs, as in mainline); refused only if it
-/// compiles for none.
+/// refused filter is logged in `error_log` as mainline logs it. On a group, the filter
+/// goes to each of its events for which it compiles (the others lose theirs, as in
+/// mainline); refused only if it compiles for none.
 pub(crate) fn write_filter(
     node: &DirNode,
     scope: Option<&DirNode>,
     src: &mut WriteSource<'_>,
 ) -> Result<usize> {
-    let n = src.remaining();
-    if n >= kernel::page::PAGE_SIZE {
-        return Err(EINVAL);
-    }
     let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
-    let mut text = KVec::from_elem(0u8, n, GFP_KERNEL)?;
-    let got = src.read_piece(&mut text)?.len();
-    let text = &text[..got];
+    let (n, text) = page_write(src)?;
+    let text = text.as_slice();
     let st = TREE.lock();
     let _nofs = NofsScope::new();
     if node.is_freed() {

@@ -239,6 +239,22 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         // SAFETY: As in `walk_in`, the array's reference is alive, so cloning it is sound.
         Some((index, unsafe { RcuArc::<T>::clone_raw(p) }))
     }
+
+    /// The entry at `index` exactly, as [`RcuXArray::find`] takes it.
+    pub(crate) fn get(&self, index: usize, guard: &SrcuGuard) -> Option<RcuArc<T>> {
+        match self.find(index, guard) {
+            Some((key, v)) if key == index => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Removes every entry and drops its reference at once: for an owner whose readers
+    /// are all gone (no grace period is waited for).
+    pub(crate) fn clear_unread(&self, w: &W) {
+        while let Some((index, _)) = self.find_raw(0) {
+            drop(self.erase(index, w));
+        }
+    }
 }
 
 impl<T: Send + Sync + 'static, W> Drop for RcuXArray<T, W> {

@@ -333,7 +333,7 @@ impl Tree for EventfsTree {
         dir: &DirNode,
         file: u32,
         open: Pin<&OpenFile>,
-        src: &mut WriteSource<'_>,
+        src: &mut WriteSource,
     ) -> Result<usize> {
         match tree::file_kind(dir, file)? {
             FileKind::DynamicEvents => {

@@ -1606,7 +1606,7 @@ fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&DirNode)
 pub(crate) fn write_enable(
     node: &DirNode,
     scope: Option<&DirNode>,
-    src: &mut WriteSource<'_>,
+    src: &mut WriteSource,
 ) -> Result<usize> {
     let mut buf = [0u8; MAX_ENABLE_WRITE];
     let (n, data) = small_write(src, &mut buf)?;
@@ -1655,7 +1655,7 @@ fn refuse(msg: &str) -> Error {
 pub(crate) fn write_dynamic_events(
     view: View,
     pending: &mut KVec<u8>,
-    src: &mut WriteSource<'_>,
+    src: &mut WriteSource,
 ) -> Result<usize> {
     let total = src.remaining();
     let was_pending = !pending.is_empty();
@@ -1748,7 +1748,7 @@ pub(crate) fn clear_errors(scope: Option<&DirNode>) -> Result {
 
 /// Copies a write to a control file (`enable`, `tracing_on`, ...) whole into `buf`:
 /// returns its length and its bytes; `EINVAL` if it is longer than `buf`.
-fn small_write<'b>(src: &mut WriteSource<'_>, buf: &'b mut [u8]) -> Result<(usize, &'b [u8])> {
+fn small_write<'b>(src: &mut WriteSource, buf: &'b mut [u8]) -> Result<(usize, &'b [u8])> {
     let n = src.remaining();
     if n > buf.len() {
         return Err(EINVAL);
@@ -1757,20 +1757,21 @@ fn small_write<'b>(src: &mut WriteSource<'_>, buf: &'b mut [u8]) -> Result<(usiz
 }
 
 /// Copies a write that mainline takes whole, and only if shorter than a page (`inject`,
-/// `filter`): returns its length and its bytes (as many as could be read).
-fn page_write(src: &mut WriteSource<'_>) -> Result<(usize, KVec<u8>)> {
+/// `filter`), and gives `f` its length and its bytes (as many as could be read); on the
+/// stack if they fit (see [`with_scratch`]).
+fn page_write<R>(src: &mut WriteSource, f: impl FnOnce(usize, &[u8]) -> Result<R>) -> Result<R> {
     let n = src.remaining();
     if n >= kernel::page::PAGE_SIZE {
         return Err(EINVAL);
     }
-    let mut text = KVec::from_elem(0u8, n, GFP_KERNEL)?;
-    let got = src.read_piece(&mut text)?.len();
-    text.truncate(got);
-    Ok((n, text))
+    with_scratch(n, |text| {
+        let got = src.read_piece(text)?.len();
+        f(n, &text[..got])
+    })
 }
 
 /// Writes to `current_tracer`: `nop`, the only tracer, is accepted.
-pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
+pub(crate) fn write_current_tracer(src: &mut WriteSource) -> Result<usize> {
     let mut buf = [0u8; MAX_ENABLE_WRITE];
     let (n, data) = small_write(src, &mut buf)?;
     if !tracing::valid_tracer(data) {
@@ -1780,7 +1781,7 @@ pub(crate) fn write_current_tracer(src: &mut WriteSource<'_>) -> Result<usize> {
 }
 
 /// Writes to `tracing_on` of the tracing directory `node`.
-pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource) -> Result<usize> {
     let scope = node.scope().ok_or(EINVAL)?;
     let mut buf = [0u8; MAX_ENABLE_WRITE];
     let (n, data) = small_write(src, &mut buf)?;
@@ -1796,7 +1797,7 @@ pub(crate) fn write_tracing_on(node: &DirNode, src: &mut WriteSource<'_>) -> Res
 /// Writes to `buffer_size_kb` of the tracing directory `node`: the size of each CPU's part
 /// of its buffer, in KiB (`kstrtoul`; 0 or more than [`tracing::BUFFER_KB_MAX`] is
 /// `EINVAL`). A buffer that exists is resized, keeping what it can of its records.
-pub(crate) fn write_buffer_size_kb(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+pub(crate) fn write_buffer_size_kb(node: &DirNode, src: &mut WriteSource) -> Result<usize> {
     let scope = node.scope().ok_or(EINVAL)?;
     let mut buf = [0u8; MAX_ENABLE_WRITE];
     let (n, data) = small_write(src, &mut buf)?;
@@ -1815,7 +1816,7 @@ pub(crate) fn write_buffer_size_kb(node: &DirNode, src: &mut WriteSource<'_>) ->
 /// Writes to `trace_marker` of the tracing directory `node`: the text goes into its buffer
 /// as one print record (at most [`tracing::MARKER_MAX`] bytes of it; the rest is
 /// dropped, as tracefs does). `EBADF` while `tracing_on` is 0.
-pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource) -> Result<usize> {
     let scope = node.scope().ok_or(EINVAL)?;
     let n = src.remaining().min(tracing::MARKER_MAX);
     if n == 0 {
@@ -1824,11 +1825,26 @@ pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource<'_>) -> R
     if !scope.tracing_on.load(ordering::Relaxed) {
         return Err(EBADF);
     }
-    let mut text = KVec::with_capacity(n, GFP_KERNEL)?;
-    text.resize(n, 0, GFP_KERNEL)?;
-    let got = src.read_piece(&mut text)?.len();
     let buf = scope.buffer()?;
-    record::write_marker(buf, &text[..got])
+    with_scratch(n, |text| {
+        let got = src.read_piece(text)?.len();
+        record::write_marker(buf, &text[..got])
+    })
+}
+
+/// Bytes a writer keeps on its stack (the text of a write, a record it builds); more are
+/// allocated. Most `trace_marker` and `inject` writes fit: they cost no allocation.
+const STACK_SCRATCH: usize = 256;
+
+/// Runs `f` on `len` zeroed bytes: on the stack if they fit in [`STACK_SCRATCH`], else
+/// allocated for the call.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
+    if len <= STACK_SCRATCH {
+        let mut b = [0u8; STACK_SCRATCH];
+        f(&mut b[..len])
+    } else {
+        f(&mut KVec::from_elem(0u8, len, GFP_KERNEL)?)
+    }
 }
 
 /// A write to `inject` of event node `node` in `scope`: parsed as mainline parses it
@@ -1838,30 +1854,32 @@ pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource<'_>) -> R
 pub(crate) fn write_inject(
     node: &DirNode,
     scope: Option<&DirNode>,
-    src: &mut WriteSource<'_>,
+    src: &mut WriteSource,
 ) -> Result<usize> {
     let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
     let ev = node.event().ok_or(EINVAL)?;
-    let (n, text) = page_write(src)?;
-    if node.is_freed() {
-        return Err(ENODEV);
-    }
-    let size = inject::record_size(ev.info.fields().map(|(ty, _)| ty));
-    let mut rec = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-    record::event_header(ev.record_type(), &mut rec);
-    inject::parse_inject(&text, ev.info.fields(), &mut rec).map_err(|e| match e {
-        inject::InjectError::Invalid => EINVAL,
-        inject::InjectError::NoField => ENOENT,
-        inject::InjectError::Range => ERANGE,
-    })?;
-    if scope.is_enabled(node)
-        && scope.tracing_on.load(ordering::Relaxed)
-        && scope.passes(node, &rec)
-    {
-        // `false`: recording stopped meanwhile; nothing is recorded, as in mainline.
-        let _ = scope.buffer()?.write(size, |r| r.copy_from_slice(&rec));
-    }
-    Ok(n)
+    page_write(src, |n, text| {
+        if node.is_freed() {
+            return Err(ENODEV);
+        }
+        let size = inject::record_size(ev.info.fields().map(|(ty, _)| ty));
+        with_scratch(size, |rec| {
+            record::event_header(ev.record_type(), rec);
+            inject::parse_inject(text, ev.info.fields(), rec).map_err(|e| match e {
+                inject::InjectError::Invalid => EINVAL,
+                inject::InjectError::NoField => ENOENT,
+                inject::InjectError::Range => ERANGE,
+            })?;
+            if scope.is_enabled(node)
+                && scope.tracing_on.load(ordering::Relaxed)
+                && scope.passes(node, rec)
+            {
+                // `false`: recording stopped meanwhile; nothing is recorded, as in mainline.
+                let _ = scope.buffer()?.write(rec.len(), |r| r.copy_from_slice(rec));
+            }
+            Ok(n)
+        })
+    })
 }
 
 /// The `error_log` location of a refused filter, as mainline logs it.
@@ -1936,11 +1954,14 @@ fn clear_filters(st: &TreeGuard, scope: &Scope, node: &DirNode) -> Result {
 pub(crate) fn write_filter(
     node: &DirNode,
     scope: Option<&DirNode>,
-    src: &mut WriteSource<'_>,
+    src: &mut WriteSource,
 ) -> Result<usize> {
     let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
-    let (n, text) = page_write(src)?;
-    let text = text.as_slice();
+    page_write(src, |n, text| set_filter(node, scope, text).map(|()| n))
+}
+
+/// Sets the filter `text` written to `filter` of `node` in `scope` (see [`write_filter`]).
+fn set_filter(node: &DirNode, scope: &Scope, text: &[u8]) -> Result {
     let st = TREE.lock();
     let _nofs = NofsScope::new();
     if node.is_freed() {
@@ -1949,7 +1970,7 @@ pub(crate) fn write_filter(
     let shown = filter::filter_text(text);
     if filter::is_clear(text) || shown.trim_ascii().is_empty() {
         clear_filters(&st, scope, node)?;
-        return Ok(n);
+        return Ok(());
     }
     match node.kind {
         Kind::Event(_) => match compile_filter(node, text) {
@@ -2003,7 +2024,7 @@ pub(crate) fn write_filter(
         }
         _ => return Err(EINVAL),
     }
-    Ok(n)
+    Ok(())
 }
 
 /// Opens `trace` of the tracing directory `node` for reading: a cursor over its records.
@@ -2140,7 +2161,7 @@ fn set_matching(
 /// applied in turn as mainline does (`GROUP:EVENT`, `GROUP:*`, `*:EVENT`, `NAME`, with
 /// `!` in front to disable). A token that selects nothing, or is longer than mainline's
 /// limit, is `EINVAL` (the tokens before it stay applied, as in mainline).
-pub(crate) fn write_set_event(dir: &DirNode, src: &mut WriteSource<'_>) -> Result<usize> {
+pub(crate) fn write_set_event(dir: &DirNode, src: &mut WriteSource) -> Result<usize> {
     let scope = dir.scope().ok_or(EINVAL)?;
     let total = src.remaining();
     let mut piece = KVec::from_elem(0u8, total.min(PIECE), GFP_KERNEL)?;

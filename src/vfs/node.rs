@@ -32,11 +32,12 @@ use core::pin::Pin;
 use kernel::{
     bindings,
     error::{from_result, to_result},
-    ffi::{c_int, c_uint, c_void},
+    ffi::{c_char, c_int, c_uint, c_void},
     fs::file::{flags as file_flags, LocalFile},
-    iov::{IovIterDest, IovIterSource},
+    iov::IovIterDest,
     prelude::*,
     types::ForeignOwnable,
+    uaccess::{UserPtr, UserSlice, UserSliceReader},
 };
 
 use super::{local_bindings, Buffer, Kgid, Kuid, RcuArc};
@@ -180,7 +181,7 @@ pub(crate) trait Tree: Sized + 'static {
         dir: &Self::Node,
         file: u32,
         open: Pin<&Self::Open>,
-        src: &mut WriteSource<'_>,
+        src: &mut WriteSource,
     ) -> Result<usize>;
 }
 
@@ -212,25 +213,22 @@ impl core::fmt::Write for SeqOut<'_> {
 
 /// The bytes of one `write(2)`, copied from user memory piece by piece (never all at once:
 /// a user decides how large a write is).
-pub(crate) struct WriteSource<'a> {
-    iter: &'a mut IovIterSource<'a>,
+pub(crate) struct WriteSource {
+    reader: UserSliceReader,
 }
 
-impl WriteSource<'_> {
+impl WriteSource {
     /// Bytes not yet copied.
     pub(crate) fn remaining(&self) -> usize {
-        self.iter.len()
+        self.reader.len()
     }
 
     /// Copies the next bytes into `out`, as many as fit; `EFAULT` if user memory could not
     /// be read.
     pub(crate) fn read_piece<'b>(&mut self, out: &'b mut [u8]) -> Result<&'b [u8]> {
-        let want = core::cmp::min(out.len(), self.iter.len());
-        let n = self.iter.copy_from_iter(&mut out[..want]);
-        if n < want {
-            return Err(EFAULT);
-        }
-        Ok(&out[..n])
+        let want = core::cmp::min(out.len(), self.reader.len());
+        self.reader.read_slice(&mut out[..want])?;
+        Ok(&out[..want])
     }
 }
 
@@ -388,7 +386,7 @@ impl<T: Tree> NodeOps<T> {
     pub(crate) const FILE_FOPS: bindings::file_operations = bindings::file_operations {
         open: Some(Self::open),
         read_iter: Some(bindings::seq_read_iter),
-        write_iter: Some(Self::write_iter),
+        write: Some(Self::write),
         release: Some(Self::release),
         llseek: Some(bindings::seq_lseek),
         ..pin_init::zeroed()
@@ -396,7 +394,7 @@ impl<T: Tree> NodeOps<T> {
     pub(crate) const STREAM_FOPS: bindings::file_operations = bindings::file_operations {
         open: Some(Self::open),
         read_iter: Some(Self::stream_read_iter),
-        write_iter: Some(Self::write_iter),
+        write: Some(Self::write),
         poll: Some(Self::poll),
         release: Some(Self::release),
         ..pin_init::zeroed()
@@ -1059,26 +1057,32 @@ impl<T: Tree> NodeOps<T> {
         }
     }
 
-    /// `file_operations.write_iter`.
+    /// `file_operations.write`: a plain `write(2)` of user memory (`.write` rather than
+    /// `.write_iter` spares every write the VFS's `kiocb` and `iov_iter` set-up; there is
+    /// no asynchronous or vectored write to serve).
     ///
     /// # Safety
     ///
     /// Called by the VFS with live arguments of this tree, as the C prototype requires.
-    unsafe extern "C" fn write_iter(
-        iocb: *mut bindings::kiocb,
-        iter: *mut bindings::iov_iter,
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
     ) -> isize {
         from_result(|| {
-            // SAFETY: The kiocb of a write on one of our open files.
-            let file = unsafe { (*iocb).ki_filp };
             // SAFETY: A live file of ours.
             let (node, i, open) = unsafe { Self::parts(file)? };
-            // SAFETY: The VFS passes a source iterator that is readable for this call.
-            let iter = unsafe { IovIterSource::from_raw(iter) };
-            let mut src = WriteSource { iter };
+            let user = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count);
+            let mut src = WriteSource {
+                reader: user.reader(),
+            };
             let n = T::write(node, i, open, &mut src)?;
-            // SAFETY: The kiocb is ours for this call.
-            unsafe { (*iocb).ki_pos += n as i64 };
+            if !ppos.is_null() {
+                // SAFETY: A non-null `ppos` is the position of this call, ours to update
+                // (stream files get NULL).
+                unsafe { *ppos += n as i64 };
+            }
             Ok(n as isize)
         })
     }

@@ -40,12 +40,29 @@ const BUF: usize = 1 << 20;
 const DIR_BUF: usize = 32 * 1024;
 /// The instance the instance kinds work on (`instances/fault_i`).
 const INSTANCE: &str = "fault_i";
-/// What the trace_marker kind writes.
-const MARKER: &[u8] = b"fault\n";
+/// Bytes of padding in the trace_marker and inject kinds' writes: more than the module
+/// keeps on its stack (256), so that each allocates; shorter ones allocate nothing.
+const PAD: usize = 300;
+/// `tail` after `N - tail.len()` bytes of `pad`.
+const fn padded<const N: usize>(pad: u8, tail: &[u8]) -> [u8; N] {
+    let mut b = [pad; N];
+    let mut i = 0;
+    while i < tail.len() {
+        b[N - tail.len() + i] = tail[i];
+        i += 1;
+    }
+    b
+}
+/// What the trace_marker kind writes: `x`s, then `fault` and a newline.
+const MARKER: &[u8] = &padded::<{ PAD + 6 }>(b'x', b"fault\n");
 /// What the inject kind writes to `fault/lk/inject` (fields `u64 a; char c[8]`).
-const INJECT: &[u8] = b"a=7\n";
+/// White space before it, which `inject` skips.
+const INJECT: &[u8] = &padded::<{ PAD + 4 }>(b' ', b"a=7\n");
 /// What its record looks like in `trace` (the end of the line's prefix, and `a`).
 const INJECTED: &str = ": lk: a=7";
+/// `buffer_size_kb` of the instance before the resize kind, and what it writes.
+const RESIZE_FROM: &str = "4";
+const RESIZE_TO: &str = "12";
 /// The filter of `fault/lk` before the filter_set kind.
 const FILTER_OLD: &str = "a == 1";
 /// The filter the filter_set kind writes.
@@ -107,11 +124,14 @@ pub enum Kind {
     Inject,
     /// `write(filter)` of an event (that has a filter): compiles the new one.
     FilterSet,
+    /// `write(buffer_size_kb)` of an instance whose buffer holds a record: the kernel's
+    /// ring buffer allocates the new pages' descriptors.
+    Resize,
 }
 
 impl Kind {
     /// Every kind, in run order.
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 27] = [
         Kind::Mount,
         Kind::CreateNewGroup,
         Kind::CreateInGroup,
@@ -138,6 +158,7 @@ impl Kind {
         Kind::WriteMarker,
         Kind::Inject,
         Kind::FilterSet,
+        Kind::Resize,
     ];
 
     /// The name used in reports.
@@ -169,6 +190,7 @@ impl Kind {
             Kind::WriteMarker => "write_marker",
             Kind::Inject => "inject",
             Kind::FilterSet => "filter_set",
+            Kind::Resize => "resize",
         }
     }
 
@@ -182,6 +204,7 @@ impl Kind {
                 | Kind::WriteInstanceSetEvent
                 | Kind::WriteMarker
                 | Kind::Inject
+                | Kind::Resize
         )
     }
 
@@ -190,6 +213,11 @@ impl Kind {
     pub fn allowed(self) -> Outcomes {
         Outcomes::ok_or(&[ENOMEM])
     }
+}
+
+/// The text of [`MARKER`], as `trace` prints it.
+fn marker_text() -> String {
+    String::from_utf8_lossy(MARKER).trim_end().to_string()
 }
 
 /// Formats `n` in decimal into `buf` without allocating; returns the digits.
@@ -592,6 +620,21 @@ impl Faults<'_> {
                 self.ensure_instance(true)?;
                 self.fd = Some(self.open_root_unarmed(&Self::inst("set_event"), O_WRONLY)?);
             }
+            Kind::Resize => {
+                // The instance's buffer exists at RESIZE_FROM KiB per CPU and holds a
+                // record: the resize must keep it whether it fails or not.
+                self.ensure_instance(true)?;
+                let rel = Self::inst("buffer_size_kb");
+                sys::write_file(&self.path(&rel), RESIZE_FROM)
+                    .map_err(|e| format!("write {rel}: {e}"))?;
+                let rel = Self::inst("trace");
+                self.open_root_unarmed(&rel, O_WRONLY | O_TRUNC)?;
+                let rel = Self::inst("trace_marker");
+                sys::write_file(&self.path(&rel), "kept\n")
+                    .map_err(|e| format!("write {rel}: {e}"))?;
+                let rel = Self::inst("buffer_size_kb");
+                self.fd = Some(self.open_root_unarmed(&rel, O_WRONLY)?);
+            }
             Kind::WriteMarker => {
                 // The instance's buffer exists (made by a write before arming), empty. Its
                 // allocation is not swept: when one of its per-CPU parts fails to allocate,
@@ -682,6 +725,10 @@ impl Faults<'_> {
             },
             Kind::Inject => match &self.fd {
                 Some(fd) => sys::write(fd, INJECT),
+                None => Err(Errno(libc::EBADF)),
+            },
+            Kind::Resize => match &self.fd {
+                Some(fd) => sys::write(fd, RESIZE_TO.as_bytes()),
                 None => Err(Errno(libc::EBADF)),
             },
             Kind::FilterSet => match &self.fd {
@@ -1029,6 +1076,31 @@ impl Faults<'_> {
                     sys::write(&fd, off).map_err(|e| format!("disable again: {e}"))?;
                 }
             }
+            Kind::Resize => {
+                // The new size or the old one; the record kept; the buffer usable.
+                let want = if ok { RESIZE_TO } else { RESIZE_FROM };
+                let after = if ok {
+                    "after a resize"
+                } else {
+                    "after a failed resize"
+                };
+                self.expect_content(
+                    &Self::inst("buffer_size_kb"),
+                    format!("{want}\n").as_bytes(),
+                    after,
+                )?;
+                let rel = Self::inst("trace_marker");
+                sys::write_file(&self.path(&rel), "usable\n")
+                    .map_err(|e| format!("write {rel} {after}: {e}"))?;
+                let trace = String::from_utf8_lossy(&self.read_root(&Self::inst("trace"))?)
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .map(|l| l.rsplit(": ").next().unwrap_or("").to_string())
+                    .collect::<Vec<_>>();
+                if trace != ["kept", "usable"] {
+                    self.violation(format!("{after}: the instance's trace holds {trace:?}"));
+                }
+            }
             Kind::WriteMarker => {
                 // All or nothing: the record is there, or nothing is.
                 let records = |t: &[u8]| -> Vec<String> {
@@ -1044,7 +1116,7 @@ impl Faults<'_> {
                 if got.len() != want
                     || got
                         .iter()
-                        .any(|l| !l.ends_with("tracing_mark_write: fault"))
+                        .any(|l| !l.ends_with(&format!("tracing_mark_write: {}", marker_text())))
                 {
                     self.violation(format!(
                         "after a trace_marker write that {}: {trace} holds {got:?}",

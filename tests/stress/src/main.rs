@@ -10,7 +10,7 @@
 //! eventfs-stress mountapi DIR
 //! eventfs-stress pipe DIR
 //! eventfs-stress inject MNT
-//! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs N
+//! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs|records N
 //! ```
 //!
 //! The first line printed is always `seed: N`; the same seed and thread count replay
@@ -278,9 +278,10 @@
 //! | rmdir_instance | `rmdir instances/fault_i` with `fault:lk` enabled in it | gone and not listed iff ok; failed: intact (`I/events/fault/lk/enable` `1`, `I/set_event` `fault:lk`, `I/tracing_on` `1`, removing `fault/lk` EBUSY) and usable (a second rmdir works); either way `fault/lk` can then be removed (its enable in the instance went with it) |
 //! | write_instance_enable | write `1` to `I/events/fault/lk/enable` | it reads `1` and `I/set_event` lists `fault:lk` iff ok, else `0` and empty; `I/events/fault/keep` `0`; the top level's `fault/lk/enable` `0` |
 //! | write_instance_set_event | write `fault:lk\n` to `I/set_event` | as write_instance_enable |
-//! | write_marker | write `fault\n` to `I/trace_marker` (its buffer, 4 KiB, made and emptied before arming) | `I/trace` holds the record or nothing; the next write records |
-//! | inject | write `a=7\n` to `I/events/fault/lk/inject`, `fault/lk` enabled in the instance, no filter (its buffer, 4 KiB, made by an inject and emptied before arming) | `I/trace` holds the one record (`lk: a=7`) iff ok, else nothing; the next inject records |
+//! | write_marker | write 300 `x`s and `fault\n` to `I/trace_marker` (longer than the 256 bytes a write keeps on the stack, so it allocates; its buffer, 4 KiB, made and emptied before arming) | `I/trace` holds the record or nothing; the next write records |
+//! | inject | write 300 blanks and `a=7\n` to `I/events/fault/lk/inject` (allocates, as write_marker), `fault/lk` enabled in the instance, no filter (its buffer, 4 KiB, made by an inject and emptied before arming) | `I/trace` holds the one record (`lk: a=7`) iff ok, else nothing; the next inject records |
 //! | filter_set | write `a == 2 \|\| (c ~ "x*" && !(a & 4))` to `fault/lk/filter`, which holds `a == 1` | it reads the new text iff ok, else `a == 1` (never `none`, never half); `0` then clears it |
+//! | resize | write `12` to `I/buffer_size_kb`, which is `4`, its buffer holding one record | it reads `12` iff ok, else `4`; the record is kept and the next `trace_marker` write records |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's
@@ -323,11 +324,12 @@
 //! | filters | set, read back; bad filters refused, the old one kept, an `error_log` entry added each time; replaced (applies to the next inject); cleared by an empty write and by `0` (reads `none`), kept by O_TRUNC alone; `&`; an instance's filter is its own; strings (`==`, `~` globs, negation, disjunction); the group's `filter` sets the events where it compiles, `0` there clears them all |
 //! | cleanup | an event enabled only in the instance cannot be removed (EBUSY); rmdir of the instance, then removing both events, works; the instance, the group and their listing lines are gone |
 //!
-//! ## Benchmark (`eventfs-stress bench eventfs|tracefs N`)
+//! ## Benchmark (`eventfs-stress bench eventfs|tracefs|records N`)
 //!
 //! Not a test: times creates, removals, lookups, readdir, stat, `find` and enable
 //! writes on N synthetic events in eventfs-rs or in mainline tracefs through the same
-//! code, for `scripts/bench.sh`. See `bench.rs`.
+//! code, and (`records`) `inject`, `trace_pipe` and `trace_marker` of both in turns, for
+//! `scripts/bench.sh`. See `bench.rs`.
 
 mod bench;
 mod cli;

@@ -5,7 +5,10 @@
 # filesystems with one group of N synthetic events: create 100 per write and one per
 # write, remove one by one and all at once (O_TRUNC), cold and warm lookup of 100 event
 # directories, readdir of the group, cold and warm stat of every file, busybox find,
-# and enable/disable of the group and of every event. Not part of scripts/test.sh.
+# and enable/disable of the group and of every event; then, for both in turns (each pair
+# of samples under the same load), 1000 injects, reading them from trace_pipe, 1000
+# trace_marker writes, and 1000 writes to trace (ignored by both: the syscall floor).
+# Not part of scripts/test.sh.
 #   scripts/bench.sh [N...]
 # Writes the table (bench.md) and the plot (bench.svg, time against N, log-log; also
 # bench.png if rsvg-convert is installed) to the run's artifacts directory,

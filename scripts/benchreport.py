@@ -35,15 +35,20 @@ MEASURES = [
     ("inject_1000", "1000 inject writes of one enabled event (one fd)"),
     ("trace_pipe_1000", "read those 1000 records from trace_pipe"),
     ("trace_marker_1000", "1000 trace_marker writes (one fd)"),
+    ("write_floor_1000", "1000 writes to trace, which ignores them (the syscall floor)"),
 ]
 FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
 LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+)\s*$")
-SAMPLES = re.compile(r"^# samples (eventfs|tracefs) (\d+) (\w+) (\d+):")
+SAMPLES = re.compile(r"^# samples (eventfs|tracefs) (\d+) (\w+) (\d+):(.*)$")
+# Measures taken in turns, one sample of each filesystem per round (`bench records`):
+# their ratio is the median of the rounds' ratios, each pair taken under the same load.
+PAIRED = {"inject_1000", "trace_pipe_1000", "trace_marker_1000", "write_floor_1000"}
 
 
 def parse(path):
-    """{(fs, n, measure): (median_us, min_us, runs)} and the comment lines."""
-    data, runs, notes = {}, {}, []
+    """{(fs, n, measure): (median_us, min_us, runs)}, the comment lines, and
+    {(fs, n, measure): [sample_us, ...]} in the order taken."""
+    data, runs, notes, samples = {}, {}, [], {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
@@ -53,11 +58,19 @@ def parse(path):
                 fs, n, meas, med, mn = m.groups()
                 data[(fs, int(n), meas)] = (float(med), float(mn))
             elif s:
-                fs, n, meas, r = s.groups()
+                fs, n, meas, r, vals = s.groups()
                 runs[(fs, int(n), meas)] = int(r)
+                samples[(fs, int(n), meas)] = [float(v) for v in vals.split()]
             elif line.startswith("# ") and ("files_per_event" in line or "Linux" in line):
                 notes.append(line[2:])
-    return {k: (med, mn, runs.get(k, 0)) for k, (med, mn) in data.items()}, notes
+    data = {k: (med, mn, runs.get(k, 0)) for k, (med, mn) in data.items()}
+    return data, notes, samples
+
+
+def median(v):
+    v = sorted(v)
+    k = len(v)
+    return v[k // 2] if k % 2 else (v[k // 2 - 1] + v[k // 2]) / 2
 
 
 def ms(us):
@@ -74,12 +87,13 @@ def ms(us):
     return f"{v:.3f}"
 
 
-def table(data, notes, ns):
+def table(data, notes, ns, samples):
     out = ["# eventfs-rs against mainline tracefs", ""]
     out += [f"- {n}" for n in dict.fromkeys(notes)]
     out += [
         "- median of the runs in ms (min and run count in the raw lines below); "
-        "ratio = eventfs-rs / mainline (below 1: eventfs-rs is faster; 1/x: x times faster)",
+        "ratio = eventfs-rs / mainline (below 1: eventfs-rs is faster; 1/x: x times faster); "
+        "for the record measures, taken in turns, the median of the ratios of the rounds",
         "",
         "| measure | N | mainline ms | eventfs-rs ms | ratio |",
         "|---|---:|---:|---:|---:|",
@@ -93,6 +107,9 @@ def table(data, notes, ns):
             ratio = "-"
             if t and e and t[0] > 0:
                 r = e[0] / t[0]
+                te = samples.get(("tracefs", n, meas)), samples.get(("eventfs", n, meas))
+                if meas in PAIRED and te[0] and te[1] and len(te[0]) == len(te[1]):
+                    r = median([b / a for a, b in zip(*te) if a > 0])
                 # Far below 1, "1/x" reads better than a run of zeros.
                 ratio = f"{r:.2f}" if r >= 0.1 else f"1/{1 / r:.0f}"
             out.append(
@@ -196,13 +213,13 @@ def plot(data, ns):
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    data, notes = parse(sys.argv[1])
+    data, notes, samples = parse(sys.argv[1])
     notes += sys.argv[4:]
     if not data:
         sys.exit(f"benchreport: no bench lines in {sys.argv[1]}")
     ns = sorted({k[1] for k in data})
     with open(sys.argv[2], "w", encoding="utf-8") as f:
-        f.write(table(data, notes, ns))
+        f.write(table(data, notes, ns, samples))
     svg = plot(data, ns)
     with open(sys.argv[3], "w", encoding="utf-8") as f:
         f.write(svg)

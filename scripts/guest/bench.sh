@@ -2,7 +2,8 @@
 # Benchmark (guest side): eventfs-rs against mainline tracefs in the same guest, at each
 # N given (default 100 1000 10000). For each N, `eventfs-stress bench` times every
 # measure on eventfs-rs (mounted at /mnt/events), then on tracefs's synthetic events,
-# each starting and ending with an empty registry. Run on the report kernel (no debug
+# each starting and ending with an empty registry; then the record measures of both, in
+# turns. Run on the report kernel (no debug
 # checkers, which would dominate the timings).
 #   bench.sh [N...]
 # Output: the tool's `BENCH FS N MEASURE MEDIAN_US MIN_US` lines (scripts/bench.sh turns
@@ -29,6 +30,11 @@ for n in "$@"; do
 		eventfs-stress bench --runs 9 --budget 10 --mount $MNT --tracing $TRACING $fs "$n"
 		echo "# $fs N=$n took $(($(date +%s) - t0)) s"
 	done
+	# The record measures (inject, trace_pipe, trace_marker) of both in turns: they
+	# take microseconds each, where the guest's speed drifts more than between them.
+	t0=$(date +%s)
+	eventfs-stress bench --runs 15 --budget 20 --mount $MNT --tracing $TRACING records "$n"
+	echo "# records N=$n took $(($(date +%s) - t0)) s"
 done
 umount $MNT
 rmmod eventfs

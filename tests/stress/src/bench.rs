@@ -35,9 +35,10 @@ use crate::sys::{self, cpath, Fd};
 
 /// The usage text of the subcommand.
 pub const USAGE: &str = "\
-usage: eventfs-stress bench [OPTIONS] eventfs|tracefs N
+usage: eventfs-stress bench [OPTIONS] eventfs|tracefs|records N
 
-Times operations on N synthetic events in eventfs-rs or in mainline tracefs; prints
+Times operations on N synthetic events in eventfs-rs or in mainline tracefs (`records`:
+the record measures, inject, trace_pipe and trace_marker, of both in turns); prints
 `BENCH FS N MEASURE MEDIAN_US MIN_US` per measure, then `# samples FS N MEASURE RUNS: US...`
 with every sample. Owns the filesystem's event
 registry while it runs: it must be empty at the start, and is left empty.
@@ -88,6 +89,8 @@ impl fmt::Display for Target {
 pub struct BenchConfig {
     /// The filesystem measured.
     pub target: Target,
+    /// `records`: the record measures of both filesystems, in turns (`target` unused).
+    pub records: bool,
     /// Number of events.
     pub n: usize,
     /// Repetitions of each measure.
@@ -141,12 +144,13 @@ pub fn parse(args: &[String]) -> Result<Option<BenchConfig>, String> {
         }
     }
     let [fs, n] = positional[..] else {
-        return Err("expected two arguments: eventfs|tracefs N".to_string());
+        return Err("expected two arguments: eventfs|tracefs|records N".to_string());
     };
-    let target = match fs {
-        "eventfs" => Target::Eventfs,
-        "tracefs" => Target::Tracefs,
-        _ => return Err(format!("'{fs}' is neither eventfs nor tracefs")),
+    let (target, records) = match fs {
+        "eventfs" => (Target::Eventfs, false),
+        "tracefs" => (Target::Tracefs, false),
+        "records" => (Target::Eventfs, true),
+        _ => return Err(format!("'{fs}' is neither eventfs, tracefs nor records")),
     };
     let n = match n.parse::<usize>() {
         Ok(n) if (1..=1_000_000).contains(&n) => n,
@@ -154,6 +158,7 @@ pub fn parse(args: &[String]) -> Result<Option<BenchConfig>, String> {
     };
     Ok(Some(BenchConfig {
         target,
+        records,
         n,
         runs,
         slow_runs: slow_runs.unwrap_or(runs),
@@ -636,7 +641,6 @@ impl Bench {
             self.print(&format!("disable_{what}"), &off);
         }
 
-        self.records(runs)?;
         self.truncate()?;
         self.check_populated(false)
     }
@@ -680,17 +684,20 @@ impl Bench {
             .count())
     }
 
-    /// The cost of records: [`RECORDS`] injects of one event, reading them back from
-    /// `trace_pipe`, and [`RECORDS`] `trace_marker` writes, each through one descriptor.
-    fn records(&self, runs: usize) -> Result<(), String> {
-        println!(
-            "# {}: {RECORDS} injects, trace_pipe, {RECORDS} trace_marker writes",
-            self.cfg.target
-        );
-        let ev = self.layout.event_dir(0);
-        let enable = cpath(&format!("{ev}/enable"));
-        let inject = format!("{ev}/inject");
+    /// Enables event 0 for the record measures (or disables it again).
+    fn enable_first(&self, on: bool) -> Result<(), String> {
+        let enable = cpath(&format!("{}/enable", self.layout.event_dir(0)));
+        Self::write_enable(&enable, if on { b"1" } else { b"0" })
+    }
+
+    /// One repetition of the record measures: the floor under the writers ([`RECORDS`]
+    /// writes to `trace`, which both filesystems accept and ignore), [`RECORDS`] injects
+    /// of event 0, reading them back from `trace_pipe`, and [`RECORDS`] `trace_marker`
+    /// writes, each through one descriptor. Event 0 must be enabled.
+    fn records_rep(&self, s: &mut RecordSamples) -> Result<(), String> {
+        let inject = format!("{}/inject", self.layout.event_dir(0));
         let marker = format!("{}/trace_marker", self.layout.root);
+        let trace = format!("{}/trace", self.layout.root);
         let injects: Vec<Vec<u8>> = (0..RECORDS)
             // Only `lat`: a field named `comm` cannot be injected (mainline finds its
             // generic `comm` first), here as in mainline.
@@ -699,39 +706,100 @@ impl Bench {
         let marks: Vec<Vec<u8>> = (0..RECORDS)
             .map(|i| format!("bench mark {i}\n").into_bytes())
             .collect();
-        Self::write_enable(&enable, b"1")?;
-        let (mut inj, mut pipe, mut mark) = (Vec::new(), Vec::new(), Vec::new());
-        for () in self.reps(runs) {
-            self.clear_trace()?;
-            inj.push(timed(|| Self::write_all_to(&inject, &injects))?);
-            let mut got = 0;
-            pipe.push(timed(|| {
-                got = self.drain_pipe("ev0: lat=")?;
-                Ok(())
-            })?);
-            if got != RECORDS {
-                return Err(format!(
-                    "trace_pipe gave {got} of {RECORDS} injected records"
-                ));
-            }
-            mark.push(timed(|| Self::write_all_to(&marker, &marks))?);
-            let got = self.drain_pipe("bench mark ")?;
-            if got != RECORDS {
-                return Err(format!("trace_pipe gave {got} of {RECORDS} marker records"));
-            }
+        s.floor.push(timed(|| Self::write_all_to(&trace, &marks))?);
+        self.clear_trace()?;
+        s.inject
+            .push(timed(|| Self::write_all_to(&inject, &injects))?);
+        let mut got = 0;
+        s.pipe.push(timed(|| {
+            got = self.drain_pipe("ev0: lat=")?;
+            Ok(())
+        })?);
+        if got != RECORDS {
+            return Err(format!(
+                "trace_pipe gave {got} of {RECORDS} injected records"
+            ));
         }
-        Self::write_enable(&enable, b"0")?;
-        self.print("inject_1000", &inj);
-        self.print("trace_pipe_1000", &pipe);
-        self.print("trace_marker_1000", &mark);
+        s.marker
+            .push(timed(|| Self::write_all_to(&marker, &marks))?);
+        let got = self.drain_pipe("bench mark ")?;
+        if got != RECORDS {
+            return Err(format!("trace_pipe gave {got} of {RECORDS} marker records"));
+        }
         Ok(())
     }
+
+    /// Prints the record measures.
+    fn print_records(&self, s: &RecordSamples) {
+        self.print("inject_1000", &s.inject);
+        self.print("trace_pipe_1000", &s.pipe);
+        self.print("trace_marker_1000", &s.marker);
+        self.print("write_floor_1000", &s.floor);
+    }
+}
+
+/// The samples of the record measures of one filesystem.
+#[derive(Default)]
+struct RecordSamples {
+    inject: Vec<f64>,
+    pipe: Vec<f64>,
+    marker: Vec<f64>,
+    floor: Vec<f64>,
+}
+
+/// The record measures of both filesystems, each with N events, taken in turns (which
+/// one goes first alternates): each pair of samples sees the same load, so that their
+/// ratio holds even where the guest's speed drifts under TCG.
+fn records_pair(cfg: &BenchConfig) -> Result<(), String> {
+    let both = [Target::Eventfs, Target::Tracefs].map(|target| {
+        Bench::new(&BenchConfig {
+            target,
+            ..cfg.clone()
+        })
+    });
+    for b in &both {
+        b.check_populated(false)
+            .map_err(|e| format!("the registry must start empty: {e}"))?;
+        b.write_control(&b.create_batched)?;
+        b.check_populated(true)?;
+        b.enable_first(true)?;
+    }
+    println!(
+        "# records: eventfs and tracefs in turns, {RECORDS} injects, trace_pipe, {RECORDS} trace_marker writes each"
+    );
+    let mut samples = [RecordSamples::default(), RecordSamples::default()];
+    // An untimed round first: the first pass also pays for TCG translating the code.
+    for (b, s) in both.iter().zip(&mut samples) {
+        b.records_rep(s)?;
+        *s = RecordSamples::default();
+    }
+    let mut reps = both[0].reps(cfg.runs);
+    let mut round = 0;
+    while reps.next().is_some() {
+        for k in 0..2 {
+            let i = (round + k) % 2;
+            both[i].records_rep(&mut samples[i])?;
+        }
+        round += 1;
+    }
+    for (b, s) in both.iter().zip(&samples) {
+        b.enable_first(false)?;
+        b.print_records(s);
+        b.truncate()?;
+        b.check_populated(false)?;
+    }
+    Ok(())
 }
 
 /// Runs the benchmark; returns the exit code.
 pub fn run(cfg: &BenchConfig) -> i32 {
     println!("# BENCH fs n measure median_us min_us");
-    match Bench::new(cfg).run() {
+    let r = if cfg.records {
+        records_pair(cfg)
+    } else {
+        Bench::new(cfg).run()
+    };
+    match r {
         Ok(()) => 0,
         Err(e) => {
             println!("BENCH {} {}: FAILED: {e}", cfg.target, cfg.n);
@@ -768,6 +836,9 @@ mod tests {
         assert_eq!((c.tracing.as_str(), c.mount.as_str()), ("/t", "/m"));
         assert_eq!(c.budget_secs, 9);
         assert_eq!(parse(&args("eventfs 1 -h")), Ok(None));
+        let c = parse(&args("records 10")).unwrap().unwrap();
+        assert!(c.records && c.n == 10);
+        assert!(!parse(&args("tracefs 10")).unwrap().unwrap().records);
         for bad in [
             "",
             "eventfs",

@@ -1376,13 +1376,29 @@ impl<T> Fetch<T> {
     }
 }
 
-/// A range of bytes of a fetch argument's text.
+/// A range of bytes of a fetch argument's text (at most [`MAX_ARGSTR_LEN`] bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     /// First byte.
-    start: usize,
+    start: u8,
     /// One past the last byte.
-    end: usize,
+    end: u8,
+}
+
+impl Span {
+    /// The bytes `start..end` (clamped, though a fetch argument is never that long).
+    fn new(start: usize, end: usize) -> Span {
+        let clamp = |n: usize| u8::try_from(n).unwrap_or(u8::MAX);
+        Span {
+            start: clamp(start),
+            end: clamp(end),
+        }
+    }
+
+    /// The range, shifted back by `by`.
+    fn range(self, by: usize) -> core::ops::Range<usize> {
+        usize::from(self.start).saturating_sub(by)..usize::from(self.end).saturating_sub(by)
+    }
 }
 
 /// A fetch program being built, as mainline's `fetch_insn` array and cursor.
@@ -1526,10 +1542,7 @@ fn parse_probe_arg(
             } else if at(arg, 1) == b'+' {
                 return Err(inval(ProbeError::FileOnKprobe, *off));
             } else {
-                code.set(Fetch::Symbol(Span {
-                    start: base + 1,
-                    end: base + arg.len().max(1),
-                }));
+                code.set(Fetch::Symbol(Span::new(base + 1, base + arg.len())));
                 if !code.advance() {
                     return Err(inval(ProbeError::TooManyOps, *off));
                 }
@@ -1547,10 +1560,7 @@ fn parse_probe_arg(
                 if s.last() != Some(&b'"') {
                     return Err(inval(ProbeError::ImmstrNoClose, *off + 2 + s.len()));
                 }
-                code.set(Fetch::Data(Span {
-                    start: base + 2,
-                    end: base + 2 + s.len() - 1,
-                }));
+                code.set(Fetch::Data(Span::new(base + 2, base + 1 + s.len())));
             } else {
                 match str_to_immediate(arg.get(1..).unwrap_or(&[])) {
                     Ok(v) => code.set(Fetch::Imm(v)),
@@ -1885,12 +1895,10 @@ impl<'a> ArgText<'a> {
     /// target).
     fn span(&self, span: Span) -> &'a [u8] {
         match *self {
-            ArgText::Plain(b) => b.get(span.start..span.end).unwrap_or(&[]),
+            ArgText::Plain(b) => b.get(span.range(0)).unwrap_or(&[]),
             ArgText::Dentry {
                 target, target_at, ..
-            } => target
-                .get(span.start.saturating_sub(target_at)..span.end.saturating_sub(target_at))
-                .unwrap_or(&[]),
+            } => target.get(span.range(target_at)).unwrap_or(&[]),
         }
     }
 }
@@ -3139,6 +3147,88 @@ mod tests {
             ProbeError::BadProbeAddr
         );
         assert!(parse("p:testprobe tracefs_create_dir+0xffffffff").is_ok());
+    }
+
+    /// What the other selftests write to `kprobe_events` and `dynamic_events`, and what
+    /// they grep from the listing.
+    #[test]
+    fn mainline_accepted_lines() {
+        for width in [64, 32, 16, 8] {
+            // kprobe_args_type.tc
+            let line = format!(
+                "p:testprobe kernel_clone $stack0:s{width} $stack0:u{width} $stack0:x{width} \
+                 $stack0:b4@4/{width}"
+            );
+            let d = def(&line);
+            assert_eq!(d.args_size(), 4 * width / 8);
+            assert!(listing(&d).starts_with("p:kprobes/testprobe kernel_clone arg1=$stack0:s"));
+        }
+        for (line, grep) in [
+            ("p:myevent kernel_clone", "p:kprobes/myevent kernel_clone"),
+            (
+                "p:testprobe kernel_clone $stack $stack0 +0($stack)",
+                "arg1=$stack arg2=$stack0 arg3=+0($stack)",
+            ),
+            ("r:testprobe2 kernel_clone $retval", "arg1=$retval"),
+            ("p:testprobe kernel_clone comm=$comm ", "comm=$comm"),
+            (
+                "p:testprobe tracefs_create_dir arg1=+0(%di):char arg2=+0(%di):char[4]",
+                "arg1=+0(%di):char arg2=+0(%di):char[4]",
+            ),
+            (
+                "p:testprobe tracefs_create_dir arg1=+0(%di):string",
+                "arg1=+0(%di):string",
+            ),
+            (
+                "p:myevent do_sys_open path=+0($arg2):ustring path2=+u0($arg2):string",
+                "path=+0($arg2):ustring path2=+u0($arg2):string",
+            ),
+            (
+                "p:testprobe_u kernel_clone arg1=@linux_proc_banner:u64 \
+                 arg2=@linux_proc_banner:u32 arg3=@linux_proc_banner:u16 \
+                 arg4=@linux_proc_banner:u8",
+                "arg4=@linux_proc_banner:u8",
+            ),
+            (
+                "p:testprobe_bf kernel_clone arg1=@linux_proc_banner:b8@4/32",
+                "b8@4/32",
+            ),
+            (
+                "p:testprobe_str kernel_clone arg1=@linux_proc_banner:string",
+                ":string",
+            ),
+            (
+                "p:testprobe dput name=$arg1:%pd",
+                "name=+0x0(+0x28($arg1)):string",
+            ),
+            (
+                "p:testprobe vfs_read $arg1:%pD",
+                "arg1=+0x0(+0x28(+0x48($arg1))):string",
+            ),
+            ("p:myevent1 vfs_open arg=$arg1", "arg=$arg1"),
+            (
+                "r:myevent2 vfs_open arg=$arg1",
+                "r:kprobes/myevent2 vfs_open arg=$arg1",
+            ),
+            ("p:kgroup/kevent vfs_open file=+0($arg2)", "p:kgroup/kevent"),
+            (
+                "p:syscalls/sys_enter_open vfs_open file=+0($arg2)",
+                "syscalls/sys_enter_open",
+            ),
+            ("r:myprobeaccept inet_csk_accept", "r:kprobes/myprobeaccept"),
+            (
+                "r10 inet_csk_accept",
+                "r10:kprobes/r_inet_csk_accept_0 inet_csk_accept",
+            ),
+            (
+                "p:mygroup/ kernel_clone",
+                "p:mygroup/p_kernel_clone_0 kernel_clone",
+            ),
+        ] {
+            let d = def(line);
+            assert!(listing(&d).contains(grep), "{line:?}: {:?}", listing(&d));
+            assert_round_trip(&d);
+        }
     }
 
     #[test]

@@ -43,8 +43,11 @@
 //!
 //! The event filter (`src/filter.rs`) has its own target, [`filter_fuzz`], at the end:
 //! expression trees checked against a recursive evaluation, mutated and random texts
-//! checked for panics, mainline's error shapes and algebraic properties. It follows
-//! `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS` too.
+//! checked for panics, mainline's error shapes and algebraic properties. So does the
+//! kprobe definition parser (`src/probe.rs`), [`probe_fuzz`]: lines built from the
+//! grammar checked for what they mean, mutated and random lines for panics, carets,
+//! listing round trips and the format. Both follow `EVENTFS_FUZZ_SEED` and
+//! `EVENTFS_FUZZ_ITERS` too.
 
 use crate::events::{
     fuzz_one, layout, lines, parse_line, valid_name, write_format, write_listing, Command,
@@ -1596,5 +1599,802 @@ mod filter_fuzz {
         assert!(!tilde(b"ab\0\0\0\0", b"*b"));
         assert!(tilde(b"xxxab\0", b"*ab"));
         assert!(tilde(b"ab\0\0\0\0", b"!b*"));
+    }
+}
+
+// --- kprobe definitions (src/probe.rs) ---------------------------------------------------
+
+mod probe_fuzz {
+    //! Randomized property tests of the kprobe definition parser and its renderers
+    //! (`src/probe.rs`).
+    //!
+    //! Inputs are probe lines built from the grammar (every kind of probe, place, event
+    //! name, fetch argument and type, with random blanks and comments; valid as built,
+    //! or with one malformed part whose error is known),
+    //! mutations of them (truncation, byte flips, the grammar's special bytes inserted,
+    //! ranges deleted or repeated, long runs of arguments and dereferences) and random
+    //! bytes from the grammar's alphabet. Every line is parsed as written to
+    //! `kprobe_events` and to `dynamic_events`. Properties:
+    //! - nothing panics ([`fuzz_one`] included);
+    //! - a line built valid is accepted with the arguments, names, group and event it
+    //!   was built with, one built malformed is refused with the error it was built with
+    //!   (the first one in mainline's order);
+    //! - an accepted probe respects every limit (argument count, names, sizes, program
+    //!   length), its arguments are packed in order, its listing parses back into the
+    //!   same probe and is canonical, its format fields and print fmt name every
+    //!   argument, blanks and a comment around the line change nothing, and removals
+    //!   naming it match it;
+    //! - a refusal's caret lies within the command mainline logs, only the refusals
+    //!   mainline logs have a message, the errno is one mainline gives for the error, and
+    //!   no registry error comes out of the parser.
+    //!
+    //! It follows `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS`.
+
+    use super::{env_u64, Rng, DEFAULT_SEED};
+    use crate::probe::{
+        command, fields, fuzz_one, is_good_name, is_good_system_name, parse_probe_line_with,
+        write_listing, write_print_fmt, AnySymbol, Errno, Fetch, FieldKind, FuncEntry, Kernel,
+        ProbeCommand, ProbeDef, ProbeError, ProbeRefusal, Source, SymbolCheck, MAX_ARGSTR_LEN,
+        MAX_ARG_NAME_LEN, MAX_EVENT_NAME_LEN, MAX_PROBE_EVENT_SIZE, MAX_TRACE_ARGS,
+    };
+
+    /// Inputs per `cargo test` run unless `EVENTFS_FUZZ_ITERS` says otherwise.
+    const ITERS: u64 = 20_000;
+
+    /// [`AnySymbol`], but `dup*` names two symbols and module `nl` is not loaded.
+    struct Fuzz;
+
+    impl Kernel for Fuzz {
+        fn check_symbol(&self, symbol: &[u8]) -> SymbolCheck {
+            if symbol.starts_with(b"dup") {
+                SymbolCheck::NotUnique
+            } else {
+                AnySymbol.check_symbol(symbol)
+            }
+        }
+
+        fn func_entry(&self, symbol: &[u8], offset: u32) -> FuncEntry {
+            if symbol.starts_with(b"nl:") {
+                FuncEntry::Unknown
+            } else {
+                AnySymbol.func_entry(symbol, offset)
+            }
+        }
+    }
+
+    /// Fetch arguments valid on any probe.
+    const ANY_ARGS: &[&str] = &[
+        "%di",
+        "%ax:x16",
+        "%r15:s32",
+        "%flags:u8",
+        "$stack",
+        "$stack3:u8",
+        "$comm",
+        "$COMM:string",
+        "+0(%di):string",
+        "-8(%sp):s32",
+        "+u0(%si):ustring",
+        "+0(%si):ustring",
+        "+u8(%si):u16",
+        "@sym:u8",
+        "@sym+8:x32",
+        "@sym-4:s64",
+        "@0x1000:u16",
+        "\\7",
+        "\\-7:s8",
+        "\\\"str\"",
+        "+0(%di):u8[4]",
+        "+0(%di):char[3]",
+        "+0(%di):string[2]",
+        "$stack0:b4@4/32",
+        "%si:b1@0/8",
+        "%si:symbol",
+        "%di:symstr",
+        "+0(+8(%di)):u64",
+        "+0(@sym):string",
+        "+0x10(+0(+0(+0(%bp)))):x8",
+    ];
+
+    /// Fetch arguments valid on a function entry.
+    const ENTRY_ARGS: &[&str] = &["$arg1", "$arg2:u32", "+0($arg3):string", "$arg6:s64"];
+
+    /// Fetch arguments valid on a return probe on a symbol.
+    const RETURN_ARGS: &[&str] = &["$retval", "$retval:s32", "$arg1", "+0($retval):string"];
+
+    /// `%pd`/`%pD` arguments (on a function entry).
+    const DENTRY_ARGS: &[&str] = &["$arg1:%pd", "$arg2:%pD"];
+
+    /// Arguments refused wherever they are, and why.
+    const BAD_ARGS: &[(&str, ProbeError)] = &[
+        ("$stack:string", ProbeError::BadString),
+        ("%ax:u8[2]", ProbeError::BadString),
+        ("$stack:symstr", ProbeError::BadSymstring),
+        ("$stack9999", ProbeError::BadStackNum),
+        ("a=$arg0", ProbeError::BadArgNum),
+        ("@+8", ProbeError::FileOnKprobe),
+        ("+0($comm)", ProbeError::CommCantDeref),
+        ("+0(%ax):u8[65]", ProbeError::ArrayTooBig),
+        ("$comm:u8", ProbeError::NeedStringType),
+        ("=%ax", ProbeError::NoArgName),
+        ("common_pid=%ax", ProbeError::UsedArgName),
+        ("__probe_ip=%ax", ProbeError::UsedArgName),
+        (
+            "a23456789012345678901234567890123=%ax",
+            ProbeError::ArgNameTooLong,
+        ),
+        ("9a=%ax", ProbeError::BadArgName),
+        ("x=", ProbeError::NoArgBody),
+        (
+            "+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(%ax)))))))))))))))",
+            ProbeError::TooManyOps,
+        ),
+        (
+            "x=+0x0000000000000000000000000000000000000000000000000000000000(%ax)",
+            ProbeError::ArgTooLong,
+        ),
+        (
+            "+0(%ax):u64[64] +0(%ax):u64[64] +0(%ax):u64[64] +0(%ax):u64[64] \
+             +0(%ax):u64[64] +0(%ax):u64[64] +0(%ax):u64[64]",
+            ProbeError::EventTooBig,
+        ),
+    ];
+
+    /// Whether `$retval` is a return probe's (mainline's `TPARG_FL_RETURN`).
+    fn ret_ok(is_return: bool, address: bool) -> bool {
+        is_return && !address
+    }
+
+    /// Symbols the [`Fuzz`] kernel knows.
+    const SYMBOLS: &[&str] = &["vfs_read", "do_exit", "mod1:mfunc", "sym.isra.0", "nl:f"];
+
+    /// A line built from the grammar, and what it means when `valid`.
+    struct Built {
+        line: Vec<u8>,
+        /// Accepted as built, or refused with this error.
+        valid: Result<(), ProbeError>,
+        group: Option<String>,
+        event: Option<String>,
+        names: Vec<String>,
+    }
+
+    fn blanks(rng: &mut Rng, out: &mut Vec<u8>, at_least_one: bool) {
+        let n = if at_least_one {
+            1 + rng.below(3)
+        } else {
+            rng.below(3)
+        };
+        for _ in 0..n {
+            out.push(*rng.pick(b"  \t"));
+        }
+    }
+
+    fn gen_line(rng: &mut Rng) -> Built {
+        let mut line = Vec::new();
+        if rng.one_in(4) {
+            blanks(rng, &mut line, false);
+        }
+        // Kind.
+        let kind = rng.below(4);
+        let is_return = kind != 0;
+        // The first error in mainline's order, if any.
+        let mut valid = Ok(());
+        match kind {
+            0 | 3 => line.push(b'p'),
+            1 => line.push(b'r'),
+            _ if rng.one_in(30) => {
+                line.extend_from_slice(format!("r{}", 4097 + rng.below(100_000)).as_bytes());
+                valid = Err(ProbeError::MaxactTooBig);
+            }
+            _ => line.extend_from_slice(format!("r{}", 1 + rng.below(4096)).as_bytes()),
+        }
+        // Event.
+        let (group, event) = match rng.below(5) {
+            0 => (None, None),
+            1 => (None, Some(format!("ev{}", rng.below(100)))),
+            2 => (
+                Some(format!("grp-{}", rng.below(9))),
+                Some(format!("e_{}", rng.below(9))),
+            ),
+            3 => (Some("g".to_string()), None),
+            _ => (
+                Some(format!("G{}", rng.below(9))),
+                Some("E".repeat(1 + rng.below(63))),
+            ),
+        };
+        // Sometimes a malformed group or event instead, and the error it gives (after
+        // those of the place).
+        let mut event_err = Ok(());
+        if rng.one_in(20) {
+            let (text, err) = *rng.pick(&[
+                (":/bar", ProbeError::NoGroupName),
+                (":", ProbeError::NoEventName),
+                (":1g/e", ProbeError::BadGroupName),
+                (":g/e-1", ProbeError::BadEventName),
+                (":bad.1", ProbeError::BadEventName),
+                (":g/e/f", ProbeError::BadEventName),
+            ]);
+            line.extend_from_slice(text.as_bytes());
+            event_err = Err(err);
+        } else if rng.one_in(40) {
+            let long = "g".repeat(MAX_EVENT_NAME_LEN);
+            if rng.one_in(2) {
+                line.extend_from_slice(format!(":{long}/e").as_bytes());
+                event_err = Err(ProbeError::GroupTooLong);
+            } else {
+                line.extend_from_slice(format!(":g/{long}").as_bytes());
+                event_err = Err(ProbeError::EventTooLong);
+            }
+        }
+        match (&group, &event) {
+            _ if event_err.is_err() => {}
+            (None, None) => {}
+            (None, Some(e)) => line.extend_from_slice(format!(":{e}").as_bytes()),
+            (Some(g), None) => line.extend_from_slice(format!(":{g}/").as_bytes()),
+            (Some(g), Some(e)) => {
+                let sep = if g.contains('-') {
+                    '/'
+                } else {
+                    *rng.pick(&['/', '.'])
+                };
+                line.extend_from_slice(format!(":{g}{sep}{e}").as_bytes());
+            }
+        }
+        blanks(rng, &mut line, true);
+        // Place.
+        let address = rng.one_in(6);
+        let sym = if !address && rng.one_in(30) {
+            valid = valid.and(Err(ProbeError::NonUniqSymbol));
+            "dup_sym"
+        } else {
+            *rng.pick(SYMBOLS)
+        };
+        let offset = if (kind == 0 || rng.one_in(10)) && !address && rng.one_in(4) {
+            1 + rng.below(300)
+        } else {
+            0
+        };
+        if kind != 0 && offset != 0 && !sym.starts_with("nl:") {
+            valid = valid.and(Err(ProbeError::BadRetprobe));
+        }
+        if address {
+            line.extend_from_slice(format!("{:#x}", rng.next() >> rng.below(64)).as_bytes());
+        } else {
+            line.extend_from_slice(sym.as_bytes());
+            match offset {
+                0 if rng.one_in(5) => line.extend_from_slice(b"+0"),
+                0 => {}
+                n if rng.one_in(2) => line.extend_from_slice(format!("+{n:#x}").as_bytes()),
+                n => line.extend_from_slice(format!("+{n}").as_bytes()),
+            }
+            if kind == 3 {
+                line.extend_from_slice(b"%return");
+            }
+        }
+        let entry = !is_return && !address && offset == 0 && !sym.starts_with("nl:");
+        valid = valid.and(event_err);
+        let ret = ret_ok(is_return, address);
+        // Arguments.
+        let nr = if rng.one_in(40) {
+            rng.below(MAX_TRACE_ARGS + 1)
+        } else {
+            rng.below(8)
+        };
+        let mut names = Vec::new();
+        let mut dentries = 0;
+        for i in 0..nr {
+            let mut pool: Vec<&str> = ANY_ARGS.to_vec();
+            if entry {
+                pool.extend_from_slice(ENTRY_ARGS);
+                if dentries < 3 {
+                    pool.extend_from_slice(DENTRY_ARGS);
+                }
+            }
+            if ret {
+                pool.extend_from_slice(RETURN_ARGS);
+            }
+            let arg = *rng.pick(&pool);
+            dentries += usize::from(arg.ends_with(":%pd") || arg.ends_with(":%pD"));
+            blanks(rng, &mut line, true);
+            if rng.one_in(2) {
+                let name = format!("n{i}_{}", "x".repeat(rng.below(MAX_ARG_NAME_LEN - 5)));
+                line.extend_from_slice(format!("{name}={arg}").as_bytes());
+                names.push(name);
+            } else {
+                line.extend_from_slice(arg.as_bytes());
+                names.push(format!("arg{}", i + 1));
+            }
+        }
+        if valid.is_ok() && rng.one_in(40) {
+            // More %pd expansions than fit.
+            line.extend_from_slice(" $arg1:%pD".repeat(8).as_bytes());
+            valid = Err(if !(entry || ret) {
+                ProbeError::NofentryArgs
+            } else if nr + 8 > MAX_TRACE_ARGS {
+                ProbeError::TooManyArgs
+            } else {
+                ProbeError::NoMemory
+            });
+        }
+        if valid.is_ok() && rng.one_in(10) {
+            // One argument that is refused after the others were parsed.
+            let (arg, err) = *rng.pick(BAD_ARGS);
+            line.push(b' ');
+            line.extend_from_slice(arg.as_bytes());
+            valid = Err(err);
+            if nr + arg.split(' ').count() > MAX_TRACE_ARGS {
+                valid = Err(ProbeError::TooManyArgs);
+            }
+        }
+        if rng.one_in(4) {
+            blanks(rng, &mut line, false);
+        }
+        if rng.one_in(6) {
+            line.extend_from_slice(b"# a comment: %zz");
+        }
+        if rng.one_in(8) {
+            line.push(b'\r');
+        }
+        Built {
+            line,
+            valid,
+            group,
+            event,
+            names,
+        }
+    }
+
+    fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
+        if data.is_empty() {
+            data.push(b'p');
+        }
+        let at = rng.below(data.len() + 1);
+        match rng.below(8) {
+            0 => data.truncate(at),
+            1 if at < data.len() => data[at] = rng.next() as u8,
+            2 => {
+                let ins: &[u8] = rng.pick(&[
+                    &b"+"[..],
+                    b"-",
+                    b"(",
+                    b")",
+                    b"@",
+                    b"$",
+                    b"%",
+                    b":",
+                    b"[",
+                    b"]",
+                    b"/",
+                    b".",
+                    b"=",
+                    b"\\",
+                    b"\"",
+                    b"u",
+                    b"#",
+                    b" ",
+                    b"\t",
+                    b"0x",
+                    b"9",
+                    b"b",
+                    b"\0",
+                    b"\xa0",
+                    b"%return",
+                    b"$arg",
+                    b"$arg*",
+                    b" $arg* $arg*",
+                    b":%pd",
+                    b":string",
+                    b"r9999",
+                    b"r4097",
+                    b" $retval",
+                    b"[64]",
+                    b"+0(",
+                    b"))",
+                    b"dup_",
+                    b"+8%return",
+                    b" $stack9999",
+                    b" $arg0",
+                    b" @+8",
+                    b" +0($comm)",
+                    b":u8[65]",
+                    b" $stack:string",
+                    b" $stack:symstr",
+                    b" +0(%ax):u64[64]",
+                    b"-",
+                ]);
+                data.splice(at..at, ins.iter().copied());
+            }
+            3 => {
+                let end = (at + rng.below(8)).min(data.len());
+                data.drain(at..end);
+            }
+            4 => {
+                let end = (at + rng.below(16)).min(data.len());
+                let piece: Vec<u8> = data[at..end].to_vec();
+                for _ in 0..1 + rng.below(20) {
+                    data.splice(at..at, piece.iter().copied());
+                }
+            }
+            5 => {
+                let n = 1 + rng.below(20);
+                let deep = format!(" {}%ax{}", "+0(".repeat(n), ")".repeat(n));
+                data.extend_from_slice(deep.as_bytes());
+            }
+            6 => {
+                let n = rng.below(2 * MAX_TRACE_ARGS);
+                for i in 0..n {
+                    data.extend_from_slice(format!(" \\{i}").as_bytes());
+                }
+            }
+            _ => data.insert(at, *rng.pick(b"-!pr:")),
+        }
+    }
+
+    /// A removal line, often of the probe `line` defines.
+    fn gen_removal(rng: &mut Rng, line: &[u8]) -> Vec<u8> {
+        let mut out = rng.pick(&[&b"-:"[..], b"!p:", b"!", b"-", b"!r:"]).to_vec();
+        match rng.below(4) {
+            0 => out.extend_from_slice(b"kprobes/"),
+            1 => out.extend_from_slice(b"g/"),
+            _ => {}
+        }
+        if !rng.one_in(4) {
+            out.extend_from_slice(format!("ev{}", rng.below(100)).as_bytes());
+        }
+        if rng.one_in(2) {
+            // The place and arguments of `line`.
+            let rest = line
+                .splitn(2, |&c| c == b' ' || c == b'\t')
+                .nth(1)
+                .unwrap_or(&[]);
+            out.push(b' ');
+            out.extend_from_slice(rest);
+        }
+        out
+    }
+
+    fn show(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).escape_debug().to_string()
+    }
+
+    fn text(f: impl FnOnce(&mut Vec<u8>) -> core::fmt::Result) -> Vec<u8> {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        out
+    }
+
+    fn parse(line: &[u8], source: Source) -> Result<Option<ProbeCommand<'_>>, ProbeRefusal> {
+        parse_probe_line_with(line, source, &Fuzz)
+    }
+
+    /// The properties of an accepted probe `d` parsed from `line`.
+    fn check_def(line: &[u8], d: &ProbeDef<'_>) -> Result<(), String> {
+        let fail = |what: &str| Err(format!("{what}: {d:?}"));
+        if !(is_good_system_name(d.group) && d.group.len() < MAX_EVENT_NAME_LEN) {
+            return fail("bad group");
+        }
+        if d.event().is_empty() || d.event().len() >= MAX_EVENT_NAME_LEN {
+            return fail("bad event");
+        }
+        if d.nr_args() > MAX_TRACE_ARGS || d.args().count() != d.nr_args() {
+            return fail("argument count");
+        }
+        let mut size = 0;
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for arg in d.args() {
+            let name = arg.name();
+            if !is_good_name(name)
+                || name.len() > MAX_ARG_NAME_LEN
+                || names.iter().any(|n| n == name)
+            {
+                return fail("argument name");
+            }
+            names.push(name.to_vec());
+            if arg.comm().is_empty() || arg.comm().len() > MAX_ARGSTR_LEN {
+                return fail("argument text");
+            }
+            if arg.offset() != size {
+                return fail("arguments not packed");
+            }
+            size += arg.size();
+            let program: Vec<_> = arg.program().collect();
+            let stores = program
+                .iter()
+                .filter(|op| {
+                    matches!(
+                        op,
+                        Fetch::StRaw(..)
+                            | Fetch::StMem(..)
+                            | Fetch::StUMem(..)
+                            | Fetch::StString(..)
+                            | Fetch::StUString(..)
+                            | Fetch::StSymStr(..)
+                    )
+                })
+                .count();
+            if program.len() > 16
+                || program.last() != Some(&Fetch::End)
+                || program.iter().filter(|op| **op == Fetch::End).count() != 1
+                || program.contains(&Fetch::Nop)
+                || stores != 1
+            {
+                return fail("program");
+            }
+        }
+        if size != d.args_size() || size > MAX_PROBE_EVENT_SIZE {
+            return fail("size");
+        }
+        // The listing parses back into the same probe, and is canonical.
+        let listing = text(|w| write_listing(w, d));
+        if !listing.ends_with(b"\n") || listing.iter().filter(|&&c| c == b'\n').count() != 1 {
+            return fail("listing lines");
+        }
+        for source in [Source::KprobeEvents, Source::DynamicEvents] {
+            match parse(&listing, source) {
+                Ok(Some(ProbeCommand::Create(back))) => {
+                    if back != *d {
+                        return Err(format!(
+                            "listing {:?} parses to {back:?}, not {d:?}",
+                            show(&listing)
+                        ));
+                    }
+                    if text(|w| write_listing(w, &back)) != listing {
+                        return fail("listing not canonical");
+                    }
+                }
+                other => return Err(format!("listing {:?} parses to {other:?}", show(&listing))),
+            }
+        }
+        // Blanks and a comment around the line change nothing.
+        let mut wrapped = b" \t".to_vec();
+        wrapped.extend_from_slice(command(line));
+        wrapped.extend_from_slice(b" \t# comment");
+        match parse(&wrapped, Source::KprobeEvents) {
+            Ok(Some(ProbeCommand::Create(w))) if w == *d => {}
+            other => return Err(format!("wrapped line gives {other:?}")),
+        }
+        // The format fields and the print fmt.
+        let head = if d.is_return { 2 } else { 1 };
+        let all: Vec<_> = fields(d, 8).collect();
+        if all.len() != head + d.nr_args()
+            || all
+                .iter()
+                .take(head)
+                .any(|f| f.kind != FieldKind::Ulong || f.size != 8)
+            || all
+                .iter()
+                .skip(head)
+                .zip(d.args())
+                .any(|(f, a)| f.offset != 8 + 8 * head + a.offset() || f.size != a.size())
+        {
+            return fail("fields");
+        }
+        let fmt = text(|w| write_print_fmt(w, d));
+        let prefix: &[u8] = if d.is_return {
+            b"\"(%lx <- %lx)"
+        } else {
+            b"\"(%lx)"
+        };
+        if !fmt.starts_with(prefix) {
+            return fail("print fmt");
+        }
+        let mut rest = &fmt[..];
+        for name in &names {
+            let key = [b" ", &name[..], b"="].concat();
+            match rest.windows(key.len()).position(|w| w == key) {
+                Some(i) => rest = &rest[i + key.len()..],
+                None => return fail("print fmt names"),
+            }
+        }
+        // Removals naming the probe match it; another event's do not.
+        let mut by_name = b"-:".to_vec();
+        by_name.extend_from_slice(d.group);
+        by_name.push(b'/');
+        by_name.extend_from_slice(d.event());
+        let mut full = by_name.clone();
+        full.extend_from_slice(&listing[listing.iter().position(|&c| c == b' ').unwrap_or(0)..]);
+        let mut other = by_name.clone();
+        other.push(b'x');
+        // Mainline compares the place as printed into MAX_ARGSTR_LEN + 1 bytes: a longer
+        // one never matches.
+        let place = text(|w| d.place.write(w));
+        let full_matches = place.len() <= MAX_ARGSTR_LEN;
+        for (removal, expected) in [(&by_name, true), (&full, full_matches), (&other, false)] {
+            match parse(removal, Source::KprobeEvents) {
+                Ok(Some(ProbeCommand::Remove(r))) if r.matches(d) == expected => {}
+                res => return Err(format!("removal {:?}: {res:?}", show(removal))),
+            }
+        }
+        Ok(())
+    }
+
+    /// The properties of a refusal `r` of `line`.
+    fn check_refusal(line: &[u8], r: &ProbeRefusal) -> Result<(), String> {
+        use ProbeError::*;
+        let logged = !matches!(r.err, NotProbe | BadRemoval | NoMemory);
+        if r.err.log_text().is_some() != logged || (!logged && r.pos != 0) {
+            return Err(format!("{r:?}: logging"));
+        }
+        let cmd = text(|w| r.write_command(w, line));
+        if r.pos > cmd.len() {
+            return Err(format!("{r:?}: caret past {:?}", show(&cmd)));
+        }
+        let errno_ok = match r.err {
+            TooManyArgs | ArgTooLong | EventTooBig => r.errno == Errno::TooBig,
+            TooManyOps => matches!(r.errno, Errno::Inval | Errno::TooBig),
+            NosupBtfarg => matches!(r.errno, Errno::Inval | Errno::NotSupported),
+            NoMemory => r.errno == Errno::NoMemory,
+            EventExist | DiffProbeType | DiffArgType | SameProbe | BadInsnBndry | FailRegProbe => {
+                return Err(format!("{r:?}: a registry error"))
+            }
+            _ => r.errno == Errno::Inval,
+        };
+        if !errno_ok {
+            return Err(format!("{r:?}: errno"));
+        }
+        Ok(())
+    }
+
+    #[derive(Default, Debug)]
+    struct Counts {
+        built: u64,
+        creates: u64,
+        removes: u64,
+        empty: u64,
+        errors: Vec<u64>,
+    }
+
+    fn check_line(line: &[u8], counts: &mut Counts) -> Result<(), String> {
+        for source in [Source::KprobeEvents, Source::DynamicEvents] {
+            match parse(line, source) {
+                Ok(Some(ProbeCommand::Create(d))) => {
+                    counts.creates += 1;
+                    check_def(line, &d)?;
+                }
+                Ok(Some(ProbeCommand::Remove(r))) => {
+                    counts.removes += 1;
+                    let first = command(line).first().copied();
+                    if !(first == Some(b'-')
+                        || (first == Some(b'!') && source == Source::DynamicEvents))
+                    {
+                        return Err(format!("a removal: {r:?}"));
+                    }
+                }
+                Ok(None) => {
+                    counts.empty += 1;
+                    if command(line)
+                        .iter()
+                        .any(|&c| !b"\t\n\x0b\x0c\r \xa0".contains(&c))
+                    {
+                        return Err("words, but nothing parsed".into());
+                    }
+                }
+                Err(r) => {
+                    let k = ProbeError::ALL
+                        .iter()
+                        .position(|&e| e == r.err)
+                        .unwrap_or(0);
+                    counts.errors[k] += 1;
+                    check_refusal(line, &r)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn one(rng: &mut Rng, counts: &mut Counts) -> Result<(), String> {
+        let built = gen_line(rng);
+        if let Err(err) = built.valid {
+            let got = parse(&built.line, Source::KprobeEvents).map(|_| ());
+            if got.map_err(|r| r.err) != Err(err) {
+                return Err(format!("{:?} built to give {err:?}", show(&built.line)));
+            }
+        } else {
+            counts.built += 1;
+            match parse(&built.line, Source::KprobeEvents) {
+                Ok(Some(ProbeCommand::Create(d))) => {
+                    let names: Vec<String> = d
+                        .args()
+                        .map(|a| String::from_utf8_lossy(a.name()).into_owned())
+                        .collect();
+                    if names != built.names {
+                        return Err(format!("names {names:?}, built {:?}", built.names));
+                    }
+                    let group = built.group.as_deref().unwrap_or("kprobes");
+                    if d.group != group.as_bytes() {
+                        return Err(format!("group of {d:?}"));
+                    }
+                    if built
+                        .event
+                        .as_ref()
+                        .is_some_and(|e| d.event() != e.as_bytes())
+                    {
+                        return Err(format!("event of {d:?}"));
+                    }
+                }
+                other => return Err(format!("{:?} built valid: {other:?}", show(&built.line))),
+            }
+        }
+        let mut data = built.line;
+        if rng.one_in(5) {
+            data = gen_removal(rng, &data);
+        }
+        if rng.one_in(3) {
+            for _ in 0..1 + rng.below(4) {
+                mutate(rng, &mut data);
+            }
+        }
+        if rng.one_in(8) {
+            data = (0..rng.below(80))
+                .map(|_| *rng.pick(b"pr: -!/.+()@$%[]=\\\"u0x19ab_s#\t"))
+                .collect();
+        }
+        fuzz_one(&data);
+        for line in data.split(|&c| c == b'\n') {
+            check_line(line, counts).map_err(|e| format!("line {:?}: {e}", show(line)))?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn fuzz_probe_parser() {
+        let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
+        let iters = env_u64("EVENTFS_FUZZ_ITERS", ITERS);
+        let mut rng = Rng::new(seed ^ 0x6b70_726f_6265);
+        let mut counts = Counts {
+            errors: vec![0; ProbeError::ALL.len()],
+            ..Counts::default()
+        };
+        for iter in 0..iters {
+            let state = rng.0;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                one(&mut rng, &mut counts)
+            }))
+            .unwrap_or_else(|_| Err("panicked".into()));
+            if let Err(e) = result {
+                panic!("probe fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}");
+            }
+        }
+        println!("probe fuzz: seed {seed}, {iters} inputs: {counts:?}");
+        if iters >= ITERS {
+            assert!(counts.built > iters / 2, "{counts:?}");
+            assert!(counts.creates > iters / 2, "{counts:?}");
+            assert!(counts.removes > iters / 100, "{counts:?}");
+            assert!(counts.empty > 0, "{counts:?}");
+            // Every error the parser can give, not those of the registry.
+            for (e, n) in ProbeError::ALL.iter().zip(&counts.errors) {
+                let registry = matches!(
+                    e,
+                    ProbeError::EventExist
+                        | ProbeError::BadInsnBndry
+                        | ProbeError::FailRegProbe
+                        | ProbeError::DiffProbeType
+                        | ProbeError::DiffArgType
+                        | ProbeError::SameProbe
+                );
+                assert!(registry || *n > 0, "{e:?} never reached: {counts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn built_lines_are_valid() {
+        // The generator's own claims, on a few lines checked by hand.
+        let mut counts = Counts {
+            errors: vec![0; ProbeError::ALL.len()],
+            ..Counts::default()
+        };
+        for line in [
+            &b"p vfs_read"[..],
+            b"r42:grp-1/e_2 mod1:mfunc %ax:x16 n0_=$retval",
+            b"p:G1.EEE vfs_read%return $retval",
+            b"p:ev nl:f+0x10 \\\"str\" +0x10(+0(+0(+0(%bp)))):x8 # a comment: %zz\r",
+            b"p:g/ sym.isra.0 $arg1:%pd $arg2:%pD $arg1:%pd",
+            b"-:g/e",
+            b"",
+        ] {
+            check_line(line, &mut counts).unwrap();
+        }
+        assert_eq!((counts.creates, counts.removes, counts.empty), (10, 2, 2));
     }
 }

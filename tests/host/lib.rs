@@ -13,6 +13,8 @@ pub mod filter;
 pub mod inject;
 #[path = "../../src/opts.rs"]
 pub mod opts;
+#[path = "../../src/probe.rs"]
+pub mod probe;
 #[path = "../../src/tracing.rs"]
 pub mod tracing;
 

@@ -1836,10 +1836,17 @@ pub(crate) fn write_trace_marker(node: &DirNode, src: &mut WriteSource) -> Resul
 /// allocated. Most `trace_marker` and `inject` writes fit: they cost no allocation.
 const STACK_SCRATCH: usize = 256;
 
+/// The small stack scratch: the usual `inject` text and record, a short marker.
+const SMALL_SCRATCH: usize = 64;
+
 /// Runs `f` on `len` zeroed bytes: on the stack if they fit in [`STACK_SCRATCH`], else
-/// allocated for the call.
+/// allocated for the call. Small ones get a small array: zeroing costs per byte (a
+/// `rep stosb` that TCG runs byte by byte).
 fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
-    if len <= STACK_SCRATCH {
+    if len <= SMALL_SCRATCH {
+        let mut b = [0u8; SMALL_SCRATCH];
+        f(&mut b[..len])
+    } else if len <= STACK_SCRATCH {
         let mut b = [0u8; STACK_SCRATCH];
         f(&mut b[..len])
     } else {

@@ -100,7 +100,8 @@ pub(crate) trait Machine {
     /// `copy_from_user_nofault() == 0`.
     fn read_user(&self, addr: u64, out: &mut [u8]) -> bool;
 
-    /// The current task's `comm`, NUL-padded (`current->comm`, what `$comm` reads).
+    /// The current task's `comm` (`current->comm`, what `$comm` reads), NUL-padded; its
+    /// last byte is taken as NUL, as `TASK_COMM_LEN` counts it.
     fn comm(&self) -> [u8; 16];
 
     /// Writes the text of the symbol `addr` is in (`SYM+0xOFF/0xSIZE [MOD]`, or
@@ -271,6 +272,12 @@ pub(crate) struct Dest<'r> {
     pub(crate) at: usize,
 }
 
+/// The `comm` of `m`, up to its last byte, which is taken as NUL.
+fn comm<M: Machine + ?Sized>(m: &M) -> [u8; 15] {
+    let full = m.comm();
+    core::array::from_fn(|i| full.get(i).copied().unwrap_or(0))
+}
+
 /// Reads a word for a dereference.
 fn read_word<M: Machine + ?Sized>(m: &M, user: bool, addr: u64) -> Option<u64> {
     let mut b = [0u8; 8];
@@ -286,8 +293,8 @@ fn read_word<M: Machine + ?Sized>(m: &M, user: bool, addr: u64) -> Option<u64> {
 fn string_len<M: Machine + ?Sized>(m: &M, op: Fetch<&[u8]>, val: Val<'_>) -> i64 {
     match (op, val) {
         (Fetch::StString(..) | Fetch::StUString(..), Val::Comm) => {
-            let comm = m.comm();
-            comm.iter().position(|&c| c == 0).unwrap_or(comm.len() - 1) as i64 + 1
+            let comm = comm(m);
+            comm.iter().position(|&c| c == 0).unwrap_or(comm.len()) as i64 + 1
         }
         (Fetch::StString(..) | Fetch::StUString(..), Val::Data(d)) => {
             d.len().min(MAX_STRING_SIZE - 1) as i64 + 1
@@ -335,7 +342,7 @@ fn string_store<M: Machine + ?Sized>(
             return n as i64;
         }
         (Fetch::StString(..) | Fetch::StUString(..), Val::Comm) => {
-            let comm = m.comm();
+            let comm = comm(m);
             copy_string(out, |i, c| {
                 c[0] = comm.get(i).copied().unwrap_or(0);
                 true
@@ -976,6 +983,13 @@ mod tests {
             ),
             "s: (vfs_read+0x0/0x100) s=\"hello\" t=\"world\" u=\"user string\" \
              v=\"user string\" w=\"bash\" x=\"lit\" y=(fault) c=(fault)\n"
+        );
+        // `comm` ends at its 16th byte.
+        let mut full = Fake::new();
+        full.comm = *b"0123456789abcdef";
+        assert_eq!(
+            run("p:c vfs_read c=$comm d=$COMM:string", &full),
+            "c: (vfs_read+0x0/0x100) c=\"0123456789abcde\" d=\"0123456789abcde\"\n"
         );
         // A user address read as a kernel string, and the reverse, fault.
         assert_eq!(

@@ -1111,6 +1111,68 @@ mod tests {
         );
     }
 
+    /// C's `printf` of the conversions [`FetchType::printf`] gives, on a field of C type
+    /// `c_type` holding `raw`.
+    fn c_printf(conv: &str, c_type: &str, raw: u64) -> Vec<u8> {
+        let signed = match c_type {
+            "s8" => raw as u8 as i8 as i64,
+            "s16" => raw as u16 as i16 as i64,
+            "s32" => raw as u32 as i32 as i64,
+            _ => raw as i64,
+        };
+        match conv {
+            "%u" | "%Lu" => format!("{raw}").into_bytes(),
+            "%d" | "%Ld" => format!("{signed}").into_bytes(),
+            "0x%x" | "0x%Lx" => format!("0x{raw:x}").into_bytes(),
+            "'%c'" => vec![b'\'', raw as u8, b'\''],
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn scalars_print_as_their_print_fmt_says() {
+        let m = Fake::new();
+        for ty in FetchType::ALL {
+            if ty.is_string() || ty == FetchType::Symbol {
+                continue;
+            }
+            for v in [
+                0u64,
+                1,
+                0x41,
+                0x7f,
+                0x80,
+                0xff,
+                0x8000,
+                0xffff_ffff,
+                u64::MAX,
+                1 << 63,
+            ] {
+                let line = format!("p:t vfs_read a=\\{v}:{}", ty.name());
+                let d = def(&line);
+                let rec = record(&line, &m, VFS_READ, 0);
+                let mask = u64::MAX >> (64 - 8 * ty.size());
+                let mut want = b"t: (vfs_read+0x0/0x100) a=".to_vec();
+                want.extend(c_printf(ty.printf(), ty.c_type(), v & mask));
+                want.push(b'\n');
+                let mut out = Vec::new();
+                write_event(&mut out, &d, &rec, COMMON, &m).unwrap();
+                assert_eq!(out, want, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn unresolved_symbols_read_address_zero() {
+        // `@SYM` is resolved at registration into the `Imm` that follows its place
+        // holder; unresolved, it is 0, and reading there faults.
+        let m = Fake::new();
+        assert_eq!(
+            run("p:u vfs_read a=@jiffies:u32 s=+0(@jiffies):string", &m),
+            "u: (vfs_read+0x0/0x100) a=0 s=(fault)\n"
+        );
+    }
+
     #[test]
     fn header_without_symbol() {
         let m = Fake::new();

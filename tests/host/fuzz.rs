@@ -2398,3 +2398,395 @@ mod probe_fuzz {
         assert_eq!((counts.creates, counts.removes, counts.empty), (10, 2, 2));
     }
 }
+
+mod probe_fetch_fuzz {
+    //! Randomized property tests of the kprobe fetch evaluator and record printer
+    //! (`src/probe_fetch.rs`).
+    //!
+    //! Inputs are probe lines built from the fetch grammar (every first-stage fetch,
+    //! up to four kernel or user dereferences with offsets near the edges of the
+    //! mappings, every type, bitfields, arrays), sometimes mutated, run against a random
+    //! machine: registers and stack words that point into a few small kernel and user
+    //! mappings (or anywhere), memory holding pointers, strings and random bytes, a
+    //! random `comm`, symbols. Half the time memory changes between the measuring and the
+    //! storing pass, as a string may change under a running kprobe. Properties:
+    //! - nothing panics;
+    //! - nothing is written outside the record, whatever the room given;
+    //! - with memory that holds still and the room [`data_size`] measured, every
+    //!   `__data_loc` lies within the record, and storing again gives the same record;
+    //! - the printed line is `EVENT: (...)`, then ` NAME=` for every argument, then
+    //!   `'\n'`.
+    //!
+    //! It follows `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS`.
+
+    use super::{env_u64, mutate, Rng, DEFAULT_SEED};
+    use crate::probe::{parse_probe_line, ByteWrite, ProbeCommand, ProbeDef, Register};
+    use crate::probe_fetch::{
+        args_offset, data_size, fuzz_one, store_args, write_event, Machine, Symbolizer,
+    };
+    use std::cell::RefCell;
+
+    /// Inputs per `cargo test` run unless `EVENTFS_FUZZ_ITERS` says otherwise.
+    const ITERS: u64 = 20_000;
+
+    /// Bases of the mappings: kernel, kernel, user.
+    const BASES: [u64; 3] = [0xffff_8880_0000_0000, 0xffff_8880_0001_0000, 0x7f00_0000];
+
+    /// Size of each mapping.
+    const MAP: usize = 0x80;
+
+    /// A random machine.
+    struct Random {
+        regs: [u64; 21],
+        stack: Vec<u64>,
+        /// The three mappings (the last is user memory).
+        mem: RefCell<[Vec<u8>; 3]>,
+        comm: [u8; 16],
+        entry: [u64; 4],
+    }
+
+    /// A value a register or memory word may hold.
+    fn gen_word(rng: &mut Rng) -> u64 {
+        match rng.below(6) {
+            0 => rng.next(),
+            1 => rng.below(300) as u64,
+            2 => 0xdead,
+            3 => BASES[rng.below(3)] + rng.below(MAP + 16) as u64,
+            _ => BASES[rng.below(3)] + 8 * rng.below(MAP / 8) as u64,
+        }
+    }
+
+    impl Random {
+        fn new(rng: &mut Rng) -> Random {
+            let mut regs = [0u64; 21];
+            for r in &mut regs {
+                *r = gen_word(rng);
+            }
+            let stack = (0..rng.below(8)).map(|_| gen_word(rng)).collect();
+            let mem = core::array::from_fn(|_| {
+                let mut m = vec![0u8; MAP];
+                let mut i = 0;
+                while i + 8 <= MAP {
+                    match rng.below(4) {
+                        0 => m[i..i + 8].copy_from_slice(&gen_word(rng).to_le_bytes()),
+                        1 => m[i..i + 8].copy_from_slice(b"strings\0"),
+                        2 => m[i..i + 8].copy_from_slice(&rng.next().to_le_bytes()),
+                        _ => {}
+                    }
+                    i += 8;
+                }
+                m
+            });
+            let mut comm = [0u8; 16];
+            for c in comm.iter_mut().take(rng.below(17)) {
+                *c = b'a' + rng.below(26) as u8;
+            }
+            let entry = core::array::from_fn(|_| gen_word(rng));
+            Random {
+                regs,
+                stack,
+                mem: RefCell::new(mem),
+                comm,
+                entry,
+            }
+        }
+
+        fn read(&self, maps: core::ops::Range<usize>, addr: u64, out: &mut [u8]) -> bool {
+            let mem = self.mem.borrow();
+            for i in maps {
+                let Some(off) = addr.checked_sub(BASES[i]) else {
+                    continue;
+                };
+                let Ok(off) = usize::try_from(off) else {
+                    continue;
+                };
+                if let Some(src) = off.checked_add(out.len()).and_then(|e| mem[i].get(off..e)) {
+                    out.copy_from_slice(src);
+                    return true;
+                }
+            }
+            false
+        }
+
+        /// Changes a few bytes of memory.
+        fn shake(&self, rng: &mut Rng) {
+            let mut mem = self.mem.borrow_mut();
+            for _ in 0..1 + rng.below(8) {
+                let m = rng.below(3);
+                let i = rng.below(MAP);
+                mem[m][i] = *rng.pick(b"\0\0x");
+            }
+        }
+    }
+
+    impl Machine for Random {
+        fn reg(&self, offset: usize) -> u64 {
+            self.regs.get(offset / 8).copied().unwrap_or(0)
+        }
+        fn stack_nth(&self, n: u32) -> u64 {
+            self.stack.get(n as usize).copied().unwrap_or(0)
+        }
+        fn entry_arg(&self, n: u32) -> u64 {
+            self.entry.get(n as usize % 4).copied().unwrap_or(0)
+        }
+        fn read_kernel(&self, addr: u64, out: &mut [u8]) -> bool {
+            self.read(0..2, addr, out)
+        }
+        fn read_user(&self, addr: u64, out: &mut [u8]) -> bool {
+            self.read(2..3, addr, out)
+        }
+        fn comm(&self) -> [u8; 16] {
+            self.comm
+        }
+        fn sprint_symbol(&self, addr: u64, out: &mut [u8]) -> usize {
+            let text = format!("s{:x}+0x{:x}/0x100", addr >> 8, addr & 0xff);
+            let n = text.len().min(out.len().saturating_sub(1));
+            out[..n].copy_from_slice(&text.as_bytes()[..n]);
+            if let Some(nul) = out.get_mut(n) {
+                *nul = 0;
+            }
+            text.len()
+        }
+    }
+
+    impl Symbolizer for Random {
+        fn write_symbol(
+            &self,
+            w: &mut dyn ByteWrite,
+            addr: u64,
+            offset: bool,
+        ) -> Result<bool, core::fmt::Error> {
+            if addr & 1 == 1 {
+                return Ok(false);
+            }
+            if offset {
+                w.write_bytes(format!("s{:x}+0x{:x}/0x100", addr >> 8, addr & 0xff).as_bytes())?;
+            } else {
+                w.write_bytes(format!("s{:x}", addr >> 8).as_bytes())?;
+            }
+            Ok(true)
+        }
+    }
+
+    /// One fetch argument, mostly one the parser accepts.
+    fn gen_arg(rng: &mut Rng, out: &mut Vec<u8>, is_return: bool) {
+        let base = rng.below(12);
+        let mut fetch = match base {
+            0 => "$stack".to_string(),
+            1 => format!("$stack{}", rng.below(10)),
+            2 if is_return => "$retval".to_string(),
+            3 => format!("$arg{}", 1 + rng.below(8)),
+            4 => format!("@{:#x}", BASES[rng.below(3)] + rng.below(MAP) as u64),
+            5 => format!("\\{}", rng.below(1000)),
+            6 => "$comm".to_string(),
+            7 => "\\\"lit_str\"".to_string(),
+            _ => format!("%{}", rng.pick(&Register::ALL).name()),
+        };
+        if matches!(base, 6 | 7) {
+            out.extend_from_slice(fetch.as_bytes());
+            if rng.one_in(2) {
+                out.extend_from_slice(b":string");
+            }
+            return;
+        }
+        let stringy = rng.one_in(3);
+        let mut derefs = rng.below(5);
+        if stringy && base != 4 && base != 5 {
+            derefs = derefs.max(1);
+        }
+        // Whether the last load is a kernel dereference.
+        let mut kernel_deref = base == 4;
+        for _ in 0..derefs {
+            let user = rng.one_in(4);
+            kernel_deref = !user;
+            let sign = if rng.one_in(4) { "-" } else { "+" };
+            let u = if user { "u" } else { "" };
+            fetch = format!("{sign}{u}{}({fetch})", rng.below(MAP + 16));
+        }
+        out.extend_from_slice(fetch.as_bytes());
+        if !stringy && rng.one_in(6) {
+            return;
+        }
+        let ty = if stringy {
+            if kernel_deref && rng.one_in(3) {
+                "symstr".to_string()
+            } else {
+                rng.pick(&["string", "ustring"]).to_string()
+            }
+        } else if rng.one_in(5) {
+            let size = *rng.pick(&[8, 16, 32, 64]);
+            let bits = 1 + rng.below(size);
+            format!("b{bits}@{}/{size}", rng.below(size + 1 - bits))
+        } else {
+            rng.pick(&[
+                "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "x8", "x16", "x32", "x64",
+                "char", "symbol",
+            ])
+            .to_string()
+        };
+        out.push(b':');
+        out.extend_from_slice(ty.as_bytes());
+        if (kernel_deref || (stringy && ty != "symstr")) && rng.one_in(3) {
+            out.extend_from_slice(format!("[{}]", 1 + rng.below(5)).as_bytes());
+        }
+    }
+
+    fn gen_line(rng: &mut Rng) -> Vec<u8> {
+        let is_return = rng.one_in(3);
+        let mut line = if is_return {
+            b"r:fz vfs_read".to_vec()
+        } else {
+            b"p:fz vfs_read".to_vec()
+        };
+        for _ in 0..rng.below(7) {
+            line.push(b' ');
+            gen_arg(rng, &mut line, is_return);
+        }
+        if rng.one_in(8) {
+            mutate(rng, &mut line);
+        }
+        line
+    }
+
+    fn show(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    /// Runs one probe on one machine; `Ok(true)` when the line parsed.
+    /// What one input reached.
+    #[derive(Default, Debug)]
+    struct Counts {
+        /// Lines that parsed.
+        parsed: u64,
+        /// Records with a string read.
+        strings: u64,
+    }
+
+    fn one(rng: &mut Rng, counts: &mut Counts) -> Result<(), String> {
+        let line = gen_line(rng);
+        let parsed = parse_probe_line(&line);
+        let Ok(Some(ProbeCommand::Create(def))) = parsed else {
+            return Ok(());
+        };
+        counts.parsed += 1;
+        let m = Random::new(rng);
+        let fickle = rng.one_in(2);
+        if check(rng, &def, &m, fickle).map_err(|e| format!("{}: {e}", show(&line)))? {
+            counts.strings += 1;
+        }
+        // The fuzzing entry point, into a record of any size.
+        let mut rec = vec![0u8; rng.below(200)];
+        fuzz_one(&line, &m, &m, &mut rec);
+        Ok(())
+    }
+
+    /// Checks one probe on one machine; `Ok(true)` when a string was read.
+    fn check(rng: &mut Rng, def: &ProbeDef<'_>, m: &Random, fickle: bool) -> Result<bool, String> {
+        const GUARD: usize = 16;
+        let common = 8;
+        let at = args_offset(def, common);
+        let dsize = data_size(def, m);
+        if fickle {
+            m.shake(rng);
+        }
+        let exact = at + def.args_size() + dsize;
+        let len = if fickle || rng.one_in(2) {
+            exact
+        } else {
+            rng.below(exact + 32)
+        };
+        let room = if rng.one_in(4) {
+            rng.below(5000)
+        } else {
+            dsize
+        };
+        let mut buf = vec![0xa5u8; len + 2 * GUARD];
+        let rec_range = GUARD..GUARD + len;
+        store_args(def, m, &mut buf[rec_range.clone()], at, room);
+        if buf[..GUARD]
+            .iter()
+            .chain(&buf[GUARD + len..])
+            .any(|&b| b != 0xa5)
+        {
+            return Err(format!("wrote outside the record (len {len}, room {room})"));
+        }
+        let rec = buf[rec_range].to_vec();
+        if !fickle && len == exact && room == dsize {
+            for arg in def.args().filter(|a| a.ty().is_string()) {
+                for j in 0..arg.count().max(1) as usize {
+                    let p = at + arg.offset() + 4 * j;
+                    let loc = u32::from_le_bytes(rec[p..p + 4].try_into().unwrap());
+                    let (l, o) = ((loc >> 16) as usize, (loc & 0xffff) as usize);
+                    if l != 0 && (o < at + def.args_size() || o + l > len) {
+                        let locs: Vec<String> = def
+                            .args()
+                            .map(|a| {
+                                let p = at + a.offset();
+                                format!("{}:{:x?}", show(a.name()), rec.get(p..p + 4))
+                            })
+                            .collect();
+                        return Err(format!(
+                            "{}[{j}]: __data_loc {loc:#x} outside the strings (record {len} \
+                             bytes, strings {dsize} from {at}, locations {locs:?}): {:?}",
+                            show(arg.name()),
+                            show(&rec)
+                        ));
+                    }
+                }
+            }
+            let mut again = vec![0xa5u8; len];
+            again[..at].copy_from_slice(&rec[..at]);
+            store_args(def, m, &mut again, at, room);
+            if again != rec {
+                return Err("storing twice gives different records".into());
+            }
+        }
+        let mut out = Vec::new();
+        write_event(&mut out, def, &rec, common, m).map_err(|_| "print failed")?;
+        let mut head = def.event().to_vec();
+        head.extend_from_slice(b": (");
+        if !out.starts_with(&head) || out.last() != Some(&b'\n') {
+            return Err(format!("printed {:?}", show(&out)));
+        }
+        let mut rest = &out[..];
+        for arg in def.args() {
+            let mut needle = vec![b' '];
+            needle.extend_from_slice(arg.name());
+            needle.push(b'=');
+            match rest.windows(needle.len()).position(|w| w == needle) {
+                Some(i) => rest = &rest[i + needle.len()..],
+                None => {
+                    return Err(format!(
+                        "{} not printed in {:?}",
+                        show(arg.name()),
+                        show(&out)
+                    ))
+                }
+            }
+        }
+        Ok(dsize > 0)
+    }
+
+    #[test]
+    fn fuzz_probe_fetch() {
+        let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
+        let iters = env_u64("EVENTFS_FUZZ_ITERS", ITERS);
+        let mut rng = Rng::new(seed ^ 0x0066_6574_6368);
+        let mut counts = Counts::default();
+        for iter in 0..iters {
+            let state = rng.0;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                one(&mut rng, &mut counts)
+            }))
+            .unwrap_or_else(|_| Err("panicked".into()));
+            if let Err(e) = result {
+                panic!("probe fetch fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}");
+            }
+        }
+        println!("probe fetch fuzz: seed {seed}, {iters} inputs: {counts:?}");
+        if iters >= ITERS {
+            assert!(counts.parsed > iters / 4, "{counts:?}");
+            assert!(counts.strings > iters / 20, "{counts:?}");
+        }
+    }
+}

@@ -15,6 +15,8 @@ pub mod inject;
 pub mod opts;
 #[path = "../../src/probe.rs"]
 pub mod probe;
+#[path = "../../src/probe_fetch.rs"]
+pub mod probe_fetch;
 #[path = "../../src/tracing.rs"]
 pub mod tracing;
 

@@ -104,6 +104,30 @@ fn env_u64(name: &str, default: u64) -> u64 {
     }
 }
 
+/// Runs `one` on the inputs of one fuzz test: `EVENTFS_FUZZ_ITERS` of them (default
+/// `default_iters`), from a generator seeded with `EVENTFS_FUZZ_SEED` (default
+/// [`DEFAULT_SEED`]) xor `salt`. A failure or a panic fails the test with the seed, the
+/// iteration and the generator's state, which replay it. Returns the seed and the count.
+fn drive(
+    what: &str,
+    salt: u64,
+    default_iters: u64,
+    mut one: impl FnMut(&mut Rng) -> Result<(), String>,
+) -> (u64, u64) {
+    let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
+    let iters = env_u64("EVENTFS_FUZZ_ITERS", default_iters);
+    let mut rng = Rng::new(seed ^ salt);
+    for iter in 0..iters {
+        let state = rng.0;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(&mut rng)))
+            .unwrap_or_else(|_| Err("panicked".into()));
+        if let Err(e) = result {
+            panic!("{what} fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}");
+        }
+    }
+    (seed, iters)
+}
+
 const SCALARS: [&str; 17] = [
     "u8",
     "u16",
@@ -900,7 +924,7 @@ mod filter_fuzz {
     //! - when `F` and `!(F)` both compile, they never match the same record, and
     //!   `(F) && (G)` / `(F) || (G)` match as `F` and `G` say.
 
-    use super::{env_u64, Rng, DEFAULT_SEED};
+    use super::{drive, Rng};
     use crate::filter::{
         compile, Context, FieldDesc, FieldKind, Fields, FilterError, Program, EINVAL, ENOENT,
         EPERM, ESRCH, MAX_DEPTH, MAX_PREDS,
@@ -1562,22 +1586,8 @@ mod filter_fuzz {
 
     #[test]
     fn fuzz_filter() {
-        let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
-        let iters = env_u64("EVENTFS_FUZZ_ITERS", ITERS);
-        let mut rng = Rng::new(seed ^ 0xf117e5);
         let mut counts = Counts::default();
-        for iter in 0..iters {
-            let state = rng.0;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                one(&mut rng, &mut counts)
-            }))
-            .unwrap_or_else(|_| Err("panicked".into()));
-            if let Err(e) = result {
-                panic!(
-                    "filter fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}"
-                );
-            }
-        }
+        let (seed, iters) = drive("filter", 0xf117e5, ITERS, |rng| one(rng, &mut counts));
         println!("filter fuzz: seed {seed}, {iters} inputs: {counts:?}");
         if iters >= ITERS {
             assert!(counts.trees > iters / 2, "{counts:?}");
@@ -1630,7 +1640,7 @@ mod probe_fuzz {
     //!
     //! It follows `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS`.
 
-    use super::{env_u64, Rng, DEFAULT_SEED};
+    use super::{drive, Rng};
     use crate::probe::{
         command, fields, fuzz_one, is_good_name, is_good_system_name, parse_probe_line_with,
         write_listing, write_print_fmt, AnySymbol, Errno, Fetch, FieldKind, FuncEntry, Kernel,
@@ -2338,23 +2348,13 @@ mod probe_fuzz {
 
     #[test]
     fn fuzz_probe_parser() {
-        let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
-        let iters = env_u64("EVENTFS_FUZZ_ITERS", ITERS);
-        let mut rng = Rng::new(seed ^ 0x6b70_726f_6265);
         let mut counts = Counts {
             errors: vec![0; ProbeError::ALL.len()],
             ..Counts::default()
         };
-        for iter in 0..iters {
-            let state = rng.0;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                one(&mut rng, &mut counts)
-            }))
-            .unwrap_or_else(|_| Err("panicked".into()));
-            if let Err(e) = result {
-                panic!("probe fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}");
-            }
-        }
+        let (seed, iters) = drive("probe", 0x6b70_726f_6265, ITERS, |rng| {
+            one(rng, &mut counts)
+        });
         println!("probe fuzz: seed {seed}, {iters} inputs: {counts:?}");
         if iters >= ITERS {
             assert!(counts.built > iters / 2, "{counts:?}");
@@ -2419,7 +2419,7 @@ mod probe_fetch_fuzz {
     //!
     //! It follows `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS`.
 
-    use super::{env_u64, mutate, Rng, DEFAULT_SEED};
+    use super::{drive, mutate, Rng};
     use crate::probe::{parse_probe_line, ByteWrite, ProbeCommand, ProbeDef, Register};
     use crate::probe_fetch::{
         args_offset, data_size, fuzz_one, store_args, write_event, Machine, Symbolizer,
@@ -2769,20 +2769,10 @@ mod probe_fetch_fuzz {
 
     #[test]
     fn fuzz_probe_fetch() {
-        let seed = env_u64("EVENTFS_FUZZ_SEED", DEFAULT_SEED);
-        let iters = env_u64("EVENTFS_FUZZ_ITERS", ITERS);
-        let mut rng = Rng::new(seed ^ 0x0066_6574_6368);
         let mut counts = Counts::default();
-        for iter in 0..iters {
-            let state = rng.0;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                one(&mut rng, &mut counts)
-            }))
-            .unwrap_or_else(|_| Err("panicked".into()));
-            if let Err(e) = result {
-                panic!("probe fetch fuzz failure (seed {seed}, iteration {iter}, state {state:#x}): {e}");
-            }
-        }
+        let (seed, iters) = drive("probe fetch", 0x0066_6574_6368, ITERS, |rng| {
+            one(rng, &mut counts)
+        });
         println!("probe fetch fuzz: seed {seed}, {iters} inputs: {counts:?}");
         if iters >= ITERS {
             assert!(counts.parsed > iters / 4, "{counts:?}");

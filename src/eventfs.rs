@@ -10,6 +10,7 @@
 //! "Rule N" in this crate's comments is rule N of `docs/RULES.md`, the contract every
 //! change keeps; "docs/BUGS.md N" is a mainline eventfs bug and its regression test.
 
+mod ctype;
 mod events;
 mod filter;
 mod fs;

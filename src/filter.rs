@@ -70,6 +70,7 @@
 //! keeps the text next to it. `cargo test` checks this file on the host (`tests/host`).
 //! Nothing here panics, whatever the text, fields or record.
 
+use crate::ctype::{at, is_alnum, is_digit, is_space};
 use core::mem::size_of;
 
 /// The most predicates (`FIELD OP VALUE` terms) one filter may have.
@@ -249,28 +250,6 @@ pub(crate) fn filter_text(text: &[u8]) -> &[u8] {
         .rposition(|&c| !is_space(c))
         .map_or(0, |i| i + 1);
     text.get(..end).unwrap_or(text)
-}
-
-// --- The kernel's <linux/ctype.h> (lib/ctype.c: Latin-1) ----------------------------
-
-/// The kernel's `isspace()`: `\t \n \v \f \r`, space and Latin-1 no-break space.
-fn is_space(c: u8) -> bool {
-    matches!(c, b'\t'..=b'\r' | b' ' | 0xa0)
-}
-
-/// The kernel's `isdigit()`.
-fn is_digit(c: u8) -> bool {
-    c.is_ascii_digit()
-}
-
-/// The kernel's `isalnum()`: ASCII letters and digits, and the Latin-1 letters.
-fn is_alnum(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, 0xc0..=0xd6 | 0xd8..=0xf6 | 0xf8..=0xff)
-}
-
-/// The byte at `i` of `s`, or NUL past its end (C strings end with one).
-fn at(s: &[u8], i: usize) -> u8 {
-    s.get(i).copied().unwrap_or(0)
 }
 
 /// Whether `s` has `prefix` at `i`.

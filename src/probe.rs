@@ -77,6 +77,7 @@
 //! as they are). `cargo test` checks this file on the host (`tests/host`). Nothing here
 //! panics, whatever the input.
 
+use crate::ctype::{at, is_alpha, is_digit, is_space};
 use core::fmt;
 
 /// The group of a probe defined without an explicit `GROUP/` (`KPROBE_EVENT_SYSTEM`).
@@ -651,26 +652,6 @@ impl fmt::Debug for Bytes<'_> {
 }
 
 // --- The kernel's <linux/ctype.h> and <linux/kstrtox.h> -----------------------------------
-
-/// The byte at `i` of `s`, or NUL past its end (C strings end with one).
-fn at(s: &[u8], i: usize) -> u8 {
-    s.get(i).copied().unwrap_or(0)
-}
-
-/// The kernel's `isspace()`: `\t \n \v \f \r`, space and Latin-1 no-break space.
-fn is_space(c: u8) -> bool {
-    matches!(c, b'\t'..=b'\r' | b' ' | 0xa0)
-}
-
-/// The kernel's `isdigit()`.
-fn is_digit(c: u8) -> bool {
-    c.is_ascii_digit()
-}
-
-/// The kernel's `isalpha()`: ASCII and Latin-1 letters.
-fn is_alpha(c: u8) -> bool {
-    c.is_ascii_alphabetic() || matches!(c, 0xc0..=0xd6 | 0xd8..=0xf6 | 0xf8..=0xff)
-}
 
 /// Mainline's `__is_good_name()`: a letter or `_` (or `-` with `hyphen`), then letters,
 /// digits and `_` (and `-`).

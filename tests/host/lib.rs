@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../../src/ctype.rs"]
+pub mod ctype;
 #[path = "../../src/events.rs"]
 pub mod events;
 #[path = "../../src/filter.rs"]

@@ -884,7 +884,7 @@ pub(crate) fn write_event_name<W: fmt::Write>(
 }
 
 /// The common-field part of every format file, between `format:` and the declared fields.
-const COMMON_FORMAT: &str = "\
+pub(crate) const COMMON_FORMAT: &str = "\
 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
 \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
 \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;

@@ -209,8 +209,10 @@ impl Tree for EventfsTree {
         let counted = tree::open_in(scope, kind)?;
         let r = match kind {
             _ if !trunc => Ok(()),
-            // Every event is a synthetic one: both views clear them all.
-            FileKind::DynamicEvents | FileKind::SyntheticEvents => tree::truncate(),
+            // Each view clears the events it lists.
+            FileKind::DynamicEvents => tree::truncate(View::Dynamic),
+            FileKind::SyntheticEvents => tree::truncate(View::Synthetic),
+            FileKind::KprobeEvents => tree::truncate(View::Kprobe),
             FileKind::SetEvent => tree::disable_all(dir),
             FileKind::ErrorLog => tree::clear_errors(scope),
             FileKind::Trace => tree::clear_trace(dir),
@@ -259,6 +261,9 @@ impl Tree for EventfsTree {
             }
             Ok(FileKind::SyntheticEvents) => {
                 tree::flush_dynamic_events(View::Synthetic, &mut open.pending.lock())
+            }
+            Ok(FileKind::KprobeEvents) => {
+                tree::flush_dynamic_events(View::Kprobe, &mut open.pending.lock())
             }
             _ => {}
         }
@@ -342,6 +347,9 @@ impl Tree for EventfsTree {
             FileKind::SyntheticEvents => {
                 tree::write_dynamic_events(View::Synthetic, &mut open.pending.lock(), src)
             }
+            FileKind::KprobeEvents => {
+                tree::write_dynamic_events(View::Kprobe, &mut open.pending.lock(), src)
+            }
             FileKind::Enable => tree::write_enable(dir, open.scope.as_deref(), src),
             FileKind::SetEvent => tree::write_set_event(dir, src),
             FileKind::TracingOn => tree::write_tracing_on(dir, src),
@@ -361,6 +369,7 @@ impl Tree for EventfsTree {
             | FileKind::Id
             | FileKind::HeaderPage
             | FileKind::HeaderEvent
+            | FileKind::KprobeProfile
             | FileKind::Format => Err(EINVAL),
         }
     }

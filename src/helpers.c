@@ -188,3 +188,26 @@ void eventfs_helper_poll_wait(struct file *file, struct wait_queue_head *wq,
 {
 	poll_wait(file, wq, pt);
 }
+
+/* regs_get_kernel_stack_nth(), get_kretprobe() and get_kretprobe_retaddr() are static
+ * inlines. */
+unsigned long eventfs_helper_stack_nth(struct pt_regs *regs, unsigned int n)
+{
+	return regs_get_kernel_stack_nth(regs, n);
+}
+
+struct kretprobe *eventfs_helper_get_kretprobe(struct kretprobe_instance *ri)
+{
+	return get_kretprobe(ri);
+}
+
+unsigned long eventfs_helper_kretprobe_retaddr(struct kretprobe_instance *ri)
+{
+	return get_kretprobe_retaddr(ri);
+}
+
+/* TASK_SIZE is a macro (it depends on the current task). */
+unsigned long eventfs_helper_task_size(void)
+{
+	return TASK_SIZE;
+}

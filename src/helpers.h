@@ -23,6 +23,8 @@
 #include <linux/wait.h>
 #include <linux/irq_work.h>
 #include <linux/poll.h>
+#include <linux/kprobes.h>
+#include <linux/ptrace.h>
 
 int eventfs_helper_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
 			    struct fs_parameter *param, struct fs_parse_result *result);
@@ -70,5 +72,10 @@ void eventfs_helper_init_waitqueue_head(struct wait_queue_head *wq);
 void eventfs_helper_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *));
 void eventfs_helper_poll_wait(struct file *file, struct wait_queue_head *wq,
 			      struct poll_table_struct *pt);
+
+unsigned long eventfs_helper_stack_nth(struct pt_regs *regs, unsigned int n);
+struct kretprobe *eventfs_helper_get_kretprobe(struct kretprobe_instance *ri);
+unsigned long eventfs_helper_kretprobe_retaddr(struct kretprobe_instance *ri);
+unsigned long eventfs_helper_task_size(void);
 
 #endif /* EVENTFS_HELPERS_H */

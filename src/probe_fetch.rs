@@ -206,8 +206,8 @@ fn make_data_loc(len: i64, offset: i64) -> u32 {
 
 /// `update_data_loc()`: the room left after `consumed` bytes.
 fn update_data_loc(loc: u32, consumed: i64) -> u32 {
-    let len = (loc >> 16) as i64;
-    let offset = (loc & 0xffff) as i64;
+    let len = i64::from(loc >> 16);
+    let offset = i64::from(loc & 0xffff);
     make_data_loc(len - consumed, offset + consumed)
 }
 
@@ -300,10 +300,10 @@ fn string_len<M: Machine + ?Sized>(m: &M, op: Fetch<&[u8]>, val: Val<'_>) -> i64
             d.len().min(MAX_STRING_SIZE - 1) as i64 + 1
         }
         (Fetch::StString(o, _), Val::Num(a)) => m
-            .kernel_strlen(a.wrapping_add(o as i64 as u64))
+            .kernel_strlen(a.wrapping_add(i64::from(o) as u64))
             .map_or(EFAULT, |n| n as i64),
         (Fetch::StUString(o, _), Val::Num(a)) => {
-            m.user_strlen(a.wrapping_add(o as i64 as u64)) as i64
+            m.user_strlen(a.wrapping_add(i64::from(o) as u64)) as i64
         }
         (Fetch::StSymStr(_), Val::Num(a)) => {
             let mut buf = [0u8; KSYM_SYMBOL_LEN];
@@ -353,10 +353,10 @@ fn string_store<M: Machine + ?Sized>(
             true
         }),
         (Fetch::StString(o, _), Val::Num(a)) => {
-            m.kernel_string(a.wrapping_add(o as i64 as u64), out)
+            m.kernel_string(a.wrapping_add(i64::from(o) as u64), out)
         }
         (Fetch::StUString(o, _), Val::Num(a)) => {
-            m.user_string(a.wrapping_add(o as i64 as u64), out)
+            m.user_string(a.wrapping_add(i64::from(o) as u64), out)
         }
         _ => return EILSEQ,
     };
@@ -465,7 +465,7 @@ pub(crate) fn process<M: Machine + ?Sized>(
                         (Fetch::StMem(o, s), Val::Num(v)) | (Fetch::StUMem(o, s), Val::Num(v)) => {
                             let mut b = [0u8; 8];
                             let b = b.get_mut(..(s as usize).min(8)).unwrap_or(&mut []);
-                            let addr = v.wrapping_add(o as i64 as u64);
+                            let addr = v.wrapping_add(i64::from(o) as u64);
                             let ok = if matches!(st, Fetch::StUMem(..)) {
                                 m.read_user(addr, b)
                             } else {

@@ -41,6 +41,9 @@ use kernel::{
 use crate::events::{self, Command, EventSpec, FieldType};
 use crate::filter;
 use crate::inject;
+use crate::probe::{self, ProbeCommand, ProbeDef, ProbeRefusal, Removal, Source};
+use crate::probe_events::{self, KernelSymbols, LineBytes, RunningKernel};
+use crate::probe_fetch;
 use crate::record::{self, LineOut, TraceCursor, VecOut};
 use crate::tracing;
 use crate::vfs::{
@@ -48,6 +51,7 @@ use crate::vfs::{
     Kuid, NofsScope, PollRegistrar, Prepared, RcuArc, RcuHashTable, RcuXArray, ReadSink, SeqOut,
     SrcuGuard, WriteSource, XSet,
 };
+use crate::vfs::{Kprobe, ProbeSpec, ProbeTarget, Regs};
 
 /// A counted reference to a node.
 pub(crate) type DirRef = RcuArc<DirNode>;
@@ -511,6 +515,10 @@ pub(crate) enum FileKind {
     DynamicEvents,
     /// `error_log` (top).
     ErrorLog,
+    /// `kprobe_events` (top): the kprobe events' own view of `dynamic_events`.
+    KprobeEvents,
+    /// `kprobe_profile` (top): hits and misses of each kprobe event.
+    KprobeProfile,
     /// `set_event` (top).
     SetEvent,
     /// `synthetic_events` (top).
@@ -550,6 +558,8 @@ impl FileKind {
             FileKind::CurrentTracer => b"current_tracer",
             FileKind::DynamicEvents => b"dynamic_events",
             FileKind::ErrorLog => b"error_log",
+            FileKind::KprobeEvents => b"kprobe_events",
+            FileKind::KprobeProfile => b"kprobe_profile",
             FileKind::SetEvent => b"set_event",
             FileKind::SyntheticEvents => b"synthetic_events",
             FileKind::TracingOn => b"tracing_on",
@@ -580,10 +590,12 @@ impl FileKind {
             | FileKind::TracePipe
             | FileKind::HeaderPage
             | FileKind::HeaderEvent
+            | FileKind::KprobeProfile
             | FileKind::Format => 0o440,
             FileKind::CurrentTracer
             | FileKind::DynamicEvents
             | FileKind::ErrorLog
+            | FileKind::KprobeEvents
             | FileKind::SetEvent
             | FileKind::SyntheticEvents
             | FileKind::TracingOn
@@ -596,7 +608,7 @@ impl FileKind {
 }
 
 /// The files of a tracing directory, in readdir order.
-const TOP_FILES: [FileKind; 13] = [
+const TOP_FILES: [FileKind; 15] = [
     FileKind::Readme,
     FileKind::AvailableEvents,
     FileKind::AvailableTracers,
@@ -604,6 +616,8 @@ const TOP_FILES: [FileKind; 13] = [
     FileKind::CurrentTracer,
     FileKind::DynamicEvents,
     FileKind::ErrorLog,
+    FileKind::KprobeEvents,
+    FileKind::KprobeProfile,
     FileKind::SetEvent,
     FileKind::SyntheticEvents,
     FileKind::Trace,
@@ -636,7 +650,7 @@ const EVENT_FILES: [FileKind; 5] = [
     FileKind::Format,
     FileKind::Inject,
 ];
-const MAX_FILES: usize = 13;
+const MAX_FILES: usize = 15;
 // The VFS layer keeps a file's index in the low bits of a node pointer.
 const _: () = assert!(MAX_FILES < vfs::RCU_ARC_ALIGN);
 
@@ -660,10 +674,24 @@ pub(crate) struct FieldDef {
 /// records still print after the event is removed (see [`Scope::printable`]).
 pub(crate) struct EventInfo {
     name: KVec<u8>,
+    /// The declared fields of a synthetic event (none for a probe).
     fields: KVec<FieldDef>,
+    /// For a kprobe event: its definition as written (parsed again where needed, see
+    /// [`EventInfo::probe_def`]).
+    probe: Option<KVec<u8>>,
 }
 
 impl EventInfo {
+    /// The parsed definition of a kprobe event. The line was accepted when the event was
+    /// made, by the same parser and kernel answers, so it parses again.
+    fn probe_def(&self) -> Option<ProbeDef<'_>> {
+        let line = self.probe.as_deref()?;
+        match probe::parse_probe_line_with(line, Source::KprobeEvents, &RunningKernel) {
+            Ok(Some(ProbeCommand::Create(def))) => Some(def),
+            _ => None,
+        }
+    }
+
     /// The fields, as the plain-Rust parsers and printers take them.
     fn fields(&self) -> impl Iterator<Item = (FieldType, &[u8])> + Clone {
         self.fields.iter().map(|f| (f.ty, f.name.as_slice()))
@@ -681,6 +709,19 @@ pub(crate) struct Event {
     /// Whether the event was ever enabled in some scope: then its id is never reused.
     /// Set under [`TREE`].
     ever_enabled: Atomic<bool>,
+    /// For a kprobe event: its probe, registered (disarmed) while the event exists and
+    /// armed while it is enabled in some scope.
+    probe: Option<ProbeData>,
+}
+
+/// The kprobe of a kprobe event.
+pub(crate) struct ProbeData {
+    /// Registered by the batch that creates the event; unregistered by the commit that
+    /// removes it, or by the abort of the batch that made it. While registered it owns a
+    /// reference to the event's node (the handler's target).
+    kprobe: Kprobe<DirNode>,
+    /// Hits of the probe (`kprobe_profile`).
+    hits: Atomic<u64>,
 }
 
 /// Gives the id of event node `e`, created by a batch that did not publish it or removed
@@ -746,6 +787,9 @@ pub(crate) struct Scope {
     /// for it) or on a group (its text, which each of its events got compiled). Changed
     /// under [`TREE`]; read lock-free by writers of records.
     filters: RcuXArray<ScopeFilter, TreeGuard>,
+    /// Whether a kprobe event was ever enabled here: then probe handlers may be writing
+    /// to `buffer`, and freeing it waits for them.
+    probed: Atomic<bool>,
 }
 
 /// A `filter` set in a scope.
@@ -756,11 +800,49 @@ pub(crate) struct ScopeFilter {
     program: Option<filter::Program>,
 }
 
+impl ScopeFilter {
+    /// Whether record `rec` passes the filter. Lock-free and allocation-free: callable
+    /// from a probe handler.
+    fn passes(&self, rec: &[u8]) -> bool {
+        let Some(p) = self.program.as_ref() else {
+            return true;
+        };
+        let task = vfs::current_task();
+        let comm_len = task
+            .comm
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(task.comm.len());
+        let cx = filter::Context {
+            cpu: kernel::cpu::CpuId::current().as_u32(),
+            comm: &task.comm[..comm_len],
+        };
+        p.matches(&self.text, rec, &cx)
+    }
+}
+
 /// The fields of an event, as the filter compiler looks them up.
 struct FilterFields<'a>(&'a EventInfo);
 
 impl filter::Fields for FilterFields<'_> {
     fn field(&self, name: &[u8]) -> Option<filter::FieldDesc> {
+        if let Some(def) = self.0.probe_def() {
+            // Numbers only: a probe's strings are `__data_loc` words, which the filter
+            // does not follow.
+            return probe::fields(&def, events::COMMON_FIELDS_SIZE)
+                .find(|f| f.name.as_bytes() == name)
+                .and_then(|f| match f.kind {
+                    probe::FieldKind::Ulong => Some((f, false)),
+                    probe::FieldKind::Arg(ty, 0) if !ty.is_string() => Some((f, ty.signed())),
+                    _ => None,
+                })
+                .map(|(f, signed)| filter::FieldDesc {
+                    offset: f.offset,
+                    size: f.size,
+                    signed,
+                    kind: filter::FieldKind::Int,
+                });
+        }
         let offsets = events::layout(self.0.fields.iter().map(|f| f.ty));
         self.0
             .fields
@@ -790,6 +872,7 @@ impl Scope {
             buffer_kb: Atomic::new(tracing::BUFFER_KB_DEFAULT),
             printable: RcuXArray::new()?,
             filters: RcuXArray::new()?,
+            probed: Atomic::new(false),
         })
     }
 
@@ -808,6 +891,12 @@ impl Scope {
     /// no longer be used: no file works on it (it is [`CLOSED`]), or nothing is mounted
     /// (module unload).
     fn free_buffer(&self, st: &TreeGuard) {
+        if self.probed.load(ordering::Relaxed) {
+            // The probes were disabled here, but a handler that saw them enabled may
+            // still be writing: handlers run with preemption off, an RCU read section.
+            // SAFETY: No precondition; we may sleep here.
+            unsafe { bindings::synchronize_rcu() };
+        }
         // SAFETY: Every user of the buffer is an open file counted in `users` (writers of
         // `trace_marker`, readers of `trace`, which drop their reader before they stop
         // counting), and the caller guarantees there is none and will be none.
@@ -825,23 +914,10 @@ impl Scope {
 
     /// Whether a record `rec` of event node `e` passes the filter set on it here.
     fn passes(&self, e: &DirNode, rec: &[u8]) -> bool {
-        let Some(f) = self.filter(e) else {
-            return true;
-        };
-        let Some(p) = f.program.as_ref() else {
-            return true;
-        };
-        let task = vfs::current_task();
-        let comm_len = task
-            .comm
-            .iter()
-            .position(|&c| c == 0)
-            .unwrap_or(task.comm.len());
-        let cx = filter::Context {
-            cpu: kernel::cpu::CpuId::current().as_u32(),
-            comm: &task.comm[..comm_len],
-        };
-        p.matches(&f.text, rec, &cx)
+        match self.filter(e) {
+            Some(f) => f.passes(rec),
+            None => true,
+        }
     }
 
     /// Whether event node `e` is enabled here. Lock-free.
@@ -868,6 +944,9 @@ impl Scope {
             return Err(EINVAL);
         };
         if on {
+            if ev.probe.is_some() {
+                self.probe_room(st)?;
+            }
             let lacks = self.lacks_printable(ev);
             if lacks {
                 self.printable.reserve(ev.id as usize, st)?;
@@ -879,8 +958,12 @@ impl Scope {
                         self.printable
                             .store_reserved(ev.id as usize, ev.info.clone(), st);
                     }
-                    if added {
-                        ev.enabled_in.add(1, ordering::Relaxed);
+                    if added && ev.enabled_in.fetch_add(1, ordering::Relaxed) == 0 {
+                        if let Err(err) = arm(ev, true) {
+                            self.enabled.remove(e.seq as usize, st);
+                            ev.enabled_in.fetch_sub(1, ordering::Relaxed);
+                            return Err(err);
+                        }
                     }
                 }
                 Err(err) => {
@@ -890,14 +973,30 @@ impl Scope {
                     return Err(err);
                 }
             }
-        } else if self.enabled.remove(e.seq as usize, st) {
-            ev.enabled_in.fetch_sub(1, ordering::Relaxed);
+        } else if self.enabled.remove(e.seq as usize, st)
+            && ev.enabled_in.fetch_sub(1, ordering::Relaxed) == 1
+        {
+            // Disarming a registered probe does not fail.
+            let _ = arm(ev, false);
         }
+        Ok(())
+    }
+
+    /// What enabling a kprobe event here needs first: the buffer (a probe handler cannot
+    /// allocate it), and the mark that makes freeing it wait for handlers.
+    fn probe_room(&self, st: &TreeGuard) -> Result {
+        self.probed.store(true, ordering::Relaxed);
+        let kb = self.buffer_kb.load(ordering::Relaxed);
+        let on = self.tracing_on.load(ordering::Relaxed);
+        self.buffer.get_or_alloc((kb << 10) as usize, on, st)?;
         Ok(())
     }
 
     /// Makes room to enable event node `e` here (see [`Scope::set_all`]).
     fn reserve(&self, st: &TreeGuard, e: &DirNode) -> Result {
+        if e.event().is_some_and(|ev| ev.probe.is_some()) {
+            self.probe_room(st)?;
+        }
         self.enabled.reserve(e.seq as usize, st)?;
         match e.event() {
             Some(ev) if self.lacks_printable(ev) => {
@@ -962,6 +1061,104 @@ impl Scope {
             .cmpxchg(0, CLOSED, ordering::Acquire)
             .map(|_| ())
             .map_err(|_| EBUSY)
+    }
+}
+
+// --- kprobe hits ------------------------------------------------------------------------
+
+/// A hit of the probe of kprobe event node `self` (see `vfs::kprobe`): records the event
+/// in every scope where it is enabled, recording is on and its filter passes. Runs in
+/// the probed context, possibly like an NMI: no allocation, no sleeping, no SRCU (not
+/// allowed there), no lock but the saved-comm trylock; the tree is read under RCU, whose
+/// grace period every node's memory outlives.
+impl ProbeTarget for DirNode {
+    fn hit(&self, regs: &Regs<'_>) {
+        let Some(ev) = self.event() else {
+            return;
+        };
+        let Some(p) = ev.probe.as_ref() else {
+            return;
+        };
+        p.hits.add(1, ordering::Relaxed);
+        let Some(def) = ev.info.probe_def() else {
+            return;
+        };
+        let rcu = kernel::sync::rcu::read_lock();
+        let top = top_of(self);
+        if let Some(scope) = top.scope() {
+            record_hit(scope, self, ev, p, &def, regs, &rcu);
+        }
+        let Some(children) = top.children.as_ref() else {
+            return;
+        };
+        children.by_pos.walk_rcu(&rcu, |dir| {
+            if let (Kind::Instances, Some(insts)) = (&dir.kind, dir.children.as_ref()) {
+                insts.by_pos.walk_rcu(&rcu, |inst| {
+                    if let (true, Some(scope)) = (inst.is_visible(), inst.scope()) {
+                        record_hit(scope, self, ev, p, &def, regs, &rcu);
+                    }
+                    true
+                });
+                return false;
+            }
+            true
+        });
+    }
+}
+
+/// Writes the record of one hit of kprobe event node `e` into `scope`, if it is enabled
+/// there (see [`DirNode::hit`]).
+fn record_hit(
+    scope: &Scope,
+    e: &DirNode,
+    ev: &Event,
+    p: &ProbeData,
+    def: &ProbeDef<'_>,
+    regs: &Regs<'_>,
+    rcu: &kernel::sync::rcu::Guard,
+) {
+    if !scope.is_enabled(e) || !scope.tracing_on.load(ordering::Relaxed) {
+        return;
+    }
+    // Allocated when the event was enabled here; freed only after a grace period.
+    let Some(buf) = scope.buffer.get() else {
+        return;
+    };
+    let args_at = probe_fetch::args_offset(def, events::COMMON_FIELDS_SIZE);
+    let dsize = probe_fetch::data_size(def, regs);
+    let len = args_at + def.args_size() + dsize;
+    let filter = scope.filters.load_rcu(e.seq as usize, rcu);
+    buf.write_if(
+        len,
+        |rec| {
+            record::event_header(ev.record_type(), rec);
+            let head = match regs.ret() {
+                Some((func, ret)) => [func, ret],
+                None => [p.kprobe.address(), 0],
+            };
+            let words = if regs.ret().is_some() { 2 } else { 1 };
+            let at = args_at - 8 * words;
+            for (i, w) in head.iter().take(words).enumerate() {
+                if let Some(slot) = rec.get_mut(at + 8 * i..at + 8 * i + 8) {
+                    slot.copy_from_slice(&w.to_ne_bytes());
+                }
+            }
+            probe_fetch::store_args(def, regs, rec, args_at, dsize);
+        },
+        |rec| filter.is_none_or(|f| f.passes(rec)),
+    );
+}
+
+/// `EOPNOTSUPP`, which the kernel crate does not name.
+fn eopnotsupp() -> Error {
+    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}
+
+/// Arms (`on`) or disarms the probe of a kprobe event; nothing for other events.
+fn arm(ev: &Event, on: bool) -> Result {
+    match ev.probe.as_ref() {
+        Some(p) => p.kprobe.set_enabled(on),
+        None => Ok(()),
     }
 }
 
@@ -1422,7 +1619,9 @@ pub(crate) fn seek(
         FileKind::DynamicEvents
         | FileKind::AvailableEvents
         | FileKind::SetEvent
-        | FileKind::SyntheticEvents => {
+        | FileKind::SyntheticEvents
+        | FileKind::KprobeEvents
+        | FileKind::KprobeProfile => {
             let guard = SrcuGuard::new();
             let events = events_of(top_of(node), &guard).ok_or(EINVAL)?;
             let registry = events.registry().ok_or(EINVAL)?;
@@ -1439,7 +1638,14 @@ pub(crate) fn seek(
                     break None;
                 }
                 // `set_event` lists the enabled events only.
-                if kind == FileKind::SetEvent && !scope.is_some_and(|s| s.is_enabled(&e)) {
+                let is_probe = e.event().is_some_and(|ev| ev.probe.is_some());
+                let skip = match kind {
+                    FileKind::SetEvent => !scope.is_some_and(|s| s.is_enabled(&e)),
+                    FileKind::SyntheticEvents => is_probe,
+                    FileKind::KprobeEvents | FileKind::KprobeProfile => !is_probe,
+                    _ => false,
+                };
+                if skip {
                     from = key + 1;
                     continue;
                 }
@@ -1487,13 +1693,35 @@ pub(crate) fn show(
             FileKind::DynamicEvents
             | FileKind::AvailableEvents
             | FileKind::SetEvent
-            | FileKind::SyntheticEvents,
+            | FileKind::SyntheticEvents
+            | FileKind::KprobeEvents
+            | FileKind::KprobeProfile,
             Cursor::Event(e),
         ) => {
             let (Some(ev), Some(group)) = (e.event(), e.parent.as_ref()) else {
                 return Err(EINVAL);
             };
             let fields = ev.info.fields();
+            if let (Some(p), FileKind::KprobeProfile) = (ev.probe.as_ref(), kind) {
+                // mainline's `probes_profile_seq_show()`.
+                out.write_str("  ")?;
+                let name = core::str::from_utf8(&e.name).unwrap_or("?");
+                return writeln!(
+                    out,
+                    "{name:<44} {:>15} {:>15}",
+                    p.hits.load(ordering::Relaxed),
+                    p.kprobe.missed()
+                )
+                .map_err(|_| EINVAL);
+            }
+            if let (Some(mut def), Some(p), FileKind::DynamicEvents | FileKind::KprobeEvents) =
+                (ev.info.probe_def(), ev.probe.as_ref(), kind)
+            {
+                // As mainline lists a return probe: with the `MAXACTIVE` the kernel
+                // registered it with (its default when none was given).
+                def.maxactive = p.kprobe.maxactive();
+                return probe::write_listing(out, &def).map_err(|_| EINVAL);
+            }
             match kind {
                 FileKind::DynamicEvents => events::write_listing(out, &group.name, &e.name, fields),
                 FileKind::SyntheticEvents => {
@@ -1560,7 +1788,10 @@ pub(crate) fn show(
         (FileKind::HeaderEvent, Cursor::Whole) => out.write_str(tracing::HEADER_EVENT),
         (FileKind::Format, Cursor::Whole) => {
             let e = node.event().ok_or(EINVAL)?;
-            events::write_format(out, &node.name, e.id, e.info.fields())
+            match e.info.probe_def() {
+                Some(def) => probe_events::write_format(out, &def, e.id),
+                None => events::write_format(out, &node.name, e.id, e.info.fields()),
+            }
         }
         _ => return Err(EINVAL),
     };
@@ -1737,6 +1968,8 @@ pub(crate) enum View {
     Dynamic,
     /// `synthetic_events`: definitions without `s:`, `!` removals.
     Synthetic,
+    /// `kprobe_events`: `p`, `r` and `-:` commands of kprobe events only.
+    Kprobe,
 }
 
 /// `O_TRUNC` on `error_log` of the tracing directory `scope`: forgets its entries.
@@ -1865,6 +2098,10 @@ pub(crate) fn write_inject(
 ) -> Result<usize> {
     let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
     let ev = node.event().ok_or(EINVAL)?;
+    if ev.probe.is_some() {
+        // Not supported for kprobe events yet (mainline takes their numeric fields).
+        return Err(eopnotsupp());
+    }
     page_write(src, |n, text| {
         if node.is_freed() {
             return Err(ENODEV);
@@ -2113,6 +2350,15 @@ fn event_text(
 ) -> impl Fn(u16, &[u8], &mut dyn LineOut) -> Option<core::fmt::Result> + '_ {
     move |ty, data, mut out| {
         let info = scope.printable(ty)?;
+        if let Some(def) = info.probe_def() {
+            return Some(probe_fetch::write_event(
+                &mut LineBytes(out),
+                &def,
+                data,
+                events::COMMON_FIELDS_SIZE,
+                &KernelSymbols,
+            ));
+        }
         Some(
             inject::write_record(&mut out, &info.name, info.fields(), data)
                 .and_then(|()| out.write_char('\n')),
@@ -2387,14 +2633,19 @@ fn remove_instances(st: &TreeGuard, instances: &DirRef) {
     }
 }
 
-/// `O_TRUNC` on `dynamic_events`: removes every event, or none if one is enabled.
-pub(crate) fn truncate() -> Result {
+/// `O_TRUNC` on the definitions file `view`: removes every event it lists (all for
+/// `dynamic_events`), or none if one of them is enabled (`EBUSY`).
+pub(crate) fn truncate(view: View) -> Result {
     let st = TREE.lock();
     let _nofs = NofsScope::new();
-    remove_all(&st, false)
+    remove_all_of(&st, false, view)
 }
 
 fn remove_all(st: &TreeGuard, force: bool) -> Result {
+    remove_all_of(st, force, View::Dynamic)
+}
+
+fn remove_all_of(st: &TreeGuard, force: bool, view: View) -> Result {
     let mut w = Work::new(st)?;
     let r = (|| -> Result {
         let registry = w.root.registry().ok_or(EINVAL)?;
@@ -2403,7 +2654,15 @@ fn remove_all(st: &TreeGuard, force: bool) -> Result {
         let mut next = 0;
         while let Some((at, e)) = registry.find(next, &guard) {
             next = at + 1;
-            all.push(e, GFP_KERNEL)?;
+            let is_probe = e.event().is_some_and(|ev| ev.probe.is_some());
+            let listed = match view {
+                View::Dynamic => true,
+                View::Synthetic => !is_probe,
+                View::Kprobe => is_probe,
+            };
+            if listed {
+                all.push(e, GFP_KERNEL)?;
+            }
         }
         drop(guard);
         for e in all.iter() {
@@ -2443,8 +2702,11 @@ impl Work {
     /// Parses one command line written to `view` and applies it to the batch. A refused
     /// command is logged in `error_log`.
     fn apply_line(&mut self, st: &mut TreeGuard, line: &[u8], view: View) -> Result {
+        if let Some(source) = probe_source(line, view) {
+            return self.apply_probe_line(st, line, source);
+        }
         let parsed = match view {
-            View::Dynamic => events::parse_line_at(line),
+            View::Dynamic | View::Kprobe => events::parse_line_at(line),
             View::Synthetic => events::parse_synth_line(line),
         };
         let cmd = match parsed {
@@ -2490,7 +2752,7 @@ impl Work {
                 let g = child(&self.root, group, Seer::Writer, &guard).ok_or(ENOENT)?;
                 let e = child(&g, event, Seer::Writer, &guard).ok_or(ENOENT)?;
                 drop(guard);
-                if e.event().is_none() {
+                if e.event().is_none_or(|ev| ev.probe.is_some()) {
                     return Err(ENOENT);
                 }
                 self.remove_node(&e, false)
@@ -2498,23 +2760,25 @@ impl Work {
         }
     }
 
-    fn create(&mut self, st: &mut TreeGuard, spec: &EventSpec<'_>) -> Result {
+    /// The group directory `name` for a new event `event` in it: found, taken back from
+    /// this batch's doomed ones, or made. `EEXIST` if the group has that event.
+    fn group_for(&mut self, st: &mut TreeGuard, name: &[u8], event: &[u8]) -> Result<DirRef> {
         let guard = SrcuGuard::new();
-        let found = child(&self.root, spec.group, Seer::Writer, &guard);
+        let found = child(&self.root, name, Seer::Writer, &guard);
         let exists = found
             .as_ref()
-            .is_some_and(|g| child(g, spec.event, Seer::Writer, &guard).is_some());
+            .is_some_and(|g| child(g, event, Seer::Writer, &guard).is_some());
         // A group this batch emptied (and so doomed) is taken back rather than replaced:
         // `-:g/e` then `s:g/e ...` never makes `g` disappear for a concurrent lookup.
         let doomed = match found {
-            None => child(&self.root, spec.group, Seer::Doomed, &guard),
+            None => child(&self.root, name, Seer::Doomed, &guard),
             Some(_) => None,
         };
         drop(guard);
         if exists {
             return Err(EEXIST);
         }
-        let group = match (found, doomed) {
+        Ok(match (found, doomed) {
             (Some(g), _) => g,
             (None, Some(g)) => {
                 self.revive(&g);
@@ -2522,11 +2786,227 @@ impl Work {
             }
             (None, None) => {
                 let root = self.root.clone();
-                let g = DirNode::new(st, copy(spec.group)?, Kind::Group, Some(&root))?;
+                let g = DirNode::new(st, copy(name)?, Kind::Group, Some(&root))?;
                 self.add(st, g.clone())?;
                 g
             }
+        })
+    }
+
+    /// Makes event node `name` in `group` with data `ev` (its id allocated by the
+    /// caller, given back here on failure), and enters it into the batch.
+    fn add_event(
+        &mut self,
+        st: &mut TreeGuard,
+        group: &DirRef,
+        name: &[u8],
+        ev: Event,
+    ) -> Result<DirRef> {
+        let id = ev.id;
+        let name = copy(name).inspect_err(|_| {
+            if let Some(ids) = st.ids.as_ref() {
+                ids.free(id);
+            }
+        })?;
+        let e = DirNode::new(st, name, Kind::Event(ev), Some(group)).inspect_err(|_| {
+            if let Some(ids) = st.ids.as_ref() {
+                ids.free(id);
+            }
+        })?;
+        self.add(st, e.clone()).inspect_err(|_| free_id(st, &e))?;
+        Ok(e)
+    }
+
+    /// Applies one line that is a kprobe command (see [`probe_source`]). A refusal is
+    /// logged in `error_log` as mainline logs it.
+    fn apply_probe_line(&mut self, st: &mut TreeGuard, line: &[u8], source: Source) -> Result {
+        match probe::parse_probe_line_with(line, source, &RunningKernel) {
+            Err(r) => {
+                log_probe_error(st, &r, line);
+                Err(match r.errno {
+                    probe::Errno::Inval => EINVAL,
+                    probe::Errno::TooBig => E2BIG,
+                    probe::Errno::NotSupported => eopnotsupp(),
+                    probe::Errno::NoMemory => ENOMEM,
+                })
+            }
+            Ok(None) => Ok(()),
+            Ok(Some(ProbeCommand::Create(def))) => self.create_probe(st, &def, line),
+            Ok(Some(ProbeCommand::Remove(rm))) => {
+                self.remove_matching(&rm, source == Source::KprobeEvents)
+            }
+        }
+    }
+
+    /// Creates the kprobe event `def` and registers its probe, disarmed, as mainline
+    /// does when a probe is defined (so that a place no probe may go is refused now).
+    fn create_probe(&mut self, st: &mut TreeGuard, def: &ProbeDef<'_>, line: &[u8]) -> Result {
+        let uses_symbol = def
+            .args()
+            .any(|a| a.program().any(|f| matches!(f, probe::Fetch::Symbol(_))));
+        if uses_symbol {
+            // `@SYM` needs `kallsyms_lookup_name()`, which modules cannot call.
+            return Err(refuse("kprobe_events: @SYM arguments are not supported"));
+        }
+        let group = match self.group_for(st, def.group, def.event()) {
+            Err(e) if e == EEXIST => {
+                let (err, pos) = self.exists_error(def);
+                log_probe_at(st, def, err.log_text().unwrap_or(""), pos);
+                return Err(EEXIST);
+            }
+            r => r?,
         };
+        // How many arguments the entry handler of a return probe saves (`$argN`).
+        let mut entry_args = 0;
+        for a in def.args() {
+            for f in a.program() {
+                if let probe::Fetch::EntryArg(n) = f {
+                    entry_args = entry_args.max(n);
+                }
+            }
+        }
+        if entry_args > vfs::kprobe::MAX_ENTRY_ARGS {
+            return Err(refuse("kprobe_events: $argN of a return probe beyond 16"));
+        }
+        let spec = match def.place {
+            probe::Place::Symbol { symbol, offset } => ProbeSpec {
+                symbol,
+                offset: u64::from(offset),
+                ret: def.is_return.then_some((def.maxactive, entry_args)),
+            },
+            probe::Place::Address(addr) => ProbeSpec {
+                symbol: &[],
+                offset: addr,
+                ret: def.is_return.then_some((def.maxactive, entry_args)),
+            },
+        };
+        let kprobe = Kprobe::new(&spec)?;
+        let info = RcuArc::new(
+            EventInfo {
+                name: copy(def.event())?,
+                fields: KVec::new(),
+                probe: Some(copy(probe::command(line))?),
+            },
+            GFP_KERNEL,
+        )?;
+        let ids = st.ids.as_ref().ok_or(EINVAL)?;
+        let id = ids.alloc(FIRST_EVENT_ID, MAX_EVENT_ID)?;
+        let ev = Event {
+            id,
+            enabled_in: Atomic::new(0),
+            ever_enabled: Atomic::new(false),
+            info,
+            probe: Some(ProbeData {
+                kprobe,
+                hits: Atomic::new(0),
+            }),
+        };
+        let e = self.add_event(st, &group, def.event(), ev)?;
+        let Some(p) = e.event().and_then(|ev| ev.probe.as_ref()) else {
+            return Err(EINVAL);
+        };
+        // From here a failure aborts the batch, which unregisters what was registered.
+        if let Err(err) = p.kprobe.register(e.clone()) {
+            let which = if err.to_errno() == -(bindings::EILSEQ as i32) {
+                probe::ProbeError::BadInsnBndry
+            } else if err == ENOENT {
+                probe::ProbeError::BadProbeAddr
+            } else {
+                probe::ProbeError::FailRegProbe
+            };
+            if err != ENOMEM {
+                log_probe_at(st, def, which.log_text().unwrap_or(""), def.log_pos(1, 0));
+            }
+            // A kernel symbol that does not exist is refused by mainline's parser
+            // (`validate_probe_symbol()`), with `EINVAL`; only a module's symbol gets
+            // as far as registration, and its `ENOENT`.
+            let in_module =
+                matches!(def.place, probe::Place::Symbol { symbol, .. } if symbol.contains(&b':'));
+            if err == ENOENT && !in_module {
+                return Err(EINVAL);
+            }
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Why probe `def` cannot join the event of its name, which exists, and where the
+    /// caret goes: mainline's checks before it appends a probe to a kprobe event
+    /// (`DIFF_PROBE_TYPE`, `DIFF_ARG_TYPE`, `SAME_PROBE`). A probe that passes them is
+    /// refused too, as an existing event (`EVENT_EXIST`): this module keeps one probe per
+    /// event, where mainline would append it.
+    fn exists_error(&self, def: &ProbeDef<'_>) -> (probe::ProbeError, usize) {
+        use probe::ProbeError as E;
+        let guard = SrcuGuard::new();
+        let old = child(&self.root, def.group, Seer::Writer, &guard)
+            .and_then(|g| child(&g, def.event(), Seer::Writer, &guard));
+        let Some(info) = old.as_ref().and_then(|e| e.event()).map(|ev| &ev.info) else {
+            return (E::EventExist, def.log_pos(0, 0));
+        };
+        let Some(old) = info.probe_def() else {
+            return (E::EventExist, def.log_pos(0, 0));
+        };
+        if old.is_return != def.is_return {
+            return (E::DiffProbeType, def.log_pos(0, 0));
+        }
+        match def.compare_args(&old) {
+            0 if def.same_probe(&old) => (E::SameProbe, def.log_pos(0, 0)),
+            0 => (E::EventExist, def.log_pos(0, 0)),
+            n => (E::DiffArgType, def.log_pos(n + 1, 0)),
+        }
+    }
+
+    /// Removes the events a removal command matches (`probes_only`: kprobe events only,
+    /// as `kprobe_events` sees them): `ENOENT` if none, `EBUSY` if one is enabled.
+    fn remove_matching(&mut self, rm: &Removal<'_>, probes_only: bool) -> Result {
+        let matches = |e: &DirNode| -> bool {
+            let Some(ev) = e.event() else {
+                return false;
+            };
+            if e.state() & DOOMED != 0 || e.is_freed() {
+                return false;
+            }
+            let group = e.parent.as_ref().map_or(&[][..], |g| &g.name[..]);
+            match ev.info.probe_def() {
+                Some(def) => rm.matches(&def),
+                // A synthetic event matches by its group (`synthetic` if none is given)
+                // and name only, as before kprobe events came.
+                None => {
+                    !probes_only
+                        && !rm.event.is_empty()
+                        && rm.event == &e.name[..]
+                        && rm.group.unwrap_or(events::DEFAULT_GROUP) == group
+                }
+            }
+        };
+        let mut found = KVVec::new();
+        // The published events, then those this batch made (not in the registry yet).
+        let registry = self.registry()?;
+        let guard = SrcuGuard::new();
+        let mut next = 0;
+        while let Some((at, e)) = registry.find(next, &guard) {
+            next = at + 1;
+            if matches(&e) {
+                found.push(e, GFP_KERNEL)?;
+            }
+        }
+        drop(guard);
+        for e in self.created.iter() {
+            if e.state() & PUBLISHED == 0 && matches(e) {
+                found.push(e.clone(), GFP_KERNEL)?;
+            }
+        }
+        if found.is_empty() {
+            return Err(ENOENT);
+        }
+        for e in found.iter() {
+            self.remove_node(e, false)?;
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, st: &mut TreeGuard, spec: &EventSpec<'_>) -> Result {
+        let group = self.group_for(st, spec.group, spec.event)?;
         let mut fields = KVec::with_capacity(spec.fields().len(), GFP_KERNEL)?;
         for f in spec.fields() {
             fields.push(
@@ -2540,9 +3020,9 @@ impl Work {
         let info = EventInfo {
             name: copy(spec.event)?,
             fields,
+            probe: None,
         };
         let info = RcuArc::new(info, GFP_KERNEL)?;
-        let name = copy(spec.event)?;
         let ids = st.ids.as_ref().ok_or(EINVAL)?;
         let id = ids.alloc(FIRST_EVENT_ID, MAX_EVENT_ID)?;
         let ev = Event {
@@ -2550,15 +3030,11 @@ impl Work {
             enabled_in: Atomic::new(0),
             ever_enabled: Atomic::new(false),
             info,
+            probe: None,
         };
         // From here the id is the node's: `abort` (or the commit of its removal) gives it
         // back; until the node exists, it is ours.
-        let e = DirNode::new(st, name, Kind::Event(ev), Some(&group)).inspect_err(|_| {
-            if let Some(ids) = st.ids.as_ref() {
-                ids.free(id);
-            }
-        })?;
-        self.add(st, e.clone()).inspect_err(|_| free_id(st, &e))
+        self.add_event(st, &group, spec.event, ev).map(|_| ())
     }
 
     /// Enters a new node into the indexes, unpublished. Either all of it happens or none.
@@ -2673,6 +3149,7 @@ impl Work {
             };
             if n.state() & DOOMED != 0 {
                 // Created and removed by the same batch: never seen by readers.
+                unregister_probe(n);
                 drop(NAMES.remove(n, st));
                 dir.by_pos.release(n.pos as usize, st);
                 if n.event().is_some() {
@@ -2695,6 +3172,7 @@ impl Work {
             }
             n.set_state(FREED, DOOMED);
             free_id(st, n);
+            unregister_probe(n);
             let Some(dir) = n.parent.as_ref().and_then(|p| p.children.as_ref()) else {
                 continue;
             };
@@ -2734,6 +3212,7 @@ impl Work {
             // Never published, so no reader took a reference from the table: its
             // reference can go now (chain walkers are covered by the node's RCU-delayed
             // free).
+            unregister_probe(n);
             drop(NAMES.remove(n, st));
             dir.by_pos.release(n.pos as usize, st);
             if n.event().is_some() {
@@ -2755,6 +3234,62 @@ impl Work {
             }
             n.set_state(0, DOOMED);
         }
+    }
+}
+
+/// Whether `line`, written to `view`, is a kprobe command, and the source the probe
+/// parser takes it from: every line of `kprobe_events`; in `dynamic_events`, `p` and
+/// `r` lines and every removal (which may name kprobe and synthetic events alike).
+fn probe_source(line: &[u8], view: View) -> Option<Source> {
+    match view {
+        View::Kprobe => Some(Source::KprobeEvents),
+        View::Synthetic => None,
+        View::Dynamic => match probe::command(line)
+            .iter()
+            .find(|c| !c.is_ascii_whitespace())
+        {
+            Some(b'p' | b'r' | b'-' | b'!') => Some(Source::DynamicEvents),
+            _ => None,
+        },
+    }
+}
+
+/// The text of an `error_log` command, assembled by the probe renderers.
+struct LogCommand(KVec<u8>);
+
+impl probe::ByteWrite for LogCommand {
+    fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
+        self.0
+            .extend_from_slice(bytes, GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+}
+
+/// Logs a refused kprobe command `line` in `error_log`, as mainline logs it (under
+/// `trace_kprobe`), if mainline logs it.
+fn log_probe_error(st: &mut TreeGuard, r: &ProbeRefusal, line: &[u8]) {
+    let Some(text) = r.err.log_text() else {
+        return;
+    };
+    let mut cmd = LogCommand(KVec::new());
+    if r.write_command(&mut cmd, line).is_ok() {
+        st.errors.log(0, probe::ERR_LOC, text, &cmd.0, r.pos);
+    }
+}
+
+/// Logs an error about the parsed probe `def` (registry or registration) at `pos`.
+fn log_probe_at(st: &mut TreeGuard, def: &ProbeDef<'_>, text: &'static str, pos: usize) {
+    let mut cmd = LogCommand(KVec::new());
+    if def.write_log_command(&mut cmd).is_ok() {
+        st.errors.log(0, probe::ERR_LOC, text, &cmd.0, pos);
+    }
+}
+
+/// Unregisters the probe of kprobe event node `n` (removed, or never published); waits
+/// for its running handlers. Nothing for other nodes.
+fn unregister_probe(n: &DirNode) {
+    if let Some(p) = n.event().and_then(|e| e.probe.as_ref()) {
+        p.kprobe.unregister();
     }
 }
 

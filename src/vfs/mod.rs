@@ -11,6 +11,7 @@
 pub(crate) mod fs_type;
 pub(crate) mod ida;
 pub(crate) mod inode;
+pub(crate) mod kprobe;
 pub(crate) mod node;
 pub(crate) mod rcu;
 pub(crate) mod rhashtable;
@@ -24,6 +25,7 @@ pub(crate) use fs_type::{
 };
 pub(crate) use ida::Ida;
 pub(crate) use inode::Inode;
+pub(crate) use kprobe::{Kprobe, ProbeSpec, ProbeTarget, Regs};
 pub(crate) use node::{
     AttrChange, Attrs, DirEntry, Found, PollRegistrar, ReadSink, SeqOut, Tree, WriteSource,
 };

@@ -68,6 +68,39 @@ impl RingBuffer {
         true
     }
 
+    /// As [`RingBuffer::write`], but the record is committed only if `keep` accepts it
+    /// once filled; else its room is given back (`ring_buffer_discard_commit`), so a
+    /// filtered record costs no buffer space. Callable in any context, NMI included.
+    pub(crate) fn write_if(
+        &self,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+        keep: impl FnOnce(&[u8]) -> bool,
+    ) -> bool {
+        // SAFETY: `self` is a live buffer (type invariant of the slot that lent it).
+        let ev = unsafe { lb::ring_buffer_lock_reserve(self.as_ptr(), len as c_ulong) };
+        if ev.is_null() {
+            return false;
+        }
+        // SAFETY: As in `write`.
+        let data = unsafe {
+            let p = lb::ring_buffer_event_data(ev).cast::<u8>();
+            core::ptr::write_bytes(p, 0, len);
+            core::slice::from_raw_parts_mut(p, len)
+        };
+        fill(data);
+        let kept = keep(data);
+        // SAFETY: Ends the reservation made above, on the same CPU, either way.
+        unsafe {
+            if kept {
+                lb::ring_buffer_unlock_commit(self.as_ptr());
+            } else {
+                lb::ring_buffer_discard_commit(self.as_ptr(), ev);
+            }
+        }
+        kept
+    }
+
     /// The largest record the buffer takes.
     pub(crate) fn max_record(&self) -> usize {
         // SAFETY: `self` is a live buffer.
@@ -173,6 +206,20 @@ impl Buffer {
     /// `irq_work`: safe from any context).
     pub(crate) fn write(&self, len: usize, fill: impl FnOnce(&mut [u8])) -> bool {
         let ok = self.ring().write(len, fill);
+        if ok {
+            self.waiters().notify();
+        }
+        ok
+    }
+
+    /// As [`RingBuffer::write_if`], waking readers of a kept record.
+    pub(crate) fn write_if(
+        &self,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+        keep: impl FnOnce(&[u8]) -> bool,
+    ) -> bool {
+        let ok = self.ring().write_if(len, fill, keep);
         if ok {
             self.waiters().notify();
         }
@@ -347,7 +394,16 @@ impl<W> BufferSlot<W> {
                 iters.push(it, GFP_KERNEL)?;
             }
         }
-        Ok(Some(BufferReader { iters }))
+        // As mainline's `pause-on-trace` (on by default): no recording while `trace` is
+        // read, so that a reader whose own reads are traced (a probe on `vfs_read`)
+        // still reaches the end.
+        // SAFETY: `b` is a live buffer; the reader enables recording again at drop, and
+        // is dropped before the buffer is freed (see above).
+        unsafe { lb::ring_buffer_record_disable(b.rb.as_ptr()) };
+        Ok(Some(BufferReader {
+            iters,
+            paused: b.rb,
+        }))
     }
 }
 
@@ -395,6 +451,16 @@ pub(crate) struct Record<'a> {
 /// Not `Sync`: one user at a time (the open file's lock).
 pub(crate) struct BufferReader {
     iters: KVec<CpuIter>,
+    /// The buffer, whose recording the reader disabled until its drop.
+    paused: NonNull<lb::trace_buffer>,
+}
+
+impl Drop for BufferReader {
+    fn drop(&mut self) {
+        // SAFETY: The buffer outlives its readers (see `BufferSlot::reader`); this undoes
+        // the disable made when the reader was made.
+        unsafe { lb::ring_buffer_record_enable(self.paused.as_ptr()) };
+    }
 }
 
 // SAFETY: The iterators may be used from any task, one at a time (`&mut self`).

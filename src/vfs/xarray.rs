@@ -168,6 +168,46 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         }
     }
 
+    /// The entry at `index`, borrowed for the RCU read section `_rcu`: for readers that
+    /// cannot enter the SRCU domain, such as a probe handler (which runs like an NMI,
+    /// where SRCU readers are not allowed). Sound because an entry's memory goes only an
+    /// RCU grace period after its last reference is dropped (`RcuArc`), whoever erased
+    /// it and whenever.
+    pub(crate) fn load_rcu<'a>(
+        &'a self,
+        index: usize,
+        _rcu: &'a kernel::sync::rcu::Guard,
+    ) -> Option<&'a T> {
+        // SAFETY: `raw()` is an initialised xarray; `xa_load` reads under RCU, and
+        // gives NULL for a reserved slot.
+        let p = unsafe { bindings::xa_load(self.raw(), index) };
+        if p.is_null() || is_internal(p) {
+            return None;
+        }
+        // SAFETY: A present entry of the array, whose memory outlives `_rcu` (above).
+        Some(unsafe { RcuArc::<T>::borrow_raw(p) })
+    }
+
+    /// Calls `f` with every present entry, in index order, borrowed for the RCU read
+    /// section `_rcu` (see [`RcuXArray::load_rcu`]), until `f` returns false.
+    pub(crate) fn walk_rcu<'a>(
+        &'a self,
+        _rcu: &'a kernel::sync::rcu::Guard,
+        mut f: impl FnMut(&'a T) -> bool,
+    ) {
+        let mut from = 0;
+        while let Some((index, p)) = self.find_raw(from) {
+            // SAFETY: As in `load_rcu`.
+            if !f(unsafe { RcuArc::<T>::borrow_raw(p) }) {
+                return;
+            }
+            match index.checked_add(1) {
+                Some(next) => from = next,
+                None => return,
+            }
+        }
+    }
+
     /// Calls `f` with every present entry at an index `>= from`, in index order, borrowed
     /// for the SRCU read section `_guard`, until `f` returns false; returns whether the
     /// walk reached the end.

@@ -2,12 +2,13 @@
 # Benchmark: eventfs-rs against mainline tracefs, side by side in one guest run on the
 # report kernel (no debug checkers; built on first use by `scripts/setup.sh report`).
 # At each N (default 100 1000 10000) the guest's `eventfs-stress bench` times, for both
-# filesystems with one group of N synthetic events: create 100 per write and one per
-# write, remove one by one and all at once (O_TRUNC), cold and warm lookup of 100 event
-# directories, readdir of the group, cold and warm stat of every file, busybox find,
-# and enable/disable of the group and of every event; then, for both in turns (each pair
-# of samples under the same load), 1000 injects, reading them from trace_pipe, 1000
-# trace_marker writes, and 1000 writes to trace (ignored by both: the syscall floor).
+# filesystems with one group of N synthetic events, in turns (one sample of each per
+# round, so that each pair of samples sees the same load): create 100 per write and one
+# per write, remove one by one and all at once (O_TRUNC), cold and warm lookup of 100
+# event directories, readdir of the group, cold and warm stat of every file, busybox
+# find, and enable/disable of the group and of every event; then 1000 injects, reading
+# them from trace_pipe, 1000 trace_marker writes, and 1000 writes to trace (ignored by
+# both: the syscall floor).
 # Not part of scripts/test.sh.
 #   scripts/bench.sh [N...]
 # Writes the table (bench.md) and the plot (bench.svg, time against N, log-log; also

@@ -4,10 +4,17 @@
     benchreport.py RESULT.txt TABLE.md PLOT.svg [NOTE...]
 
 RESULT.txt holds `BENCH FS N MEASURE MEDIAN_US MIN_US` lines (FS: eventfs or tracefs),
-each followed by `# samples FS N MEASURE RUNS: US...`, among others. TABLE.md gets one
-row per measure and N: the medians of mainline tracefs and of eventfs-rs in ms and their
-ratio; PLOT.svg one log-log panel per measure, time against N, one line per filesystem.
-Each NOTE becomes a line above the table. The SVG is parsed back as XML before exiting.
+each followed by `# samples FS N MEASURE RUNS: US...`, among others. A measure taken in
+turns (`eventfs-stress bench pair` and `bench records`: one sample of each filesystem
+per round) is marked by a `# paired N MEASURE` line; the record measures were taken in
+turns before the mark existed, and are read as marked (PAIRED). TABLE.md gets one row
+per measure and N: the medians of mainline tracefs and of eventfs-rs in ms and their
+ratio, which for a measure taken in turns whose two sample lists have the same length
+is the median of the rounds' ratios (sample k of one over sample k of the other: each
+pair saw the same load, where the guest's speed drifts), and the ratio of the medians
+otherwise. PLOT.svg gets one log-log panel per measure, time against N, one line per
+filesystem. Each NOTE becomes a line above the table. The SVG is parsed back as XML
+before exiting.
 """
 import math
 import re
@@ -40,21 +47,29 @@ MEASURES = [
 FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
 LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+)\s*$")
 SAMPLES = re.compile(r"^# samples (eventfs|tracefs) (\d+) (\w+) (\d+):(.*)$")
-# Measures taken in turns, one sample of each filesystem per round (`bench records`):
-# their ratio is the median of the rounds' ratios, each pair taken under the same load.
+# A measure taken in turns (`bench pair`, `bench records`), one sample of each
+# filesystem per round: its ratio is the median of the rounds' ratios, each pair taken
+# under the same load.
+PAIRED_LINE = re.compile(r"^# paired (\d+) (\w+)\s*$")
+# The record measures, taken in turns before the tool marked them with `# paired`:
+# result files from then are read the same way.
 PAIRED = {"inject_1000", "trace_pipe_1000", "trace_marker_1000", "write_floor_1000"}
 
 
 def parse(path):
-    """{(fs, n, measure): (median_us, min_us, runs)}, the comment lines, and
-    {(fs, n, measure): [sample_us, ...]} in the order taken."""
-    data, runs, notes, samples = {}, {}, [], {}
+    """{(fs, n, measure): (median_us, min_us, runs)}, the comment lines,
+    {(fs, n, measure): [sample_us, ...]} in the order taken, and the set of
+    (n, measure) taken in turns (marked `# paired`, or in PAIRED)."""
+    data, runs, notes, samples, paired = {}, {}, [], {}, set()
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
             m = LINE.match(line)
             s = SAMPLES.match(line)
-            if m:
+            p = PAIRED_LINE.match(line)
+            if p:
+                paired.add((int(p.group(1)), p.group(2)))
+            elif m:
                 fs, n, meas, med, mn = m.groups()
                 data[(fs, int(n), meas)] = (float(med), float(mn))
             elif s:
@@ -64,7 +79,24 @@ def parse(path):
             elif line.startswith("# ") and ("files_per_event" in line or "Linux" in line):
                 notes.append(line[2:])
     data = {k: (med, mn, runs.get(k, 0)) for k, (med, mn) in data.items()}
-    return data, notes, samples
+    paired |= {(n, meas) for (_, n, meas) in data if meas in PAIRED}
+    return data, notes, samples, paired
+
+
+def ratio(data, samples, paired, n, meas):
+    """eventfs-rs / mainline at (n, meas), and whether it is the median of the rounds'
+    ratios (taken in turns, two sample lists of the same length) rather than the ratio
+    of the medians; None if either filesystem is missing."""
+    t = data.get(("tracefs", n, meas))
+    e = data.get(("eventfs", n, meas))
+    if not (t and e and t[0] > 0):
+        return None, False
+    ts, es = samples.get(("tracefs", n, meas)), samples.get(("eventfs", n, meas))
+    if (n, meas) in paired and ts and es and len(ts) == len(es):
+        rounds = [b / a for a, b in zip(ts, es) if a > 0]
+        if rounds:
+            return median(rounds), True
+    return e[0] / t[0], False
 
 
 def median(v):
@@ -87,34 +119,48 @@ def ms(us):
     return f"{v:.3f}"
 
 
-def table(data, notes, ns, samples):
-    out = ["# eventfs-rs against mainline tracefs", ""]
-    out += [f"- {n}" for n in dict.fromkeys(notes)]
-    out += [
-        "- median of the runs in ms (min and run count in the raw lines below); "
-        "ratio = eventfs-rs / mainline (below 1: eventfs-rs is faster; 1/x: x times faster); "
-        "for the record measures, taken in turns, the median of the ratios of the rounds",
-        "",
-        "| measure | N | mainline ms | eventfs-rs ms | ratio |",
-        "|---|---:|---:|---:|---:|",
-    ]
+def turns_note(rounds, medians):
+    """The note's words on which ratios are medians of the rounds' ratios: `rounds` and
+    `medians` are the measures (names) with a ratio of either kind, a measure in both
+    if it has one kind at one N and the other at another."""
+    if not rounds:
+        return "the ratio of the medians (no measure taken in turns)"
+    which = "every measure" if not medians else "the measures " + ", ".join(rounds)
+    text = (f"for {which}, taken in turns (one sample of each filesystem per round), "
+            "the median of the ratios of the rounds")
+    if medians:
+        text += "; otherwise, the ratio of the medians"
+    return text
+
+
+def table(data, notes, ns, samples, paired):
+    rows, rounds, medians = [], [], []
     for meas, desc in MEASURES:
         for n in ns:
             t = data.get(("tracefs", n, meas))
             e = data.get(("eventfs", n, meas))
             if not t and not e:
                 continue
-            ratio = "-"
-            if t and e and t[0] > 0:
-                r = e[0] / t[0]
-                te = samples.get(("tracefs", n, meas)), samples.get(("eventfs", n, meas))
-                if meas in PAIRED and te[0] and te[1] and len(te[0]) == len(te[1]):
-                    r = median([b / a for a, b in zip(*te) if a > 0])
+            r, by_rounds = ratio(data, samples, paired, n, meas)
+            text = "-"
+            if r is not None:
+                (rounds if by_rounds else medians).append(meas)
                 # Far below 1, "1/x" reads better than a run of zeros.
-                ratio = f"{r:.2f}" if r >= 0.1 else f"1/{1 / r:.0f}"
-            out.append(
-                f"| {meas}: {desc} | {n} | {ms(t and t[0])} | {ms(e and e[0])} | {ratio} |"
+                text = f"{r:.2f}" if r >= 0.1 else f"1/{1 / r:.0f}"
+            rows.append(
+                f"| {meas}: {desc} | {n} | {ms(t and t[0])} | {ms(e and e[0])} | {text} |"
             )
+    out = ["# eventfs-rs against mainline tracefs", ""]
+    out += [f"- {n}" for n in dict.fromkeys(notes)]
+    out += [
+        "- median of the runs in ms (min and run count in the raw lines below); "
+        "ratio = eventfs-rs / mainline (below 1: eventfs-rs is faster; 1/x: x times faster): "
+        + turns_note(list(dict.fromkeys(rounds)), list(dict.fromkeys(medians))),
+        "",
+        "| measure | N | mainline ms | eventfs-rs ms | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    out += rows
     out += ["", "Raw lines (fs n measure median_us min_us runs):", "", "```"]
     for (fs, n, meas), (med, mn, runs) in sorted(data.items()):
         out.append(f"{fs} {n} {meas} {med:.1f} {mn:.1f} {runs}")
@@ -213,13 +259,13 @@ def plot(data, ns):
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    data, notes, samples = parse(sys.argv[1])
+    data, notes, samples, paired = parse(sys.argv[1])
     notes += sys.argv[4:]
     if not data:
         sys.exit(f"benchreport: no bench lines in {sys.argv[1]}")
     ns = sorted({k[1] for k in data})
     with open(sys.argv[2], "w", encoding="utf-8") as f:
-        f.write(table(data, notes, ns, samples))
+        f.write(table(data, notes, ns, samples, paired))
     svg = plot(data, ns)
     with open(sys.argv[3], "w", encoding="utf-8") as f:
         f.write(svg)

@@ -1,14 +1,14 @@
 #!/bin/sh
 # Benchmark (guest side): eventfs-rs against mainline tracefs in the same guest, at each
-# N given (default 100 1000 10000). For each N, `eventfs-stress bench` times every
-# measure on eventfs-rs (mounted at /mnt/events), then on tracefs's synthetic events,
-# each starting and ending with an empty registry; then the record measures of both, in
-# turns. Run on the report kernel (no debug
-# checkers, which would dominate the timings).
+# N given (default 100 1000 10000). For each N, `eventfs-stress bench pair` times every
+# structural measure on eventfs-rs (mounted at /mnt/events) and on tracefs's synthetic
+# events in turns, one sample of each per round, each registry starting and ending
+# empty; then `bench records` the record measures of both, in turns too. Run on the
+# report kernel (no debug checkers, which would dominate the timings).
 #   bench.sh [N...]
 # Output: the tool's `BENCH FS N MEASURE MEDIAN_US MIN_US` lines (scripts/bench.sh turns
-# them into the table and the plot), `#` comments (every sample of each measure, files
-# per event), and the seconds each part took.
+# them into the table and the plot), `#` comments (every sample of each measure, which
+# measures were taken in turns, files per event), and the seconds each part took.
 MNT=/mnt/events
 TRACING=/sys/kernel/tracing
 echo 1 >/tmp/bench.rc
@@ -22,14 +22,15 @@ mkdir -p $MNT
 mount -t eventfs none $MNT
 echo "# Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs"
 for n in "$@"; do
-	for fs in eventfs tracefs; do
-		t0=$(date +%s)
-		# Up to 9 runs of each measure (the short ones vary most under TCG), but no
-		# new run once 10 s have gone into it: at N=10,000 mainline's creates,
-		# removals and cold stats take seconds each.
-		eventfs-stress bench --runs 9 --budget 10 --mount $MNT --tracing $TRACING $fs "$n"
-		echo "# $fs N=$n took $(($(date +%s) - t0)) s"
-	done
+	# The structural measures of both in turns: the guest's speed drifts under TCG, so
+	# one filesystem's block then the other's gives ratios that move with the drift,
+	# while the two samples of a round see the same load. Up to 9 rounds of each
+	# measure group (the short ones vary most under TCG), but no new round once 20 s
+	# have gone into it (a round takes one sample of each, twice as long as one): at
+	# N=10,000 mainline's creates, removals and cold stats take seconds each.
+	t0=$(date +%s)
+	eventfs-stress bench --runs 9 --budget 20 --mount $MNT --tracing $TRACING pair "$n"
+	echo "# pair N=$n took $(($(date +%s) - t0)) s"
 	# The record measures (inject, trace_pipe, trace_marker) of both in turns: they
 	# take microseconds each, where the guest's speed drifts more than between them.
 	t0=$(date +%s)

@@ -1,5 +1,5 @@
-//! `eventfs-stress bench`: timings of one filesystem, eventfs-rs or mainline tracefs,
-//! with N synthetic events (see `scripts/bench.sh`).
+//! `eventfs-stress bench`: timings of eventfs-rs against mainline tracefs with N synthetic
+//! events (see `scripts/bench.sh`).
 //!
 //! Both filesystems go through the same code; only the [`Layout`] (paths and command
 //! lines) differs. eventfs events are `s:synthetic/evI u64 lat; char comm[16]` in
@@ -9,20 +9,36 @@
 //! Both trees thus have one group of N events in `events/`, whose `enable` covers every
 //! event.
 //!
+//! `bench eventfs N` and `bench tracefs N` take the structural measures (create, remove,
+//! lookup, readdir, stat, `find`, enable; the [`Structural`]s) of that one filesystem;
+//! `bench pair N` takes the same of both in turns, and `bench records N` the record
+//! measures (inject, `trace_pipe`, `trace_marker`) of both in turns. In turns, each
+//! repetition is a round with one sample of each filesystem, which one goes first
+//! alternating ([`round_order`]): the guest's speed drifts under QEMU/TCG, by more than
+//! the difference measured, so one filesystem's block of measures and then the other's
+//! give ratios that move from one N to the next, while the two samples of a round see the
+//! same load. [`take`] drives a group over one filesystem or over both in turns with the
+//! same [`Bench::sample`], so the single and the paired runs share every measure.
+//!
 //! Every measure is repeated (`--runs`, `--slow-runs` for the one-per-write create and
 //! remove, whose N separate writes are the slowest part) and timed with
 //! `clock_gettime(CLOCK_MONOTONIC)` around exactly the system calls of the operation; the
-//! paths and write buffers are built beforehand. Output, one line per measure, followed by
-//! a comment with every sample (how many runs there were, and how much they spread):
+//! paths and write buffers are built beforehand. Output, one line per measure and
+//! filesystem, followed by a comment with every sample (how many runs there were, and
+//! how much they spread), and for a measure taken in turns a comment that says so:
 //!
 //! ```text
 //! BENCH FS N MEASURE MEDIAN_US MIN_US
 //! # samples FS N MEASURE RUNS: US US ...
+//! # paired N MEASURE
 //! ```
 //!
-//! Lines starting with `#` are comments (progress, files per event). The tool checks the
-//! state between measures (every event there after a create, none after a removal,
-//! enable files reading what was written) and exits 1 if one check fails.
+//! The two sample lists of a paired measure have the same length and are in round order:
+//! sample k of eventfs and sample k of tracefs were taken in round k (`benchreport.py`
+//! takes the median of the rounds' ratios for these). Lines starting with `#` are
+//! comments (progress, files per event). The tool checks the state between measures
+//! (every event there after a create, none after a removal, enable files reading what
+//! was written) and exits 1 if one check fails.
 
 use std::ffi::CString;
 use std::fmt;
@@ -35,18 +51,25 @@ use crate::sys::{self, cpath, Fd};
 
 /// The usage text of the subcommand.
 pub const USAGE: &str = "\
-usage: eventfs-stress bench [OPTIONS] eventfs|tracefs|records N
+usage: eventfs-stress bench [OPTIONS] eventfs|tracefs|pair|records N
 
-Times operations on N synthetic events in eventfs-rs or in mainline tracefs (`records`:
-the record measures, inject, trace_pipe and trace_marker, of both in turns); prints
-`BENCH FS N MEASURE MEDIAN_US MIN_US` per measure, then `# samples FS N MEASURE RUNS: US...`
-with every sample. Owns the filesystem's event
-registry while it runs: it must be empty at the start, and is left empty.
+Times operations on N synthetic events in eventfs-rs and in mainline tracefs.
+  eventfs, tracefs  the structural measures (create, remove, lookup, readdir, stat,
+                    find, enable) of that filesystem alone
+  pair              the structural measures of both, in turns
+  records           the record measures (inject, trace_pipe, trace_marker) of both,
+                    in turns
+In turns: each repetition is a round with one sample of each filesystem, which one
+goes first alternating. Prints `BENCH FS N MEASURE MEDIAN_US MIN_US` per measure and
+filesystem, then `# samples FS N MEASURE RUNS: US...` with every sample, and in turns
+`# paired N MEASURE` (sample k of both lists is round k). Owns the event registry of
+each filesystem it measures while it runs: it must be empty at the start, and is left
+empty.
 
-  --runs R          repetitions of each measure (default 5)
+  --runs R          repetitions (rounds, in turns) of each measure (default 5)
   --slow-runs R     repetitions of the one-per-write create and remove (default: --runs)
-  --budget SECS     start no further repetition of a measure once SECS have passed
-                    since its first began (default 20; the first always runs)
+  --budget SECS     start no further repetition of a measure group once SECS have
+                    passed since its first began (default 20; the first always runs)
   --mount DIR       the eventfs mount (default /mnt/events)
   --tracing DIR     the tracefs mount (default /sys/kernel/tracing)
   --busybox PATH    the busybox binary run for `find` (default /bin/busybox)
@@ -84,13 +107,24 @@ impl fmt::Display for Target {
     }
 }
 
+/// Which measures a bench run takes, of which filesystems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `eventfs`, `tracefs`: the structural measures of `target` alone.
+    Single,
+    /// `pair`: the structural measures of both filesystems, in turns.
+    Pair,
+    /// `records`: the record measures of both filesystems, in turns.
+    Records,
+}
+
 /// What a bench run does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BenchConfig {
-    /// The filesystem measured.
+    /// The filesystem measured in [`Mode::Single`] (unused otherwise).
     pub target: Target,
-    /// `records`: the record measures of both filesystems, in turns (`target` unused).
-    pub records: bool,
+    /// Which measures, of one filesystem or of both in turns.
+    pub mode: Mode,
     /// Number of events.
     pub n: usize,
     /// Repetitions of each measure.
@@ -105,6 +139,18 @@ pub struct BenchConfig {
     pub tracing: String,
     /// The busybox binary (for `find`).
     pub busybox: String,
+}
+
+impl BenchConfig {
+    /// The run's name in its failure line: the filesystem measured alone, or the
+    /// subcommand that measures both.
+    pub fn label(&self) -> String {
+        match self.mode {
+            Mode::Single => self.target.to_string(),
+            Mode::Pair => "pair".to_string(),
+            Mode::Records => "records".to_string(),
+        }
+    }
 }
 
 /// Parses the subcommand's arguments (after `bench`). `Ok(None)` means `--help`.
@@ -143,14 +189,19 @@ pub fn parse(args: &[String]) -> Result<Option<BenchConfig>, String> {
             _ => positional.push(arg.as_str()),
         }
     }
-    let [fs, n] = positional[..] else {
-        return Err("expected two arguments: eventfs|tracefs|records N".to_string());
+    let [what, n] = positional[..] else {
+        return Err("expected two arguments: eventfs|tracefs|pair|records N".to_string());
     };
-    let (target, records) = match fs {
-        "eventfs" => (Target::Eventfs, false),
-        "tracefs" => (Target::Tracefs, false),
-        "records" => (Target::Eventfs, true),
-        _ => return Err(format!("'{fs}' is neither eventfs, tracefs nor records")),
+    let (target, mode) = match what {
+        "eventfs" => (Target::Eventfs, Mode::Single),
+        "tracefs" => (Target::Tracefs, Mode::Single),
+        "pair" => (Target::Eventfs, Mode::Pair),
+        "records" => (Target::Eventfs, Mode::Records),
+        _ => {
+            return Err(format!(
+                "'{what}' is none of eventfs, tracefs, pair and records"
+            ))
+        }
     };
     let n = match n.parse::<usize>() {
         Ok(n) if (1..=1_000_000).contains(&n) => n,
@@ -158,7 +209,7 @@ pub fn parse(args: &[String]) -> Result<Option<BenchConfig>, String> {
     };
     Ok(Some(BenchConfig {
         target,
-        records,
+        mode,
         n,
         runs,
         slow_runs: slow_runs.unwrap_or(runs),
@@ -271,6 +322,130 @@ pub fn result_lines(target: Target, n: usize, measure: &str, samples: &[f64]) ->
     )
 }
 
+/// The comment that marks `measure` at `n` as taken in turns, after both filesystems'
+/// lines: `benchreport.py` then takes the median of the rounds' ratios, pairing sample k
+/// of one list with sample k of the other.
+pub fn paired_line(n: usize, measure: &str) -> String {
+    format!("# paired {n} {measure}")
+}
+
+/// The order in which round `round` samples `count` filesystems (indices): rotated by
+/// one per round, so that with two each goes first every other round. The first of a
+/// round can pay for what the other one left behind (or gain from it), and alternating
+/// spreads that over both.
+pub fn round_order(round: usize, count: usize) -> impl Iterator<Item = usize> {
+    (0..count).map(move |k| (round + k) % count)
+}
+
+/// A group of structural measures taken together: each repetition gives one sample of
+/// each of its measures (a create, and the removal that empties the registry again for
+/// the next create, are one repetition; so are an enable and its disable).
+/// [`Bench::sample`] takes one repetition on one filesystem; [`take`] repeats it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Structural {
+    /// `create_batched`, `remove_all`: create the N events [`PER_WRITE`] per write,
+    /// then remove them all at once (`O_TRUNC`).
+    CreateBatched,
+    /// `create_single`, `remove_single`: create the N events one per write, then
+    /// remove them one per write.
+    CreateSingle,
+    /// `lookup_cold`: `stat` of [`LOOKUPS`] event directories after `drop_caches`.
+    LookupCold,
+    /// `lookup_warm`: the same, cached.
+    LookupWarm,
+    /// `readdir`: one complete `getdents64` pass over the group.
+    Readdir,
+    /// `stat_files_cold`: `stat` of every file of every event after `drop_caches`.
+    StatFilesCold,
+    /// `stat_files_warm`: the same, cached.
+    StatFilesWarm,
+    /// `find_cold`: `busybox find` over the group after `drop_caches`.
+    FindCold,
+    /// `find_warm`: the same, cached.
+    FindWarm,
+    /// `enable_group`, `disable_group`: `1`, then `0`, to the group's `enable`.
+    EnableGroup,
+    /// `enable_all`, `disable_all`: `1`, then `0`, to `events/enable`.
+    EnableAll,
+}
+
+impl Structural {
+    /// The groups that start and end with an empty registry, in the order taken.
+    pub const EMPTY: [Structural; 2] = [Structural::CreateBatched, Structural::CreateSingle];
+    /// The groups taken on one population of N events, in the order taken: each warm
+    /// measure after its cold one.
+    pub const POPULATED: [Structural; 9] = [
+        Structural::LookupCold,
+        Structural::LookupWarm,
+        Structural::Readdir,
+        Structural::StatFilesCold,
+        Structural::StatFilesWarm,
+        Structural::FindCold,
+        Structural::FindWarm,
+        Structural::EnableGroup,
+        Structural::EnableAll,
+    ];
+
+    /// The measures of one repetition, in the order of [`Bench::sample`]'s samples.
+    pub fn measures(self) -> &'static [&'static str] {
+        match self {
+            Structural::CreateBatched => &["create_batched", "remove_all"],
+            Structural::CreateSingle => &["create_single", "remove_single"],
+            Structural::LookupCold => &["lookup_cold"],
+            Structural::LookupWarm => &["lookup_warm"],
+            Structural::Readdir => &["readdir"],
+            Structural::StatFilesCold => &["stat_files_cold"],
+            Structural::StatFilesWarm => &["stat_files_warm"],
+            Structural::FindCold => &["find_cold"],
+            Structural::FindWarm => &["find_warm"],
+            Structural::EnableGroup => &["enable_group", "disable_group"],
+            Structural::EnableAll => &["enable_all", "disable_all"],
+        }
+    }
+
+    /// Whether each repetition starts with `drop_caches`: in turns too, each
+    /// filesystem's sample follows its own, as when it is measured alone.
+    pub fn cold(self) -> bool {
+        matches!(
+            self,
+            Structural::LookupCold | Structural::StatFilesCold | Structural::FindCold
+        )
+    }
+
+    /// Whether one untimed repetition of each filesystem comes first. The warm
+    /// measures and readdir: the first pass after the population (or after the cold
+    /// measures) fills the caches and pays for TCG translating the code on its path; in
+    /// turns, the second filesystem's `drop_caches` in the last cold round has also
+    /// emptied the caches the first one's sample had filled.
+    /// The enable writes: the first enable may set up state once (tracefs expands its
+    /// ring buffer).
+    pub fn warm_up(self) -> bool {
+        matches!(
+            self,
+            Structural::LookupWarm
+                | Structural::Readdir
+                | Structural::StatFilesWarm
+                | Structural::FindWarm
+                | Structural::EnableGroup
+                | Structural::EnableAll
+        )
+    }
+
+    /// Whether `--slow-runs` rather than `--runs` bounds the repetitions: the N
+    /// separate writes of the one-per-write create and remove are the slowest part.
+    pub fn slow(self) -> bool {
+        self == Structural::CreateSingle
+    }
+}
+
+/// The record measures, in the order of [`Bench::records_rep`]'s samples.
+pub const RECORD_MEASURES: [&str; 4] = [
+    "inject_1000",
+    "trace_pipe_1000",
+    "trace_marker_1000",
+    "write_floor_1000",
+];
+
 /// `CLOCK_MONOTONIC` in nanoseconds.
 fn now_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -290,8 +465,8 @@ fn timed(f: impl FnOnce() -> Result<(), String>) -> Result<f64, String> {
     Ok((now_ns() - t0) as f64 / 1000.0)
 }
 
-/// The repetitions of one measure: up to `runs`, but none begins once the budget has
-/// passed since the iterator was made (the first always does).
+/// The repetitions of one measure group (rounds, in turns): up to `runs`, but none
+/// begins once the budget has passed since the iterator was made (the first always does).
 struct Reps {
     runs: usize,
     done: usize,
@@ -329,9 +504,13 @@ fn write_each(fd: &Fd, bufs: &[Vec<u8>], path: &str) -> Result<(), String> {
 
 /// One filesystem with N events: the precomputed paths and buffers.
 struct Bench {
+    /// The run's configuration, with `target` this filesystem.
     cfg: BenchConfig,
+    /// Its paths and command lines.
     layout: Layout,
+    /// The control file (`layout.control`).
     control: CString,
+    /// The group directory (`layout.group`).
     group: CString,
     /// Batched create lines, `PER_WRITE` per buffer.
     create_batched: Vec<Vec<u8>>,
@@ -343,9 +522,13 @@ struct Bench {
     lookups: Vec<CString>,
     /// The first and last event directory (checked after creates and removals).
     first_last: [CString; 2],
+    /// Every file of every event: empty until [`Bench::populate`] has listed the files
+    /// of one event.
+    every_file: Vec<CString>,
 }
 
 impl Bench {
+    /// The bench of `cfg.target`: builds every path and write buffer (no system call).
     fn new(cfg: &BenchConfig) -> Bench {
         let root = match cfg.target {
             Target::Eventfs => &cfg.mount,
@@ -364,11 +547,13 @@ impl Bench {
                 .map(|i| cpath(&layout.event_dir(i)))
                 .collect(),
             first_last: [cpath(&layout.event_dir(0)), cpath(&layout.event_dir(n - 1))],
+            every_file: Vec::new(),
             layout,
             cfg: cfg.clone(),
         }
     }
 
+    /// Up to `runs` repetitions within the budget, which starts now.
     fn reps(&self, runs: usize) -> Reps {
         Reps {
             runs,
@@ -376,13 +561,6 @@ impl Bench {
             start: now_ns(),
             budget_ns: self.cfg.budget_secs * 1_000_000_000,
         }
-    }
-
-    fn print(&self, measure: &str, samples: &[f64]) {
-        println!(
-            "{}",
-            result_lines(self.cfg.target, self.cfg.n, measure, samples)
-        );
     }
 
     /// Writes `bufs` to the control file through one descriptor.
@@ -482,6 +660,8 @@ impl Bench {
         Ok(())
     }
 
+    /// `echo 2 > drop_caches`: evicts the dentries and inodes (of both filesystems)
+    /// before a cold sample.
     fn drop_caches() -> Result<(), String> {
         ctx(
             sys::write_file("/proc/sys/vm/drop_caches", "2"),
@@ -504,46 +684,90 @@ impl Bench {
         Ok(())
     }
 
-    fn run(&self) -> Result<(), String> {
-        let (runs, slow) = (self.cfg.runs, self.cfg.slow_runs);
-        self.check_populated(false)
-            .map_err(|e| format!("the registry must start empty: {e}"))?;
-
-        // Batched create, then removal of all at once.
-        println!(
-            "# {}: create {} events, {PER_WRITE} per write",
-            self.cfg.target, self.cfg.n
-        );
-        let (mut create, mut trunc) = (Vec::new(), Vec::new());
-        for () in self.reps(runs) {
-            create.push(timed(|| self.write_control(&self.create_batched))?);
-            self.check_populated(true)?;
-            trunc.push(timed(|| self.truncate())?);
-            self.check_populated(false)?;
+    /// One repetition of `group` on this filesystem: its samples in the order of
+    /// [`Structural::measures`], the state checked after each. `buf` is the `getdents64`
+    /// buffer.
+    fn sample(&self, group: Structural, buf: &mut [u8]) -> Result<Vec<f64>, String> {
+        if group.cold() {
+            Self::drop_caches()?;
         }
-        self.print("create_batched", &create);
-        self.print("remove_all", &trunc);
-
-        // One event per write, then removal one by one.
-        println!(
-            "# {}: create and remove one event per write",
-            self.cfg.target
-        );
-        let (mut create, mut remove) = (Vec::new(), Vec::new());
-        for () in self.reps(slow) {
-            create.push(timed(|| self.write_control(&self.create_single))?);
-            self.check_populated(true)?;
-            remove.push(timed(|| self.write_control(&self.remove_single))?);
-            self.check_populated(false)?;
+        match group {
+            Structural::CreateBatched => self.create_remove(&self.create_batched, None),
+            Structural::CreateSingle => {
+                self.create_remove(&self.create_single, Some(&self.remove_single))
+            }
+            Structural::LookupCold | Structural::LookupWarm => Self::stat_sample(&self.lookups),
+            Structural::Readdir => self.readdir_sample(buf),
+            Structural::StatFilesCold | Structural::StatFilesWarm => {
+                Self::stat_sample(&self.every_file)
+            }
+            Structural::FindCold | Structural::FindWarm => Ok(vec![timed(|| self.find())?]),
+            Structural::EnableGroup => self.enable_sample(&self.layout.group_enable),
+            Structural::EnableAll => self.enable_sample(&self.layout.all_enable),
         }
-        self.print("create_single", &create);
-        self.print("remove_single", &remove);
+    }
 
-        // The rest on one population.
+    /// Creates every event by writing `create`, then removes them by writing `remove`
+    /// (`None`: all at once, `O_TRUNC`); checks that all are there after the create and
+    /// none after the removal. Returns both times.
+    fn create_remove(
+        &self,
+        create: &[Vec<u8>],
+        remove: Option<&[Vec<u8>]>,
+    ) -> Result<Vec<f64>, String> {
+        let created = timed(|| self.write_control(create))?;
+        self.check_populated(true)?;
+        let removed = timed(|| match remove {
+            Some(bufs) => self.write_control(bufs),
+            None => self.truncate(),
+        })?;
+        self.check_populated(false)?;
+        Ok(vec![created, removed])
+    }
+
+    /// The time of one `stat` of each of `paths`.
+    fn stat_sample(paths: &[CString]) -> Result<Vec<f64>, String> {
+        Ok(vec![timed(|| Self::stat_all(paths))?])
+    }
+
+    /// The time of one `getdents64` pass over the group, which must list N event
+    /// directories.
+    fn readdir_sample(&self, buf: &mut [u8]) -> Result<Vec<f64>, String> {
+        let mut entries = 0;
+        let t = timed(|| {
+            entries = Self::readdir(&self.group, buf)?
+                .iter()
+                .filter(|(_, dir)| *dir)
+                .count();
+            Ok(())
+        })?;
+        if entries != self.cfg.n {
+            return Err(format!(
+                "{}: {entries} event directories listed, expected {}",
+                self.layout.group, self.cfg.n
+            ));
+        }
+        Ok(vec![t])
+    }
+
+    /// The times of writing `1`, then `0`, to the `enable` at `path`; the group's
+    /// `enable` must read each back (it is the group's own, or covers the group).
+    fn enable_sample(&self, path: &str) -> Result<Vec<f64>, String> {
+        let path = cpath(path);
+        let on = timed(|| Self::write_enable(&path, b"1"))?;
+        self.check_group_enable('1')?;
+        let off = timed(|| Self::write_enable(&path, b"0"))?;
+        self.check_group_enable('0')?;
+        Ok(vec![on, off])
+    }
+
+    /// Creates the N events for [`Structural::POPULATED`], lists the files of one event
+    /// (printed as a comment: they differ between the filesystems) and builds the paths
+    /// of those files in every event for the `stat_files` measures.
+    fn populate(&mut self, buf: &mut [u8]) -> Result<(), String> {
         self.write_control(&self.create_batched)?;
         self.check_populated(true)?;
-        let mut buf = vec![0u8; DIRENT_BUF];
-        let files: Vec<String> = Self::readdir(&self.first_last[0], &mut buf)?
+        let files: Vec<String> = Self::readdir(&self.first_last[0], buf)?
             .into_iter()
             .filter(|(_, dir)| !dir)
             .map(|(name, _)| name)
@@ -554,95 +778,13 @@ impl Bench {
             files.len(),
             files.join(" ")
         );
-        let every_file: Vec<CString> = (0..self.cfg.n)
+        self.every_file = (0..self.cfg.n)
             .flat_map(|i| {
                 let dir = self.layout.event_dir(i);
                 files.iter().map(move |f| cpath(&format!("{dir}/{f}")))
             })
             .collect();
-
-        println!("# {}: lookups, readdir, stat, find", self.cfg.target);
-        let mut samples = Vec::new();
-        for () in self.reps(runs) {
-            Self::drop_caches()?;
-            samples.push(timed(|| Self::stat_all(&self.lookups))?);
-        }
-        self.print("lookup_cold", &samples);
-        samples.clear();
-        Self::stat_all(&self.lookups)?;
-        for () in self.reps(runs) {
-            samples.push(timed(|| Self::stat_all(&self.lookups))?);
-        }
-        self.print("lookup_warm", &samples);
-
-        samples.clear();
-        // An untimed pass first, as for the warm lookups: the first pass after the
-        // population also pays for TCG translating the code on its path.
-        Self::readdir(&self.group, &mut buf)?;
-        let mut entries = 0;
-        for () in self.reps(runs) {
-            samples.push(timed(|| {
-                entries = Self::readdir(&self.group, &mut buf)?
-                    .iter()
-                    .filter(|(_, dir)| *dir)
-                    .count();
-                Ok(())
-            })?);
-            if entries != self.cfg.n {
-                return Err(format!(
-                    "{}: {entries} event directories listed, expected {}",
-                    self.layout.group, self.cfg.n
-                ));
-            }
-        }
-        self.print("readdir", &samples);
-
-        samples.clear();
-        for () in self.reps(runs) {
-            Self::drop_caches()?;
-            samples.push(timed(|| Self::stat_all(&every_file))?);
-        }
-        self.print("stat_files_cold", &samples);
-        samples.clear();
-        for () in self.reps(runs) {
-            samples.push(timed(|| Self::stat_all(&every_file))?);
-        }
-        self.print("stat_files_warm", &samples);
-
-        samples.clear();
-        for () in self.reps(runs) {
-            Self::drop_caches()?;
-            samples.push(timed(|| self.find())?);
-        }
-        self.print("find_cold", &samples);
-        samples.clear();
-        for () in self.reps(runs) {
-            samples.push(timed(|| self.find())?);
-        }
-        self.print("find_warm", &samples);
-
-        println!("# {}: enable and disable", self.cfg.target);
-        for (what, path) in [
-            ("group", &self.layout.group_enable),
-            ("all", &self.layout.all_enable),
-        ] {
-            let path = cpath(path);
-            // The first enable may set up state once (tracefs expands its ring buffer).
-            Self::write_enable(&path, b"1")?;
-            Self::write_enable(&path, b"0")?;
-            let (mut on, mut off) = (Vec::new(), Vec::new());
-            for () in self.reps(runs) {
-                on.push(timed(|| Self::write_enable(&path, b"1"))?);
-                self.check_group_enable('1')?;
-                off.push(timed(|| Self::write_enable(&path, b"0"))?);
-                self.check_group_enable('0')?;
-            }
-            self.print(&format!("enable_{what}"), &on);
-            self.print(&format!("disable_{what}"), &off);
-        }
-
-        self.truncate()?;
-        self.check_populated(false)
+        Ok(())
     }
 
     /// Writes `bufs` to `path` through one descriptor, each in one `write(2)`.
@@ -693,8 +835,9 @@ impl Bench {
     /// One repetition of the record measures: the floor under the writers ([`RECORDS`]
     /// writes to `trace`, which both filesystems accept and ignore), [`RECORDS`] injects
     /// of event 0, reading them back from `trace_pipe`, and [`RECORDS`] `trace_marker`
-    /// writes, each through one descriptor. Event 0 must be enabled.
-    fn records_rep(&self, s: &mut RecordSamples) -> Result<(), String> {
+    /// writes, each through one descriptor. Event 0 must be enabled. Returns the
+    /// samples in the order of [`RECORD_MEASURES`].
+    fn records_rep(&self) -> Result<Vec<f64>, String> {
         let inject = format!("{}/inject", self.layout.event_dir(0));
         let marker = format!("{}/trace_marker", self.layout.root);
         let trace = format!("{}/trace", self.layout.root);
@@ -706,58 +849,157 @@ impl Bench {
         let marks: Vec<Vec<u8>> = (0..RECORDS)
             .map(|i| format!("bench mark {i}\n").into_bytes())
             .collect();
-        s.floor.push(timed(|| Self::write_all_to(&trace, &marks))?);
+        let floor = timed(|| Self::write_all_to(&trace, &marks))?;
         self.clear_trace()?;
-        s.inject
-            .push(timed(|| Self::write_all_to(&inject, &injects))?);
+        let injected = timed(|| Self::write_all_to(&inject, &injects))?;
         let mut got = 0;
-        s.pipe.push(timed(|| {
+        let piped = timed(|| {
             got = self.drain_pipe("ev0: lat=")?;
             Ok(())
-        })?);
+        })?;
         if got != RECORDS {
             return Err(format!(
                 "trace_pipe gave {got} of {RECORDS} injected records"
             ));
         }
-        s.marker
-            .push(timed(|| Self::write_all_to(&marker, &marks))?);
+        let marked = timed(|| Self::write_all_to(&marker, &marks))?;
         let got = self.drain_pipe("bench mark ")?;
         if got != RECORDS {
             return Err(format!("trace_pipe gave {got} of {RECORDS} marker records"));
         }
-        Ok(())
-    }
-
-    /// Prints the record measures.
-    fn print_records(&self, s: &RecordSamples) {
-        self.print("inject_1000", &s.inject);
-        self.print("trace_pipe_1000", &s.pipe);
-        self.print("trace_marker_1000", &s.marker);
-        self.print("write_floor_1000", &s.floor);
+        Ok(vec![injected, piped, marked, floor])
     }
 }
 
-/// The samples of the record measures of one filesystem.
-#[derive(Default)]
-struct RecordSamples {
-    inject: Vec<f64>,
-    pipe: Vec<f64>,
-    marker: Vec<f64>,
-    floor: Vec<f64>,
-}
-
-/// The record measures of both filesystems, each with N events, taken in turns (which
-/// one goes first alternates): each pair of samples sees the same load, so that their
-/// ratio holds even where the guest's speed drifts under TCG.
-fn records_pair(cfg: &BenchConfig) -> Result<(), String> {
-    let both = [Target::Eventfs, Target::Tracefs].map(|target| {
+/// The benches of both filesystems, eventfs first, for the runs in turns.
+fn both(cfg: &BenchConfig) -> [Bench; 2] {
+    [Target::Eventfs, Target::Tracefs].map(|target| {
         Bench::new(&BenchConfig {
             target,
             ..cfg.clone()
         })
-    });
-    for b in &both {
+    })
+}
+
+/// Who a progress comment is about: the one filesystem, or both in turns.
+fn label(benches: &[Bench]) -> String {
+    let names: Vec<String> = benches.iter().map(|b| b.cfg.target.to_string()).collect();
+    match names.len() {
+        1 => names.join(""),
+        _ => format!("{} in turns", names.join(" and ")),
+    }
+}
+
+/// Repeats `rep` over `benches` (one, or both in turns) within `runs` repetitions and
+/// the budget: each repetition is a round with one call of `rep` per bench, in
+/// [`round_order`]; with `warm_up`, one untimed round first, not counted against the
+/// budget. Returns `samples[bench][measure]`, one sample per round in round order, so
+/// that sample k of every bench is round k.
+fn take_samples(
+    benches: &[Bench],
+    measures: usize,
+    runs: usize,
+    warm_up: bool,
+    mut rep: impl FnMut(&Bench) -> Result<Vec<f64>, String>,
+) -> Result<Vec<Vec<Vec<f64>>>, String> {
+    if warm_up {
+        for b in benches {
+            rep(b)?;
+        }
+    }
+    let mut samples = vec![vec![Vec::new(); measures]; benches.len()];
+    for (round, ()) in benches[0].reps(runs).enumerate() {
+        for i in round_order(round, benches.len()) {
+            let got = rep(&benches[i])?;
+            assert_eq!(got.len(), measures, "samples of one repetition");
+            for (list, s) in samples[i].iter_mut().zip(got) {
+                list.push(s);
+            }
+        }
+    }
+    Ok(samples)
+}
+
+/// The output of one group: for each measure, every bench's [`result_lines`], then,
+/// with more than one bench (taken in turns), the [`paired_line`].
+fn group_lines(benches: &[Bench], measures: &[&str], samples: &[Vec<Vec<f64>>]) -> String {
+    let mut out = Vec::new();
+    for (k, measure) in measures.iter().enumerate() {
+        for (b, s) in benches.iter().zip(samples) {
+            out.push(result_lines(b.cfg.target, b.cfg.n, measure, &s[k]));
+        }
+        if benches.len() > 1 {
+            out.push(paired_line(benches[0].cfg.n, measure));
+        }
+    }
+    out.join("\n")
+}
+
+/// Takes the measures named `measures` on `benches` (see [`take_samples`]) and prints
+/// them.
+fn take(
+    benches: &[Bench],
+    measures: &[&str],
+    runs: usize,
+    warm_up: bool,
+    rep: impl FnMut(&Bench) -> Result<Vec<f64>, String>,
+) -> Result<(), String> {
+    let samples = take_samples(benches, measures.len(), runs, warm_up, rep)?;
+    println!("{}", group_lines(benches, measures, &samples));
+    Ok(())
+}
+
+/// Takes `group` on `benches` with [`Bench::sample`], after a progress comment.
+fn take_group(benches: &[Bench], group: Structural, buf: &mut [u8]) -> Result<(), String> {
+    let cfg = &benches[0].cfg;
+    let runs = if group.slow() {
+        cfg.slow_runs
+    } else {
+        cfg.runs
+    };
+    println!(
+        "# {}: N={} {}",
+        label(benches),
+        cfg.n,
+        group.measures().join(" ")
+    );
+    take(benches, group.measures(), runs, group.warm_up(), |b| {
+        b.sample(group, buf)
+    })
+}
+
+/// The structural measures of `benches`, one filesystem or both in turns: the
+/// [`Structural::EMPTY`] groups from an empty registry (a round creates and removes the
+/// events in one filesystem, then in the other), then the [`Structural::POPULATED`]
+/// ones on one population of N events (in both at once, in turns: they are separate
+/// filesystems). Every registry must start empty, and is left empty.
+fn structural(benches: &mut [Bench]) -> Result<(), String> {
+    for b in benches.iter() {
+        b.check_populated(false)
+            .map_err(|e| format!("the registry must start empty: {e}"))?;
+    }
+    let mut buf = vec![0u8; DIRENT_BUF];
+    for group in Structural::EMPTY {
+        take_group(benches, group, &mut buf)?;
+    }
+    for b in benches.iter_mut() {
+        b.populate(&mut buf)?;
+    }
+    for group in Structural::POPULATED {
+        take_group(benches, group, &mut buf)?;
+    }
+    for b in benches.iter() {
+        b.truncate()?;
+        b.check_populated(false)?;
+    }
+    Ok(())
+}
+
+/// The record measures of both filesystems, each with N events, taken in turns (which
+/// one goes first alternates, one untimed round first): each pair of samples sees the
+/// same load, so that their ratio holds even where the guest's speed drifts under TCG.
+fn records_pair(benches: &[Bench]) -> Result<(), String> {
+    for b in benches {
         b.check_populated(false)
             .map_err(|e| format!("the registry must start empty: {e}"))?;
         b.write_control(&b.create_batched)?;
@@ -765,26 +1007,18 @@ fn records_pair(cfg: &BenchConfig) -> Result<(), String> {
         b.enable_first(true)?;
     }
     println!(
-        "# records: eventfs and tracefs in turns, {RECORDS} injects, trace_pipe, {RECORDS} trace_marker writes each"
+        "# records: {}, {RECORDS} injects, trace_pipe, {RECORDS} trace_marker writes each",
+        label(benches)
     );
-    let mut samples = [RecordSamples::default(), RecordSamples::default()];
-    // An untimed round first: the first pass also pays for TCG translating the code.
-    for (b, s) in both.iter().zip(&mut samples) {
-        b.records_rep(s)?;
-        *s = RecordSamples::default();
-    }
-    let mut reps = both[0].reps(cfg.runs);
-    let mut round = 0;
-    while reps.next().is_some() {
-        for k in 0..2 {
-            let i = (round + k) % 2;
-            both[i].records_rep(&mut samples[i])?;
-        }
-        round += 1;
-    }
-    for (b, s) in both.iter().zip(&samples) {
+    take(
+        benches,
+        &RECORD_MEASURES,
+        benches[0].cfg.runs,
+        true,
+        Bench::records_rep,
+    )?;
+    for b in benches {
         b.enable_first(false)?;
-        b.print_records(s);
         b.truncate()?;
         b.check_populated(false)?;
     }
@@ -794,15 +1028,15 @@ fn records_pair(cfg: &BenchConfig) -> Result<(), String> {
 /// Runs the benchmark; returns the exit code.
 pub fn run(cfg: &BenchConfig) -> i32 {
     println!("# BENCH fs n measure median_us min_us");
-    let r = if cfg.records {
-        records_pair(cfg)
-    } else {
-        Bench::new(cfg).run()
+    let r = match cfg.mode {
+        Mode::Single => structural(&mut [Bench::new(cfg)]),
+        Mode::Pair => structural(&mut both(cfg)),
+        Mode::Records => records_pair(&both(cfg)),
     };
     match r {
         Ok(()) => 0,
         Err(e) => {
-            println!("BENCH {} {}: FAILED: {e}", cfg.target, cfg.n);
+            println!("BENCH {} {}: FAILED: {e}", cfg.label(), cfg.n);
             1
         }
     }
@@ -837,11 +1071,31 @@ mod tests {
         assert_eq!(c.budget_secs, 9);
         assert_eq!(parse(&args("eventfs 1 -h")), Ok(None));
         let c = parse(&args("records 10")).unwrap().unwrap();
-        assert!(c.records && c.n == 10);
-        assert!(!parse(&args("tracefs 10")).unwrap().unwrap().records);
+        assert_eq!(
+            (c.mode, c.n, c.label().as_str()),
+            (Mode::Records, 10, "records")
+        );
+        let c = parse(&args("tracefs 10")).unwrap().unwrap();
+        assert_eq!((c.mode, c.label().as_str()), (Mode::Single, "tracefs"));
+        let c = parse(&args("--runs 9 --budget 20 --mount /m/ pair 1000"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (c.mode, c.n, c.runs, c.slow_runs, c.budget_secs),
+            (Mode::Pair, 1000, 9, 9, 20)
+        );
+        assert_eq!((c.mount.as_str(), c.label().as_str()), ("/m", "pair"));
+        let c = parse(&args("pair 5 --slow-runs 2")).unwrap().unwrap();
+        assert_eq!((c.mode, c.n, c.runs, c.slow_runs), (Mode::Pair, 5, 5, 2));
+        assert_eq!(parse(&args("pair 5 --help")), Ok(None));
         for bad in [
             "",
             "eventfs",
+            "pair",
+            "pair 0",
+            "pair x",
+            "pair 10 eventfs",
+            "pairs 10",
             "ext4 10",
             "eventfs 0",
             "eventfs x",
@@ -913,6 +1167,133 @@ mod tests {
             result_lines(Target::Tracefs, 100, "readdir", &[12.34, 10.0, 11.0]),
             "BENCH tracefs 100 readdir 11.0 10.0\n# samples tracefs 100 readdir 3: 12.3 10.0 11.0"
         );
+    }
+
+    #[test]
+    fn rounds_alternate() {
+        let order = |round, count| round_order(round, count).collect::<Vec<_>>();
+        assert_eq!(order(0, 2), [0, 1]);
+        assert_eq!(order(1, 2), [1, 0]);
+        assert_eq!(order(2, 2), [0, 1]);
+        assert_eq!(order(7, 2), [1, 0]);
+        assert_eq!(order(0, 1), [0]);
+        assert_eq!(order(5, 1), [0]);
+        assert_eq!(order(1, 3), [1, 2, 0]);
+        assert_eq!(paired_line(1000, "readdir"), "# paired 1000 readdir");
+    }
+
+    #[test]
+    fn groups_cover_every_measure_once() {
+        let groups: Vec<Structural> = Structural::EMPTY
+            .into_iter()
+            .chain(Structural::POPULATED)
+            .collect();
+        let names: Vec<&str> = groups.iter().flat_map(|g| g.measures()).copied().collect();
+        assert_eq!(
+            names,
+            [
+                "create_batched",
+                "remove_all",
+                "create_single",
+                "remove_single",
+                "lookup_cold",
+                "lookup_warm",
+                "readdir",
+                "stat_files_cold",
+                "stat_files_warm",
+                "find_cold",
+                "find_warm",
+                "enable_group",
+                "disable_group",
+                "enable_all",
+                "disable_all",
+            ]
+        );
+        for g in &groups {
+            // Cold samples start from dropped caches: a warm-up would be dropped too.
+            assert!(!(g.cold() && g.warm_up()), "{g:?}");
+            assert_eq!(g.cold(), g.measures()[0].ends_with("_cold"), "{g:?}");
+            if g.measures()[0].ends_with("_warm") {
+                assert!(g.warm_up(), "{g:?}");
+            }
+        }
+        assert!(Structural::Readdir.warm_up() && Structural::EnableAll.warm_up());
+        assert!(!Structural::CreateBatched.warm_up() && !Structural::CreateSingle.warm_up());
+        let slow: Vec<Structural> = groups.into_iter().filter(|g| g.slow()).collect();
+        assert_eq!(slow, [Structural::CreateSingle]);
+    }
+
+    /// A configuration for the benches of the driver tests (no system call is made).
+    fn cfg(n: usize, runs: usize) -> BenchConfig {
+        let mut c = parse(&args(&format!("--runs {runs} pair {n}")))
+            .unwrap()
+            .unwrap();
+        c.budget_secs = 600;
+        c
+    }
+
+    #[test]
+    fn paired_rounds_in_turns() {
+        let benches = both(&cfg(3, 3));
+        assert_eq!(label(&benches), "eventfs and tracefs in turns");
+        let mut calls = Vec::new();
+        let samples = take_samples(&benches, 2, 3, true, |b| {
+            calls.push(b.cfg.target);
+            let k = calls.len() as f64 - 1.0;
+            Ok(vec![k, 100.0 + k])
+        })
+        .unwrap();
+        use Target::{Eventfs as E, Tracefs as T};
+        // The warm-up round, then rounds whose first alternates.
+        assert_eq!(calls, [E, T, E, T, T, E, E, T]);
+        // Equal lengths, in round order: sample k of both is round k.
+        assert_eq!(samples[0], [vec![2.0, 5.0, 6.0], vec![102.0, 105.0, 106.0]]);
+        assert_eq!(samples[1], [vec![3.0, 4.0, 7.0], vec![103.0, 104.0, 107.0]]);
+        assert_eq!(
+            group_lines(&benches, &["enable_group", "disable_group"], &samples),
+            "BENCH eventfs 3 enable_group 5.0 2.0\n\
+             # samples eventfs 3 enable_group 3: 2.0 5.0 6.0\n\
+             BENCH tracefs 3 enable_group 4.0 3.0\n\
+             # samples tracefs 3 enable_group 3: 3.0 4.0 7.0\n\
+             # paired 3 enable_group\n\
+             BENCH eventfs 3 disable_group 105.0 102.0\n\
+             # samples eventfs 3 disable_group 3: 102.0 105.0 106.0\n\
+             BENCH tracefs 3 disable_group 104.0 103.0\n\
+             # samples tracefs 3 disable_group 3: 103.0 104.0 107.0\n\
+             # paired 3 disable_group"
+        );
+    }
+
+    #[test]
+    fn single_runs_alone() {
+        let mut c = cfg(4, 2);
+        c.target = Target::Tracefs;
+        let benches = [Bench::new(&c)];
+        assert_eq!(label(&benches), "tracefs");
+        let mut calls = 0;
+        let samples = take_samples(&benches, 1, 2, false, |b| {
+            assert_eq!(b.cfg.target, Target::Tracefs);
+            calls += 1;
+            Ok(vec![calls as f64])
+        })
+        .unwrap();
+        assert_eq!(samples, [[[1.0, 2.0]]]);
+        // No paired line for one filesystem.
+        assert_eq!(
+            group_lines(&benches, &["readdir"], &samples),
+            "BENCH tracefs 4 readdir 1.5 1.0\n# samples tracefs 4 readdir 2: 1.0 2.0"
+        );
+        // A failed check ends the group.
+        let mut calls = 0;
+        let r = take_samples(&both(&c), 1, 5, false, |_| {
+            calls += 1;
+            if calls == 3 {
+                Err("check".to_string())
+            } else {
+                Ok(vec![1.0])
+            }
+        });
+        assert_eq!((r, calls), (Err("check".to_string()), 3));
     }
 
     #[test]

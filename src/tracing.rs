@@ -28,9 +28,23 @@ tracing mini-HOWTO:
 \t\t\t  Remove sub-buffer with rmdir
   dynamic_events\t\t- Create/append/remove/show the generic dynamic events
 \t\t\t  Write into this file to define/undefine new trace events.
+  kprobe_events\t\t- Create/append/remove/show the kernel dynamic events
+\t\t\t  Write into this file to define/undefine new trace events.
 \t  accepts: event-definitions (one definition per line)
-\t   Format: s:[synthetic/]<event> <field> [<field>]
+\t   Format: p[:[<group>/][<event>]] <place> [<args>]
+\t           r[maxactive][:[<group>/][<event>]] <place> [<args>]
+\t           s:[synthetic/]<event> <field> [<field>]
 \t           -:[<group>/][<event>]
+\t    place: [<module>:]<symbol>[+<offset>]|<memaddr>
+  place (kretprobe): [<module>:]<symbol>[+<offset>]%return|<memaddr>
+\t     args: <name>=fetcharg[:type]
+\t fetcharg: %<register>, @<address>,
+\t           $stack<index>, $stack, $retval, $comm, $arg<N>,
+\t           +|-[u]<offset>(<fetcharg>), \\imm-value, \\\"imm-string\"
+\t     kernel return probes support: $retval, $arg<N>, $comm
+\t     type: s8/16/32/64, u8/16/32/64, x8/16/32/64, char, string, symbol,
+\t           b<bit-width>@<bit-offset>/<container-size>, ustring,
+\t           symstr, %pd/%pD, <type>\\[<array-size>\\]
 \t    field: <stype> <name>;
 \t    stype: u8/u16/u32/u64, s8/s16/s32/s64, pid_t,
 \t           [unsigned] char/int/long

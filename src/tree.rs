@@ -933,9 +933,7 @@ impl Scope {
 
     /// Whether the event `ev` lacks its entry in [`Scope::printable`].
     fn lacks_printable(&self, ev: &Event) -> bool {
-        self.printable
-            .get(ev.id as usize, &SrcuGuard::new())
-            .is_none()
+        !self.printable.contains(ev.id as usize)
     }
 
     /// Enables or disables event node `e` here.

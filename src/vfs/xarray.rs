@@ -168,6 +168,15 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         }
     }
 
+    /// Whether an entry is present at `index` (a reserved slot is not). Lock-free; takes
+    /// no reference.
+    pub(crate) fn contains(&self, index: usize) -> bool {
+        // SAFETY: `raw()` is an initialised xarray; `xa_load` reads under RCU, and gives
+        // NULL for a reserved slot.
+        let p = unsafe { bindings::xa_load(self.raw(), index) };
+        !p.is_null() && !is_internal(p)
+    }
+
     /// The entry at `index`, borrowed for the RCU read section `_rcu`: for readers that
     /// cannot enter the SRCU domain, such as a probe handler (which runs like an NMI,
     /// where SRCU readers are not allowed). Sound because an entry's memory goes only an

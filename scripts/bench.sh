@@ -8,7 +8,10 @@
 # event directories, readdir of the group, cold and warm stat of every file, busybox
 # find, and enable/disable of the group and of every event; then 1000 injects, reading
 # them from trace_pipe, 1000 trace_marker writes, and 1000 writes to trace (ignored by
-# both: the syscall floor).
+# both: the syscall floor). Once, after every N, the kprobe measures of both in turns:
+# 100 probes on vfs_read defined one per write and removed by O_TRUNC, and 10,000
+# one-byte reads of /dev/zero with a probe on vfs_read disabled, enabled in one
+# instance, and enabled in two (per hit: enabled less disabled, over 10,000).
 # Not part of scripts/test.sh.
 #   scripts/bench.sh [N...]
 # Writes the table (bench.md) and the plot (bench.svg, time against N, log-log; also

@@ -12,7 +12,12 @@ per measure and N: the medians of mainline tracefs and of eventfs-rs in ms and t
 ratio, which for a measure taken in turns whose two sample lists have the same length
 is the median of the rounds' ratios (sample k of one over sample k of the other: each
 pair saw the same load, where the guest's speed drifts), and the ratio of the medians
-otherwise. PLOT.svg gets one log-log panel per measure, time against N, one line per
+otherwise. The kprobe measures (`bench probes K`) are taken at one N only: the hit
+loops at N=K (K reads), the 100-probe definition and removal at N=100; the per-read
+and per-hit rows add the median divided by N in µs, and their panels show one point
+per filesystem, mid-axis, labelled with what N counts. A median or sample may be
+negative (the kprobe_hit measures are differences of two samples). PLOT.svg gets one
+log-log panel per measure with a positive median, time against N, one line per
 filesystem. Each NOTE becomes a line above the table. The SVG is parsed back as XML
 before exiting.
 """
@@ -43,9 +48,22 @@ MEASURES = [
     ("trace_pipe_1000", "read those 1000 records from trace_pipe"),
     ("trace_marker_1000", "1000 trace_marker writes (one fd)"),
     ("write_floor_1000", "1000 writes to trace, which ignores them (the syscall floor)"),
+    ("kprobe_register_100", "define 100 kprobes on vfs_read, one per write"),
+    ("kprobe_remove_100", "remove those 100 at once (O_TRUNC kprobe_events)"),
+    ("kprobe_off", "N 1-byte reads of /dev/zero, vfs_read probe off"),
+    ("kprobe_on1", "the same, the probe enabled in one instance"),
+    ("kprobe_on2", "the same, the probe enabled in two instances"),
+    ("kprobe_hit1", "N hits into one instance: on1 - off per round"),
+    ("kprobe_hit2", "N hits into two instances: on2 - off per round"),
 ]
+# Measures of N calls whose rows also give the median per call, in µs: what one call is.
+PER_CALL = {"kprobe_off": "read", "kprobe_on1": "read", "kprobe_on2": "read",
+            "kprobe_hit1": "hit", "kprobe_hit2": "hit"}
+# The x axis of a panel: what N counts (N events unless listed).
+X_LABEL = {"kprobe_register_100": "probes", "kprobe_remove_100": "probes",
+           **{m: "K reads" for m in PER_CALL}}
 FS = [("tracefs", "mainline tracefs", "#d62728"), ("eventfs", "eventfs-rs", "#1f77b4")]
-LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) ([\d.]+) ([\d.]+)\s*$")
+LINE = re.compile(r"^BENCH (eventfs|tracefs) (\d+) (\w+) (-?[\d.]+) (-?[\d.]+)\s*$")
 SAMPLES = re.compile(r"^# samples (eventfs|tracefs) (\d+) (\w+) (\d+):(.*)$")
 # A measure taken in turns (`bench pair`, `bench records`), one sample of each
 # filesystem per round: its ratio is the median of the rounds' ratios, each pair taken
@@ -76,7 +94,8 @@ def parse(path):
                 fs, n, meas, r, vals = s.groups()
                 runs[(fs, int(n), meas)] = int(r)
                 samples[(fs, int(n), meas)] = [float(v) for v in vals.split()]
-            elif line.startswith("# ") and ("files_per_event" in line or "Linux" in line):
+            elif line.startswith("# ") and ("files_per_event" in line or "Linux" in line
+                                            or line.startswith("# kprobes: ")):
                 notes.append(line[2:])
     data = {k: (med, mn, runs.get(k, 0)) for k, (med, mn) in data.items()}
     paired |= {(n, meas) for (_, n, meas) in data if meas in PAIRED}
@@ -110,13 +129,23 @@ def ms(us):
     if us is None:
         return "-"
     v = us / 1e3
-    if v >= 100:
+    if abs(v) >= 100:
         return f"{v:.0f}"
-    if v >= 10:
+    if abs(v) >= 10:
         return f"{v:.1f}"
-    if v >= 1:
+    if abs(v) >= 1:
         return f"{v:.2f}"
     return f"{v:.3f}"
+
+
+def per_call(meas, n, t, e):
+    """The words the row of `meas` at `n` adds after its description: the medians per
+    call in µs for the measures of N calls (PER_CALL), nothing otherwise."""
+    word = PER_CALL.get(meas)
+    if not word:
+        return ""
+    one = [f"{label} {v[0] / n:.3g} µs" for v, label in ((t, "mainline"), (e, "eventfs-rs")) if v]
+    return f"; per {word}: " + ", ".join(one)
 
 
 def turns_note(rounds, medians):
@@ -146,9 +175,10 @@ def table(data, notes, ns, samples, paired):
             if r is not None:
                 (rounds if by_rounds else medians).append(meas)
                 # Far below 1, "1/x" reads better than a run of zeros.
-                text = f"{r:.2f}" if r >= 0.1 else f"1/{1 / r:.0f}"
+                text = f"{r:.2f}" if r >= 0.1 or r <= 0 else f"1/{1 / r:.0f}"
             rows.append(
-                f"| {meas}: {desc} | {n} | {ms(t and t[0])} | {ms(e and e[0])} | {text} |"
+                f"| {meas}: {desc}{per_call(meas, n, t, e)} | {n} | {ms(t and t[0])} "
+                f"| {ms(e and e[0])} | {text} |"
             )
     out = ["# eventfs-rs against mainline tracefs", ""]
     out += [f"- {n}" for n in dict.fromkeys(notes)]
@@ -189,7 +219,10 @@ def tick_label(exp, unit):
 
 
 def plot(data, ns):
-    measures = [(m, d) for m, d in MEASURES if any(k[2] == m for k in data)]
+    # A panel needs a positive median to place on its log scale (a kprobe_hit median
+    # can be negative: those measures stay in the table).
+    measures = [(m, d) for m, d in MEASURES
+                if any(k[2] == m and v[0] > 0 for k, v in data.items())]
     cols = 4
     pw, ph = 300, 220  # panel size
     ml, mr, mt, mb = 62, 24, 34, 34  # margins inside a panel
@@ -211,8 +244,15 @@ def plot(data, ns):
             f'<text x="{lx + 30}" y="40" font-size="12">{escape(label)}</text>'
         )
         lx += 170
-    xa, xb = decades(min(ns), max(ns))
     for idx, (meas, desc) in enumerate(measures):
+        # Every N of the run, or, for a measure taken at one N only (the kprobe
+        # measures), a decade either side of it, so that its points stand mid-panel.
+        own = {k[1] for k in data if k[2] == meas}
+        if len(own) == 1:
+            lg = math.log10(own.pop())
+            xa, xb = math.floor(lg) - 1, math.ceil(lg) + (1 if lg == math.ceil(lg) else 0)
+        else:
+            xa, xb = decades(min(ns), max(ns))
         ox, oy = (idx % cols) * pw, top + (idx // cols) * ph
         x0, x1 = ox + ml, ox + pw - mr
         y0, y1 = oy + mt, oy + ph - mb  # y0 top, y1 bottom
@@ -241,7 +281,7 @@ def plot(data, ns):
             s.append(f'<text x="{x0 - 4}" y="{y + 3:.1f}" text-anchor="end">'
                      f"{escape(tick_label(e, 'us'))}</text>")
         s.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{y1 + 26}" text-anchor="middle" '
-                 f'fill="#555">N events</text>')
+                 f'fill="#555">{escape(X_LABEL.get(meas, "N events"))}</text>')
         for fs, label, color in FS:
             pts = [(px(n), py(data[(fs, n, meas)][0])) for n in ns
                    if (fs, n, meas) in data and data[(fs, n, meas)][0] > 0]

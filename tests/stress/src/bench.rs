@@ -11,8 +11,11 @@
 //!
 //! `bench eventfs N` and `bench tracefs N` take the structural measures (create, remove,
 //! lookup, readdir, stat, `find`, enable; the [`Structural`]s) of that one filesystem;
-//! `bench pair N` takes the same of both in turns, and `bench records N` the record
-//! measures (inject, `trace_pipe`, `trace_marker`) of both in turns. In turns, each
+//! `bench pair N` takes the same of both in turns, `bench records N` the record
+//! measures (inject, `trace_pipe`, `trace_marker`) of both in turns, and `bench probes K`
+//! the kprobe measures of both in turns (see [`probes`]): K `read(2)`s of one byte from
+//! `/dev/zero` with a probe on `vfs_read` disabled, enabled in one instance and in two,
+//! and the definition and removal of [`PROBES`] probes. In turns, each
 //! repetition is a round with one sample of each filesystem, which one goes first
 //! alternating ([`round_order`]): the guest's speed drifts under QEMU/TCG, by more than
 //! the difference measured, so one filesystem's block of measures and then the other's
@@ -36,9 +39,10 @@
 //! The two sample lists of a paired measure have the same length and are in round order:
 //! sample k of eventfs and sample k of tracefs were taken in round k (`benchreport.py`
 //! takes the median of the rounds' ratios for these). Lines starting with `#` are
-//! comments (progress, files per event). The tool checks the state between measures
-//! (every event there after a create, none after a removal, enable files reading what
-//! was written) and exits 1 if one check fails.
+//! comments (progress, files per event, `# kprobes:` setup). The tool checks the state
+//! between measures (every event there after a create, none after a removal, enable
+//! files reading what was written; every probe hit counted and recorded) and exits 1
+//! if one check fails.
 
 use std::ffi::CString;
 use std::fmt;
@@ -52,6 +56,7 @@ use crate::sys::{self, cpath, Fd};
 /// The usage text of the subcommand.
 pub const USAGE: &str = "\
 usage: eventfs-stress bench [OPTIONS] eventfs|tracefs|pair|records N
+       eventfs-stress bench [OPTIONS] probes K
 
 Times operations on N synthetic events in eventfs-rs and in mainline tracefs.
   eventfs, tracefs  the structural measures (create, remove, lookup, readdir, stat,
@@ -59,12 +64,20 @@ Times operations on N synthetic events in eventfs-rs and in mainline tracefs.
   pair              the structural measures of both, in turns
   records           the record measures (inject, trace_pipe, trace_marker) of both,
                     in turns
+  probes            the kprobe measures of both, in turns: 100 probes on vfs_read
+                    defined one per write, then removed by O_TRUNC (reported at
+                    N=100); then K read(2)s of one byte from /dev/zero (K in
+                    1..=20000, reported as their N) with a probe on vfs_read defined
+                    but disabled, enabled in instance benchA, enabled in benchA and
+                    benchB, and the cost of the K hits (enabled less disabled, per
+                    round). kprobes-optimization is 0 during the reads (restored
+                    after): every hit traps (int3)
 In turns: each repetition is a round with one sample of each filesystem, which one
 goes first alternating. Prints `BENCH FS N MEASURE MEDIAN_US MIN_US` per measure and
 filesystem, then `# samples FS N MEASURE RUNS: US...` with every sample, and in turns
 `# paired N MEASURE` (sample k of both lists is round k). Owns the event registry of
 each filesystem it measures while it runs: it must be empty at the start, and is left
-empty.
+empty (for probes: no kprobe event, and no instance benchA or benchB).
 
   --runs R          repetitions (rounds, in turns) of each measure (default 5)
   --slow-runs R     repetitions of the one-per-write create and remove (default: --runs)
@@ -88,6 +101,27 @@ pub const FIELDS: &str = "u64 lat; char comm[16]";
 pub const RECORDS: usize = 1000;
 /// `getdents64` buffer of the readdir measures.
 const DIRENT_BUF: usize = 32 * 1024;
+/// The group of every kprobe event, in both filesystems (mainline's default).
+pub const PROBE_GROUP: &str = "kprobes";
+/// The probe the hit measures time, on [`PROBE_FUNC`], with [`PROBE_ARGS`].
+pub const PROBE: &str = "bench_read";
+/// The probed function: each `read(2)` of the loop calls it once.
+pub const PROBE_FUNC: &str = "vfs_read";
+/// The fetch arguments of [`PROBE`]: `vfs_read`'s `count` (the third argument, `%dx` on
+/// x86_64) and the task's name, so that a record tells the loop's reads from others.
+pub const PROBE_ARGS: &str = "cnt=%dx:u32 c=$comm";
+/// The instances the hit measures enable [`PROBE`] in: the first, then both.
+pub const INSTANCES: [&str; 2] = ["benchA", "benchB"];
+/// Probes defined (`bp0`... on [`PROBE_FUNC`], one per write) and removed by the
+/// registration measures, which report this as their N.
+pub const PROBES: usize = 100;
+/// Most `read(2)`s in a hit measure: the records of one loop must all fit one CPU's
+/// part of an instance's buffer at its default size (1408 KiB, about 32,000 records of
+/// [`PROBE`]; mainline overwrites the oldest when it is full), or the check that every
+/// one arrived would fail.
+pub const MAX_CALLS: usize = 20_000;
+/// `debug.kprobes-optimization`: set to 0 for the hit measures, restored after.
+const OPTIMIZATION: &str = "/proc/sys/debug/kprobes-optimization";
 
 /// Which filesystem is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +150,8 @@ pub enum Mode {
     Pair,
     /// `records`: the record measures of both filesystems, in turns.
     Records,
+    /// `probes`: the kprobe measures of both filesystems, in turns.
+    Probes,
 }
 
 /// What a bench run does.
@@ -125,7 +161,7 @@ pub struct BenchConfig {
     pub target: Target,
     /// Which measures, of one filesystem or of both in turns.
     pub mode: Mode,
-    /// Number of events.
+    /// Number of events (for [`Mode::Probes`], K: the `read(2)`s of a hit measure).
     pub n: usize,
     /// Repetitions of each measure.
     pub runs: usize,
@@ -149,6 +185,7 @@ impl BenchConfig {
             Mode::Single => self.target.to_string(),
             Mode::Pair => "pair".to_string(),
             Mode::Records => "records".to_string(),
+            Mode::Probes => "probes".to_string(),
         }
     }
 }
@@ -190,22 +227,29 @@ pub fn parse(args: &[String]) -> Result<Option<BenchConfig>, String> {
         }
     }
     let [what, n] = positional[..] else {
-        return Err("expected two arguments: eventfs|tracefs|pair|records N".to_string());
+        return Err(
+            "expected two arguments: eventfs|tracefs|pair|records N, or probes K".to_string(),
+        );
     };
     let (target, mode) = match what {
         "eventfs" => (Target::Eventfs, Mode::Single),
         "tracefs" => (Target::Tracefs, Mode::Single),
         "pair" => (Target::Eventfs, Mode::Pair),
         "records" => (Target::Eventfs, Mode::Records),
+        "probes" => (Target::Eventfs, Mode::Probes),
         _ => {
             return Err(format!(
-                "'{what}' is none of eventfs, tracefs, pair and records"
+                "'{what}' is none of eventfs, tracefs, pair, records and probes"
             ))
         }
     };
+    let (name, max) = match mode {
+        Mode::Probes => ("K", MAX_CALLS),
+        _ => ("N", 1_000_000),
+    };
     let n = match n.parse::<usize>() {
-        Ok(n) if (1..=1_000_000).contains(&n) => n,
-        _ => return Err(format!("N: '{n}' is not in 1..=1000000")),
+        Ok(n) if (1..=max).contains(&n) => n,
+        _ => return Err(format!("{name}: '{n}' is not in 1..={max}")),
     };
     Ok(Some(BenchConfig {
         target,
@@ -235,6 +279,10 @@ pub struct Layout {
     pub all_enable: String,
     /// The tracing directory itself (`trace`, `trace_pipe`, `trace_marker`).
     pub root: String,
+    /// The file kprobe events are defined and removed through.
+    pub kprobe_events: String,
+    /// The hits and misses of each kprobe event.
+    pub kprobe_profile: String,
 }
 
 impl Layout {
@@ -252,7 +300,37 @@ impl Layout {
             group_enable: format!("{events}/{GROUP}/enable"),
             all_enable: format!("{events}/enable"),
             root: root.to_string(),
+            kprobe_events: format!("{root}/kprobe_events"),
+            kprobe_profile: format!("{root}/kprobe_profile"),
         }
+    }
+
+    /// The line that defines [`PROBE`], with its newline (the same in both).
+    pub fn probe_line(&self) -> String {
+        format!("p:{PROBE_GROUP}/{PROBE} {PROBE_FUNC} {PROBE_ARGS}\n")
+    }
+
+    /// The line that defines probe `i` of the registration measures, with its newline.
+    pub fn register_line(&self, i: usize) -> String {
+        format!("p:{PROBE_GROUP}/bp{i} {PROBE_FUNC}\n")
+    }
+
+    /// The directory of kprobe event `name` at the top level.
+    pub fn probe_dir(&self, name: &str) -> String {
+        format!("{}/events/{PROBE_GROUP}/{name}", self.root)
+    }
+
+    /// The instance `name`.
+    pub fn instance(&self, name: &str) -> String {
+        format!("{}/instances/{name}", self.root)
+    }
+
+    /// The `enable` of [`PROBE`] in instance `name`.
+    pub fn instance_probe_enable(&self, name: &str) -> String {
+        format!(
+            "{}/events/{PROBE_GROUP}/{PROBE}/enable",
+            self.instance(name)
+        )
     }
 
     /// The line that creates event `i`, with its newline.
@@ -335,6 +413,39 @@ pub fn paired_line(n: usize, measure: &str) -> String {
 /// spreads that over both.
 pub fn round_order(round: usize, count: usize) -> impl Iterator<Item = usize> {
     (0..count).map(move |k| (round + k) % count)
+}
+
+/// The hits of kprobe event `event` in a `kprobe_profile` listing (`  EVENT  HITS
+/// MISSES` per event, as mainline's), or `None` if it is not listed.
+pub fn profile_hits(listing: &str, event: &str) -> Option<u64> {
+    listing.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some(name), Some(hits)) if name == event => hits.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+/// The records of the hit loop in a `trace` listing: the lines of [`PROBE`] whose
+/// arguments are a one-byte read by task `comm` (`... bench_read: (vfs_read+0x4/0x..)
+/// cnt=1 c="eventfs-stress"`). The tool reads nothing else one byte at a time, so a
+/// loop of K reads with the probe enabled gives exactly K of them.
+pub fn loop_records(listing: &str, comm: &str) -> usize {
+    let event = format!(" {PROBE}: (");
+    let args = format!(") cnt=1 c=\"{comm}\"");
+    listing
+        .lines()
+        .filter(|l| l.contains(&event) && l.ends_with(&args))
+        .count()
+}
+
+/// The non-empty lines of a listing (one per event in a definitions file).
+pub fn count_lines(listing: &[u8]) -> usize {
+    listing
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
 }
 
 /// A group of structural measures taken together: each repetition gives one sample of
@@ -445,6 +556,21 @@ pub const RECORD_MEASURES: [&str; 4] = [
     "trace_marker_1000",
     "write_floor_1000",
 ];
+
+/// The hit measures, in the order of [`Bench::probe_rep`]'s samples: K reads with
+/// [`PROBE`] disabled, enabled in one instance, enabled in two; then the cost of the K
+/// hits recorded in one instance and in two, each the difference between that round's
+/// enabled and disabled samples of the filesystem (so the same load).
+pub const PROBE_MEASURES: [&str; 5] = [
+    "kprobe_off",
+    "kprobe_on1",
+    "kprobe_on2",
+    "kprobe_hit1",
+    "kprobe_hit2",
+];
+
+/// The registration measures, in the order of [`Bench::register_rep`]'s samples.
+pub const REGISTER_MEASURES: [&str; 2] = ["kprobe_register_100", "kprobe_remove_100"];
 
 /// `CLOCK_MONOTONIC` in nanoseconds.
 fn now_ns() -> u64 {
@@ -869,6 +995,235 @@ impl Bench {
         }
         Ok(vec![injected, piped, marked, floor])
     }
+
+    /// Reads the file at `path` whole, as text.
+    fn read_text(path: &str) -> Result<String, String> {
+        let bytes = ctx(sys::read_file(path, 64 << 20), "read", path)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Writes `bufs` to `path` through one descriptor opened for appending (as `echo
+    /// >>`), each in one `write(2)`.
+    fn append_to(path: &CString, bufs: &[Vec<u8>]) -> Result<(), String> {
+        let p = path.to_string_lossy();
+        let fd = ctx(sys::open(path, O_WRONLY | O_APPEND), "open", &p)?;
+        write_each(&fd, bufs, &p)?;
+        ctx(fd.close(), "close", &p)
+    }
+
+    /// Opens `path` with `O_TRUNC` and closes it (as `: > path`).
+    fn truncate_file(path: &CString) -> Result<(), String> {
+        let p = path.to_string_lossy();
+        let fd = ctx(sys::open(path, O_WRONLY | O_TRUNC), "open", &p)?;
+        ctx(fd.close(), "close", &p)
+    }
+
+    /// The kprobe events `kprobe_events` lists.
+    fn probes_listed(&self) -> Result<usize, String> {
+        let path = &self.layout.kprobe_events;
+        Ok(count_lines(&ctx(
+            sys::read_file(path, 64 << 20),
+            "read",
+            path,
+        )?))
+    }
+
+    /// Checks that no kprobe event is defined and that neither of [`INSTANCES`] exists:
+    /// the state the kprobe measures start from and leave.
+    fn check_no_probes(&self) -> Result<(), String> {
+        let n = self.probes_listed()?;
+        if n != 0 {
+            return Err(format!(
+                "{} lists {n} kprobe events, expected none",
+                self.layout.kprobe_events
+            ));
+        }
+        for name in INSTANCES {
+            let p = self.layout.instance(name);
+            if sys::stat(&cpath(&p)).is_ok() {
+                return Err(format!("{p} exists, expected ENOENT"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the [`PROBES`] probes of the registration measures are all defined
+    /// (`true`) or none is (`false`): `kprobe_events`, and the first and last event
+    /// directory.
+    fn check_registered(&self, present: bool) -> Result<(), String> {
+        let n = self.probes_listed()?;
+        let want = if present { PROBES } else { 0 };
+        if n != want {
+            return Err(format!(
+                "{} lists {n} kprobe events, expected {want}",
+                self.layout.kprobe_events
+            ));
+        }
+        for i in [0, PROBES - 1] {
+            let p = self.layout.probe_dir(&format!("bp{i}"));
+            let r = sys::stat(&cpath(&p));
+            if r.is_ok() != present {
+                return Err(format!(
+                    "{p}: {} (expected {})",
+                    r.map_or_else(|e| e.to_string(), |_| "exists".into()),
+                    if present { "to exist" } else { "ENOENT" }
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// One repetition of the registration measures: defines the [`PROBES`] probes one
+    /// per write through one descriptor, then removes them all by opening
+    /// `kprobe_events` with `O_TRUNC`; checks that all are there after the definitions
+    /// and none after the removal. Returns both times, in the order of
+    /// [`REGISTER_MEASURES`].
+    fn register_rep(&self) -> Result<Vec<f64>, String> {
+        let lines = batches(PROBES, 1, |i| self.layout.register_line(i));
+        let path = cpath(&self.layout.kprobe_events);
+        let defined = timed(|| Self::append_to(&path, &lines))?;
+        self.check_registered(true)?;
+        let removed = timed(|| Self::truncate_file(&path))?;
+        self.check_registered(false)?;
+        Ok(vec![defined, removed])
+    }
+
+    /// The hits of [`PROBE`] in `kprobe_profile`.
+    fn probe_hits(&self) -> Result<u64, String> {
+        let path = &self.layout.kprobe_profile;
+        let listing = Self::read_text(path)?;
+        profile_hits(&listing, PROBE).ok_or_else(|| format!("{path} does not list {PROBE}"))
+    }
+
+    /// Enables [`PROBE`] in the instances `names` (or disables it).
+    fn set_probe(&self, names: &[&str], on: bool) -> Result<(), String> {
+        for name in names {
+            let enable = cpath(&self.layout.instance_probe_enable(name));
+            Self::write_enable(&enable, if on { b"1" } else { b"0" })?;
+        }
+        Ok(())
+    }
+
+    /// `echo > instances/NAME/trace`: empties the instance's buffer.
+    fn clear_instance(&self, name: &str) -> Result<(), String> {
+        Self::truncate_file(&cpath(&format!("{}/trace", self.layout.instance(name))))
+    }
+
+    /// Defines [`PROBE`] (disabled) and makes the [`INSTANCES`], their buffers empty.
+    fn probe_setup(&self) -> Result<(), String> {
+        let path = cpath(&self.layout.kprobe_events);
+        Self::append_to(&path, &[self.layout.probe_line().into_bytes()])?;
+        for name in INSTANCES {
+            let p = self.layout.instance(name);
+            ctx(sys::mkdir(&cpath(&p), 0o755), "mkdir", &p)?;
+            self.clear_instance(name)?;
+        }
+        self.probe_hits()?;
+        Ok(())
+    }
+
+    /// Undoes [`Bench::probe_setup`] ([`PROBE`] must be disabled everywhere) and checks
+    /// that the state is as found.
+    fn probe_teardown(&self) -> Result<(), String> {
+        for name in INSTANCES {
+            let p = self.layout.instance(name);
+            ctx(sys::rmdir(&cpath(&p)), "rmdir", &p)?;
+        }
+        Self::truncate_file(&cpath(&self.layout.kprobe_events))?;
+        self.check_no_probes()
+    }
+
+    /// After a failure of the kprobe measures (which started from no kprobe event and
+    /// none of [`INSTANCES`]): disables [`PROBE`], removes the instances and every
+    /// kprobe event, ignoring errors (whatever is left is in the failure's wake).
+    fn probe_cleanup(&self) {
+        let _ = self.set_probe(&INSTANCES, false);
+        for name in INSTANCES {
+            let _ = sys::rmdir(&cpath(&self.layout.instance(name)));
+        }
+        let _ = Self::truncate_file(&cpath(&self.layout.kprobe_events));
+    }
+
+    /// Checks that the loop that just ran with [`PROBE`] enabled in `names` (and now
+    /// disabled) hit it at least K times since `hits` (`kprobe_profile`; other tasks'
+    /// reads count too), and left exactly K records of its reads in each instance
+    /// (one hit per `read(2)`, every one recorded); empties their buffers. Returns the
+    /// hits now.
+    fn check_recorded(&self, names: &[&str], hits: u64, lp: &ProbeLoop) -> Result<u64, String> {
+        let now = self.probe_hits()?;
+        if now < hits + lp.calls as u64 {
+            return Err(format!(
+                "{}: {PROBE}'s hits went from {hits} to {now} over {} reads",
+                self.layout.kprobe_profile, lp.calls
+            ));
+        }
+        for name in names {
+            let path = format!("{}/trace", self.layout.instance(name));
+            let got = loop_records(&Self::read_text(&path)?, &lp.comm);
+            if got != lp.calls {
+                return Err(format!(
+                    "{path}: {got} records of the loop's {} reads, expected one each",
+                    lp.calls
+                ));
+            }
+            self.clear_instance(name)?;
+        }
+        Ok(now)
+    }
+
+    /// One repetition of the hit measures ([`PROBE`] defined, disabled everywhere, the
+    /// instances' buffers empty): the loop with the probe disabled (it must not be
+    /// hit), enabled in the first instance, then in both; each enabled loop is checked
+    /// with [`Bench::check_recorded`]. Returns the samples in the order of
+    /// [`PROBE_MEASURES`]: the three loops, then the enabled loops less the disabled one.
+    fn probe_rep(&self, lp: &ProbeLoop) -> Result<Vec<f64>, String> {
+        let hits = self.probe_hits()?;
+        let off = timed(|| lp.run())?;
+        let now = self.probe_hits()?;
+        if now != hits {
+            return Err(format!(
+                "{}: {PROBE}'s hits went from {hits} to {now} while it was disabled",
+                self.layout.kprobe_profile
+            ));
+        }
+        let one = &INSTANCES[..1];
+        self.set_probe(one, true)?;
+        let on1 = timed(|| lp.run())?;
+        self.set_probe(one, false)?;
+        let hits = self.check_recorded(one, now, lp)?;
+        self.set_probe(&INSTANCES, true)?;
+        let on2 = timed(|| lp.run())?;
+        self.set_probe(&INSTANCES, false)?;
+        self.check_recorded(&INSTANCES, hits, lp)?;
+        Ok(vec![off, on1, on2, on1 - off, on2 - off])
+    }
+}
+
+/// What the hit measures share: the descriptor their loop reads, its length, and the
+/// tool's task name (which the loop's records hold).
+struct ProbeLoop {
+    /// `/dev/zero`, open for reading.
+    zero: Fd,
+    /// The `read(2)`s of one sample: K.
+    calls: usize,
+    /// The tool's `comm` (`/proc/self/comm`).
+    comm: String,
+}
+
+impl ProbeLoop {
+    /// K `read(2)`s of one byte, each of which must return it: K calls of
+    /// [`PROBE_FUNC`], and little else (`/dev/zero` fills the byte).
+    fn run(&self) -> Result<(), String> {
+        let mut byte = [0u8; 1];
+        for _ in 0..self.calls {
+            match sys::read(&self.zero, &mut byte) {
+                Ok(1) => {}
+                Ok(n) => return Err(format!("read /dev/zero: {n} bytes, expected 1")),
+                Err(e) => return Err(format!("read /dev/zero: {e}")),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The benches of both filesystems, eventfs first, for the runs in turns.
@@ -1025,6 +1380,115 @@ fn records_pair(benches: &[Bench]) -> Result<(), String> {
     Ok(())
 }
 
+/// Sets `debug.kprobes-optimization` to 0 if the kernel has it: the optimizer replaces
+/// an enabled probe's `int3` by a jump some time after it is armed (and undoes it when
+/// disarmed), so a loop's hits would take either path, and not at the same point in
+/// every round. Returns the value to restore, `None` if there is no optimizer.
+fn optimizer_off() -> Result<Option<String>, String> {
+    match sys::read_file(OPTIMIZATION, 64) {
+        Err(e) if e.0 == libc::ENOENT => Ok(None),
+        Err(e) => Err(format!("read {OPTIMIZATION}: {e}")),
+        Ok(v) => {
+            let was = String::from_utf8_lossy(&v).trim().to_string();
+            ctx(sys::write_file(OPTIMIZATION, "0"), "write", OPTIMIZATION)?;
+            Ok(Some(was))
+        }
+    }
+}
+
+/// Gives `debug.kprobes-optimization` back the value [`optimizer_off`] found.
+fn optimizer_restore(was: &Option<String>) -> Result<(), String> {
+    match was {
+        Some(v) => ctx(sys::write_file(OPTIMIZATION, v), "write", OPTIMIZATION),
+        None => Ok(()),
+    }
+}
+
+/// The kprobe measures of both filesystems in turns, one untimed round first (see
+/// [`probes_taken`]). Both must start with no kprobe event and none of [`INSTANCES`],
+/// and are left so; after a failure, [`Bench::probe_cleanup`] removes what the tool
+/// made.
+fn probes(cfg: &BenchConfig) -> Result<(), String> {
+    let hit = both(cfg);
+    let register = both(&BenchConfig {
+        n: PROBES,
+        ..cfg.clone()
+    });
+    for b in &hit {
+        b.check_no_probes()
+            .map_err(|e| format!("the kprobe measures must start from none: {e}"))?;
+    }
+    let r = probes_taken(&hit, &register);
+    if r.is_err() {
+        for b in &hit {
+            b.probe_cleanup();
+        }
+    }
+    r
+}
+
+/// The registration measures ([`Bench::register_rep`], reported at N = [`PROBES`]) on
+/// `register`, then the hit measures ([`Bench::probe_rep`], at N = K) on `hit`, with
+/// [`PROBE`] defined in both filesystems (both on `vfs_read`: the kernel chains the two
+/// probes on the one address whichever is enabled, the same for both), the
+/// [`INSTANCES`] made, and the probe optimizer off.
+fn probes_taken(hit: &[Bench], register: &[Bench]) -> Result<(), String> {
+    let cfg = &hit[0].cfg;
+    println!(
+        "# kprobes: {}: {PROBES} probes p:{PROBE_GROUP}/bpI {PROBE_FUNC} defined one per \
+         write, then removed by O_TRUNC of kprobe_events",
+        label(register)
+    );
+    take(
+        register,
+        &REGISTER_MEASURES,
+        cfg.runs,
+        true,
+        Bench::register_rep,
+    )?;
+    let comm = ctx(
+        sys::read_file("/proc/self/comm", 64),
+        "read",
+        "/proc/self/comm",
+    )?;
+    let zero = ctx(
+        sys::open(&cpath("/dev/zero"), O_RDONLY),
+        "open",
+        "/dev/zero",
+    )?;
+    let lp = ProbeLoop {
+        zero,
+        calls: cfg.n,
+        comm: String::from_utf8_lossy(&comm).trim_end().to_string(),
+    };
+    for b in hit {
+        b.probe_setup()?;
+    }
+    let was = optimizer_off()?;
+    println!(
+        "# kprobes: {}: {}, K={} read(2)s of 1 byte from /dev/zero per sample, with it \
+         disabled, enabled in {}, enabled in {} and {}; {}",
+        label(hit),
+        hit[0].layout.probe_line().trim_end(),
+        lp.calls,
+        INSTANCES[0],
+        INSTANCES[0],
+        INSTANCES[1],
+        match &was {
+            Some(v) => format!("kprobes-optimization 0 (was {v}): every hit traps (int3)"),
+            None => "no kprobes-optimization: every hit traps (int3)".to_string(),
+        }
+    );
+    let r = take(hit, &PROBE_MEASURES, cfg.runs, true, |b| b.probe_rep(&lp));
+    let restored = optimizer_restore(&was);
+    r?;
+    restored?;
+    for b in hit {
+        b.probe_teardown()?;
+    }
+    Ok(())
+}
+
 /// Runs the benchmark; returns the exit code.
 pub fn run(cfg: &BenchConfig) -> i32 {
     println!("# BENCH fs n measure median_us min_us");
@@ -1032,6 +1496,7 @@ pub fn run(cfg: &BenchConfig) -> i32 {
         Mode::Single => structural(&mut [Bench::new(cfg)]),
         Mode::Pair => structural(&mut both(cfg)),
         Mode::Records => records_pair(&both(cfg)),
+        Mode::Probes => probes(cfg),
     };
     match r {
         Ok(()) => 0,
@@ -1110,6 +1575,43 @@ mod tests {
     }
 
     #[test]
+    fn parse_probes() {
+        let c = parse(&args(
+            "--runs 9 --budget 20 --mount /m --tracing /t probes 10000",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (c.mode, c.n, c.runs, c.budget_secs, c.label().as_str()),
+            (Mode::Probes, 10000, 9, 20, "probes")
+        );
+        assert_eq!((c.mount.as_str(), c.tracing.as_str()), ("/m", "/t"));
+        let c = parse(&args("probes 1")).unwrap().unwrap();
+        assert_eq!((c.mode, c.n, c.runs), (Mode::Probes, 1, 5));
+        let c = parse(&args("probes 20000")).unwrap().unwrap();
+        assert_eq!(c.n, MAX_CALLS);
+        assert_eq!(parse(&args("probes 10 --help")), Ok(None));
+        // K is bounded by what one instance's buffer holds; N of the others is not.
+        assert_eq!(parse(&args("pair 20001")).unwrap().unwrap().n, 20001);
+        for bad in [
+            "probes",
+            "probes 0",
+            "probes 20001",
+            "probes x",
+            "probes -1",
+            "probes 10 20",
+            "probe 10",
+            "10 probes",
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse(&args("probes 20001")),
+            Err("K: '20001' is not in 1..=20000".to_string())
+        );
+    }
+
+    #[test]
     fn layouts() {
         let e = Layout::new(Target::Eventfs, "/mnt/events");
         assert_eq!(e.control, "/mnt/events/dynamic_events");
@@ -1125,6 +1627,113 @@ mod tests {
         assert_eq!(t.all_enable, "/sys/kernel/tracing/events/enable");
         assert_eq!(t.create_line(12), "ev12 u64 lat; char comm[16]\n");
         assert_eq!(t.remove_line(12), "!ev12\n");
+    }
+
+    #[test]
+    fn probe_layouts() {
+        // The same probes, under the same names, in both.
+        for (target, root) in [
+            (Target::Eventfs, "/mnt/events"),
+            (Target::Tracefs, "/sys/kernel/tracing"),
+        ] {
+            let l = Layout::new(target, root);
+            assert_eq!(l.kprobe_events, format!("{root}/kprobe_events"));
+            assert_eq!(l.kprobe_profile, format!("{root}/kprobe_profile"));
+            assert_eq!(
+                l.probe_line(),
+                "p:kprobes/bench_read vfs_read cnt=%dx:u32 c=$comm\n"
+            );
+            assert_eq!(l.register_line(7), "p:kprobes/bp7 vfs_read\n");
+            assert_eq!(l.probe_dir("bp99"), format!("{root}/events/kprobes/bp99"));
+            assert_eq!(l.instance("benchA"), format!("{root}/instances/benchA"));
+            assert_eq!(
+                l.instance_probe_enable("benchB"),
+                format!("{root}/instances/benchB/events/kprobes/bench_read/enable")
+            );
+        }
+        let l = Layout::new(Target::Tracefs, "/t");
+        let lines = batches(PROBES, 1, |i| l.register_line(i));
+        assert_eq!(lines.len(), PROBES);
+        assert_eq!(lines[PROBES - 1], b"p:kprobes/bp99 vfs_read\n");
+        // The measures' names say how many probes.
+        for m in REGISTER_MEASURES {
+            assert!(m.ends_with(&format!("_{PROBES}")), "{m}");
+        }
+        assert_eq!(INSTANCES, ["benchA", "benchB"]);
+    }
+
+    #[test]
+    fn probe_listings() {
+        // Mainline's `probes_profile_seq_show()` columns (eventfs-rs prints the same).
+        let profile = format!(
+            "  {:<44} {:>15} {:>15}\n  {:<44} {:>15} {:>15}\n",
+            "bench_read_x", 7, 0, "bench_read", 12345, 2
+        );
+        assert_eq!(profile_hits(&profile, "bench_read"), Some(12345));
+        assert_eq!(profile_hits(&profile, "bench_read_x"), Some(7));
+        assert_eq!(profile_hits(&profile, "bench"), None);
+        assert_eq!(profile_hits("", "bench_read"), None);
+        assert_eq!(profile_hits("  bench_read\n", "bench_read"), None);
+
+        let trace = "\
+# tracer: nop
+#
+#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+#              | |         |   |||||     |         |
+  eventfs-stress-93      [001] .....   123.456789: bench_read: (vfs_read+0x4/0x1c0) cnt=1 c=\"eventfs-stress\"
+  eventfs-stress-93      [001] .....   123.456790: bench_read: (vfs_read+0x4/0x1c0) cnt=1 c=\"eventfs-stress\"
+  eventfs-stress-93      [001] .....   123.456791: bench_read: (vfs_read+0x4/0x1c0) cnt=65536 c=\"eventfs-stress\"
+              sh-1       [000] .....   123.456792: bench_read: (vfs_read+0x4/0x1c0) cnt=1 c=\"sh\"
+  eventfs-stress-93      [001] .....   123.456793: bp1: (vfs_read+0x4/0x1c0) cnt=1 c=\"eventfs-stress\"
+  eventfs-stress-93      [000] .....   123.456794: bench_read: (vfs_read+0x4/0x1c0) cnt=1 c=\"eventfs-stress\"
+";
+        assert_eq!(loop_records(trace, "eventfs-stress"), 3);
+        assert_eq!(loop_records(trace, "sh"), 1);
+        assert_eq!(loop_records(trace, "eventfs-stres"), 0);
+        assert_eq!(loop_records("", "eventfs-stress"), 0);
+
+        assert_eq!(count_lines(b""), 0);
+        assert_eq!(count_lines(b"\n"), 0);
+        assert_eq!(
+            count_lines(b"p:kprobes/bp0 vfs_read\np:kprobes/bp1 vfs_read\n"),
+            2
+        );
+        assert_eq!(count_lines(b"a\n\nb"), 2);
+    }
+
+    #[test]
+    fn probe_records_fit_a_buffer() {
+        // A record of bench_read: the 8-byte common header, the probed address, `cnt`
+        // (u32), `c`'s data_loc (u32) and "eventfs-stress\0" padded; 4 bytes of ring
+        // buffer header; 16 bytes of header in each 4 KiB page. K of them must fit one
+        // CPU's 1408 KiB with room to spare (the tool's name could be longer).
+        let record = 4 + 8 + 8 + 4 + 4 + 16;
+        let per_page = (4096 - 16) / record;
+        let pages = MAX_CALLS.div_ceil(per_page);
+        assert!(pages * 4096 * 3 / 2 < 1408 * 1024, "{pages} pages");
+    }
+
+    #[test]
+    fn probe_measures() {
+        assert_eq!(
+            PROBE_MEASURES,
+            [
+                "kprobe_off",
+                "kprobe_on1",
+                "kprobe_on2",
+                "kprobe_hit1",
+                "kprobe_hit2"
+            ]
+        );
+        assert_eq!(
+            REGISTER_MEASURES,
+            ["kprobe_register_100", "kprobe_remove_100"]
+        );
+        // Derived samples can be negative (noise above the hits' cost): printed as such.
+        assert_eq!(
+            result_lines(Target::Eventfs, 10000, "kprobe_hit1", &[-1.25, 3.0, 2.0]),
+            "BENCH eventfs 10000 kprobe_hit1 2.0 -1.2\n# samples eventfs 10000 kprobe_hit1 3: -1.2 3.0 2.0"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ usage: eventfs-stress [OPTIONS]
        eventfs-stress pipe DIR
        eventfs-stress inject MNT
        eventfs-stress bench [OPTIONS] eventfs|tracefs|pair|records N  (`bench --help`)
+       eventfs-stress bench [OPTIONS] probes K
 
 Stress test of a mounted eventfs; exits 0 if every invariant held, 1 if one was
 violated, 2 on a usage error.

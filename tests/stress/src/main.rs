@@ -11,6 +11,7 @@
 //! eventfs-stress pipe DIR
 //! eventfs-stress inject MNT
 //! eventfs-stress bench [--runs R] [--slow-runs R] [--budget SECS] eventfs|tracefs|pair|records N
+//! eventfs-stress bench [--runs R] [--budget SECS] probes K
 //! ```
 //!
 //! The first line printed is always `seed: N`; the same seed and thread count replay
@@ -324,13 +325,15 @@
 //! | filters | set, read back; bad filters refused, the old one kept, an `error_log` entry added each time; replaced (applies to the next inject); cleared by an empty write and by `0` (reads `none`), kept by O_TRUNC alone; `&`; an instance's filter is its own; strings (`==`, `~` globs, negation, disjunction); the group's `filter` sets the events where it compiles, `0` there clears them all |
 //! | cleanup | an event enabled only in the instance cannot be removed (EBUSY); rmdir of the instance, then removing both events, works; the instance, the group and their listing lines are gone |
 //!
-//! ## Benchmark (`eventfs-stress bench eventfs|tracefs|pair|records N`)
+//! ## Benchmark (`eventfs-stress bench eventfs|tracefs|pair|records N`, `bench probes K`)
 //!
 //! Not a test: times creates, removals, lookups, readdir, stat, `find` and enable
 //! writes on N synthetic events in eventfs-rs or in mainline tracefs through the same
-//! code, or (`pair`) in both in turns, one sample of each per round; and (`records`)
-//! `inject`, `trace_pipe` and `trace_marker` of both in turns, for `scripts/bench.sh`.
-//! See `bench.rs`.
+//! code, or (`pair`) in both in turns, one sample of each per round; (`records`)
+//! `inject`, `trace_pipe` and `trace_marker` of both in turns; and (`probes`) the
+//! definition and removal of 100 kprobes, and K calls of a probed function with the
+//! probe disabled, enabled in one instance and in two, of both in turns, for
+//! `scripts/bench.sh`. See `bench.rs`.
 
 mod bench;
 mod cli;

@@ -22,8 +22,9 @@
 //!
 //! The layout it checks is tracefs': the root holds `README`, `available_events`,
 //! `available_tracers`, `buffer_size_kb`, `current_tracer`, `dynamic_events`,
-//! `error_log`, `set_event`, `synthetic_events`, `trace`, `trace_marker`, `trace_pipe`,
-//! `tracing_on` (in this readdir order, inode 2 like every file),
+//! `error_log`, `kprobe_events`, `kprobe_profile`, `set_event`, `synthetic_events`,
+//! `trace`, `trace_marker`, `trace_pipe`, `tracing_on` (in this readdir order, inode 2
+//! like every file),
 //! then `events/` (inode 16) and `instances/` (a number above 16); groups live in
 //! `events/` after its `enable`: `events/GROUP/enable`,
 //! `events/GROUP/EVENT/{enable,id,format}`. `mkdir instances/NAME` makes an instance:
@@ -95,7 +96,7 @@
 //!    appears twice and no two subdirectories share an inode number; `d_type` is
 //!    `DT_DIR` for directories and `DT_REG` for the control files, whose inode number is
 //!    2; the order is `.`, `..`, the files, the fixed directories, then the children;
-//!    the root has exactly its nine files, `events` (inode 16) and `instances` (above
+//!    the root has exactly its fifteen files, `events` (inode 16) and `instances` (above
 //!    16), no group; an instance exactly its five files and `events` (inode 16);
 //!    `instances/` only instances (printable names without blanks); groups, events,
 //!    `instances/` and instances have inode numbers above 16; event directories have no
@@ -131,15 +132,19 @@
 //!    nlink 1 (docs/RULES.md rule 7); `enable` reads `0\n`/`1\n` (`X\n` too for groups and
 //!    `events/enable`), `id` a positive decimal, `format` the tracefs layout (header, four common fields,
 //!    declared fields with offset/size/signed, `print fmt:`); listing lines are
-//!    `s:GROUP/EVENT FIELDS` and no event is listed twice; `available_events` and
+//!    `s:GROUP/EVENT FIELDS` (or a kprobe event's `p:GROUP/EVENT PLACE ARGS`,
+//!    `r[N]:GROUP/EVENT PLACE ARGS`, as `kprobe_events` lists it) and no event is listed
+//!    twice; `kprobe_profile` lines are `  EVENT HITS MISSES`; `available_events` and
 //!    `set_event` are `GROUP:EVENT` lines, `synthetic_events` `[GROUP/]EVENT FIELDS`
 //!    lines, `README` starts with `tracing mini-HOWTO:`, `available_tracers` and
 //!    `current_tracer` read `nop\n`, `tracing_on` `0\n`/`1\n`; writes are never short.
 //! 9. **End of run**: after removing everything it created, the views of the registry
 //!    agree (every listed event has a directory in `events/` and vice versa, no empty
-//!    group; `available_events` and `synthetic_events` name each listed event once and
-//!    nothing else; `set_event` names exactly the events whose `enable` reads `1`; the
-//!    root and `events/` pass the readdir checks) and none of the run's groups is left.
+//!    group; `available_events` names each listed event once and nothing else,
+//!    `synthetic_events` each synthetic one; `kprobe_events` is exactly the kprobe lines
+//!    of `dynamic_events`, in order, and `kprobe_profile` has one line per kprobe event;
+//!    `set_event` names exactly the events whose `enable` reads `1`; the root and
+//!    `events/` pass the readdir checks) and none of the run's groups is left.
 //! 10. **Liveness**: no action runs longer than 30 s (a blocked system call); workers
 //!     still running 60 s after the deadline are abandoned (exit 1).
 //! 11. **Instances** (exact, from the model of `instances/sN`): mkdir succeeds, or gives
@@ -248,8 +253,9 @@
 //!    the registry is consistent (invariant 9 of the stress mode): every
 //!    `dynamic_events` line has its directory in `events/` and every event directory its
 //!    line, no empty group, `available_events` and `synthetic_events` agree with the
-//!    listing, `set_event` with the `enable` files (of the top level); the root,
-//!    `instances/` and each instance pass complete readdir checks.
+//!    listing, `kprobe_events` and `kprobe_profile` with its kprobe events, `set_event`
+//!    with the `enable` files (of the top level); the root, `instances/` and each
+//!    instance pass complete readdir checks.
 //!
 //! Group and event paths in the table are under `events/`; `I/` is `instances/fault_i/`.
 //!
@@ -338,6 +344,7 @@ mod dirent;
 mod expect;
 mod faults;
 mod inject;
+mod kprobe;
 mod mountapi;
 mod pipe;
 mod registry;

@@ -522,7 +522,8 @@ impl<'c> Worker<'c> {
     fn read_all(&mut self, fd: &Fd, expect: Outcomes, rel: &str) -> Option<Vec<u8>> {
         let what = format!("read {}", self.full(rel));
         let sizes: &[usize] = match rel {
-            "dynamic_events" | "available_events" | "set_event" | "synthetic_events" => &[64, 4096],
+            "dynamic_events" | "available_events" | "set_event" | "synthetic_events"
+            | "kprobe_events" | "kprobe_profile" => &[64, 4096],
             _ => &[1, 2, 7, 64, 4096],
         };
         let chunk = *self.rng.pick(sizes);

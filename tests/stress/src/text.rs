@@ -201,6 +201,46 @@ pub fn check_root_file(name: &str, text: &[u8]) -> Result<(), String> {
     }
 }
 
+/// A `trace`/`trace_pipe` line split up: `<comm>-<pid> [CPU] FLAGS TS: EVENT:BODY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceLine<'a> {
+    /// The writer's pid (a thread id).
+    pub pid: u32,
+    /// The event name.
+    pub event: &'a str,
+    /// What follows `EVENT:` (usually a blank, then the fields).
+    pub body: &'a str,
+}
+
+/// Splits a trace line; `None` if it is not laid out so (a comment, a lost-events note).
+pub fn split_trace_line(line: &str) -> Option<TraceLine<'_>> {
+    let (task, rest) = line.split_once(" [")?;
+    let (_comm, pid) = task.trim().rsplit_once('-')?;
+    if pid.is_empty() || !pid.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let pid = pid.parse().ok()?;
+    let (cpu, rest) = rest.split_once("] ")?;
+    if cpu.is_empty() || !cpu.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (head, rest) = rest.split_once(": ")?;
+    let ts = head.split_whitespace().last()?;
+    let (secs, usecs) = ts.split_once('.')?;
+    if secs.is_empty()
+        || usecs.is_empty()
+        || !secs.bytes().all(|c| c.is_ascii_digit())
+        || !usecs.bytes().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let (event, body) = rest.split_once(':')?;
+    if event.is_empty() || event.contains(' ') {
+        return None;
+    }
+    Some(TraceLine { pid, event, body })
+}
+
 /// Checks the content of an event's `enable` (`0` or `1`), or with `aggregate` that of
 /// a group's or the root's (`0`, `1` or `X`). Returns the state character.
 pub fn parse_enable(text: &[u8], aggregate: bool) -> Result<char, String> {
@@ -483,6 +523,35 @@ mod tests {
                 check_root_file(name, bad.as_bytes()).is_err(),
                 "{name} {bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn trace_lines() {
+        let l = "  eventfs-stress-123     [002] .....    45.678901: ev: seq=5 keep=1";
+        assert_eq!(
+            split_trace_line(l),
+            Some(TraceLine {
+                pid: 123,
+                event: "ev",
+                body: " seq=5 keep=1"
+            })
+        );
+        let l = "worker0-77 [001] d..1.   3.000001: t0p1: (vfs_read+0x4/0x1a0) di=0x1";
+        let t = split_trace_line(l).unwrap();
+        assert_eq!((t.pid, t.event), (77, "t0p1"));
+        assert_eq!(t.body, " (vfs_read+0x4/0x1a0) di=0x1");
+        for bad in [
+            "",
+            "# tracer: nop",
+            "CPU:1 [LOST 3 EVENTS]",
+            "x-a [000] ..... 1.000000: ev: a=1",
+            "x-1 [0a0] ..... 1.000000: ev: a=1",
+            "x-1 [000] ..... 1: ev: a=1",
+            "x [000] ..... 1.000000: ev: a=1",
+            "x-1 [000] ..... 1.000000: e v: a=1",
+        ] {
+            assert_eq!(split_trace_line(bad), None, "{bad:?}");
         }
     }
 

@@ -104,6 +104,15 @@ impl ProbeDef {
         s
     }
 
+    /// The command removing it: `-:GROUP/EVENT` or `-:EVENT`.
+    pub fn remove_command(&self, explicit_group: bool) -> String {
+        if explicit_group {
+            format!("-:{}/{}\n", self.group, self.event)
+        } else {
+            format!("-:{}\n", self.event)
+        }
+    }
+
     /// Whether listing line `l` lists this definition. A return probe defined without
     /// `MAXACTIVE` lists the kernel's default: any number is accepted.
     pub fn listed_as(&self, l: &ProbeLine) -> bool {
@@ -420,6 +429,8 @@ mod tests {
             "p:kprobes/t0p1 vfs_read di=%di comm=$comm\n"
         );
         assert_eq!(p.command(false), "p:t0p1 vfs_read di=%di comm=$comm\n");
+        assert_eq!(p.remove_command(true), "-:kprobes/t0p1\n");
+        assert_eq!(p.remove_command(false), "-:t0p1\n");
         let r = def(true, Some(8), &[("ret", "$retval")]);
         assert_eq!(r.command(false), "r8:t0p1 vfs_read ret=$retval\n");
         let r = def(true, None, &[]);

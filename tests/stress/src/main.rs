@@ -335,6 +335,8 @@
 //! | inject | write 300 blanks and `a=7\n` to `I/events/fault/lk/inject` (allocates, as write_marker), `fault/lk` enabled in the instance, no filter (its buffer, 4 KiB, made by an inject and emptied before arming) | `I/trace` holds the one record (`lk: a=7`) iff ok, else nothing; the next inject records |
 //! | filter_set | write `a == 2 \|\| (c ~ "x*" && !(a & 4))` to `fault/lk/filter`, which holds `a == 1` | it reads the new text iff ok, else `a == 1` (never `none`, never half); `0` then clears it |
 //! | resize | write `12` to `I/buffer_size_kb`, which is `4`, its buffer holding one record | it reads `12` iff ok, else `4`; the record is kept and the next `trace_marker` write records |
+//! | probe_create | write `p:fault_kp/kp vfs_read di=%di comm=$comm` and `r:fault_kp/kr vfs_read ret=$retval a1=$arg1` to `kprobe_events` in one write | both exist, `kprobe_events` lists both as written and `kprobe_profile` has both with 0 hits and 0 misses iff ok; else neither is anywhere (nor `fault_kp`): the batch is undone whole, its registered probe unregistered |
+//! | probe_enable | write `1` to `I/events/fault_kp/kp/enable`, `fault_kp/kp` defined afresh for each n (its buffer, 4 KiB, made by a marker write and emptied before arming) | it reads `1` and `I/set_event` lists `fault_kp:kp` iff ok, else `0` and empty; the top level's `enable` `0`; armed iff ok: its hits grow over 8 reads of `README` iff ok, else stay; `I/trace` holds its records (each a well-formed `kp: (vfs_read+0x…/0x…) di=0x… comm="…"` line) iff ok, else none; once disabled it can be removed |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's

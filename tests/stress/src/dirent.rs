@@ -102,7 +102,7 @@ pub fn subdirs(entries: &[Dirent]) -> Vec<&str> {
 }
 
 /// The files of the root, in readdir order.
-pub const ROOT_FILES: [&str; 13] = [
+pub const ROOT_FILES: [&str; 15] = [
     "README",
     "available_events",
     "available_tracers",
@@ -110,6 +110,8 @@ pub const ROOT_FILES: [&str; 13] = [
     "current_tracer",
     "dynamic_events",
     "error_log",
+    "kprobe_events",
+    "kprobe_profile",
     "set_event",
     "synthetic_events",
     "trace",
@@ -119,7 +121,7 @@ pub const ROOT_FILES: [&str; 13] = [
 ];
 /// The files of the root that a reader may read to the end: not `trace_marker` (not
 /// readable) nor `trace_pipe` (a consuming read that waits for records).
-pub const ROOT_READABLE: [&str; 11] = [
+pub const ROOT_READABLE: [&str; 13] = [
     "README",
     "available_events",
     "available_tracers",
@@ -127,6 +129,8 @@ pub const ROOT_READABLE: [&str; 11] = [
     "current_tracer",
     "dynamic_events",
     "error_log",
+    "kprobe_events",
+    "kprobe_profile",
     "set_event",
     "synthetic_events",
     "trace",
@@ -165,7 +169,7 @@ pub fn valid_instance_name(name: &str) -> bool {
 /// The kinds of eventfs directories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirKind {
-    /// The root: the nine tracing files, then `events/` and `instances/`; no groups.
+    /// The root: its fifteen tracing files, then `events/` and `instances/`; no groups.
     Root,
     /// `events/`: `enable`, `header_event`, `header_page` and the groups.
     Events,
@@ -439,9 +443,11 @@ mod tests {
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("'instances' missing"), "{p}");
         assert!(check_pass(&pass(&e), DirKind::Root, false).is_empty());
+        // The index of events/ in the pass: after `.`, `..` and the files.
+        let ev = 2 + ROOT_FILES.len();
         let mut e = root_entries();
-        e.swap(15, 16);
-        e[15].0 = 16;
+        e.swap(ev, ev + 1);
+        e[ev].0 = 16;
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("'events' comes after 'instances'"), "{p}");
         assert!(p.contains("'instances' has inode 16, not above 16"), "{p}");
@@ -449,7 +455,7 @@ mod tests {
         let mut e = root_entries();
         e.push((18, DT_DIR, "pinned"));
         e.swap(2, 3);
-        e.swap(14, 15);
+        e.swap(ev - 1, ev);
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("unexpected entry 'pinned'"), "{p}");
         assert!(p.contains("'README' comes after 'available_events'"), "{p}");
@@ -458,7 +464,7 @@ mod tests {
         let mut e = root_entries();
         e[0].0 = 5;
         e[4].0 = 7;
-        e[15].0 = 17;
+        e[ev].0 = 17;
         e.remove(7);
         let p = check_pass(&pass(&e), DirKind::Root, true).join("\n");
         assert!(p.contains("'.' has inode 5, not 1"), "{p}");

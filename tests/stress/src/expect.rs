@@ -8,7 +8,7 @@
 //!
 //! The table at the top of `main.rs` is this table; a unit test checks they agree.
 
-use libc::{EBUSY, EEXIST, EINVAL, ENAMETOOLONG, ENODEV, ENOENT, ENOTDIR, EPERM};
+use libc::{EAGAIN, EBUSY, EEXIST, EINVAL, ENAMETOOLONG, ENODEV, ENOENT, ENOTDIR, EPERM};
 
 use crate::sys::{Errno, SysResult};
 
@@ -132,6 +132,8 @@ pub enum Op {
     Read,
     /// `pread(fd, 0)` of a file kept open for a while.
     ReadStale,
+    /// `read(trace_pipe)` opened with `O_NONBLOCK`: EAGAIN when it holds no record.
+    ReadPipe,
     /// `write(enable, "0"|"1")`.
     Write,
     /// `write(enable, "2")`, `write(id, ...)`, `write(current_tracer, "function")`:
@@ -146,6 +148,16 @@ pub enum Op {
     /// `write(filter, EXPR)` of a shared event or group: EINVAL when the expression does
     /// not compile for the event's fields (or for none of the group's).
     Filter,
+    /// `write(kprobe_events or dynamic_events, "p:G/E FUNC ARGS\n")` (or `r`): define a
+    /// kprobe event.
+    KprobeCreate,
+    /// The same with a definition the kernel refuses (a symbol that does not exist, a
+    /// bad fetch argument, `$retval` in an entry probe, an offset in a return probe).
+    KprobeBad,
+    /// `write(kprobe_events or dynamic_events, "-:[G/]E\n")` of a kprobe event.
+    KprobeRemove,
+    /// `open(kprobe_events, O_WRONLY|O_TRUNC)`: remove every kprobe event.
+    KprobeTruncate,
     /// `open(dir, O_DIRECTORY)`.
     OpenDir,
     /// `getdents64(dirfd)`.
@@ -175,7 +187,7 @@ pub enum Op {
 
 impl Op {
     /// Every operation, in report order.
-    pub const ALL: [Op; 27] = [
+    pub const ALL: [Op; 32] = [
         Op::Create,
         Op::Remove,
         Op::Batch,
@@ -186,11 +198,16 @@ impl Op {
         Op::Open,
         Op::Read,
         Op::ReadStale,
+        Op::ReadPipe,
         Op::Write,
         Op::WriteBad,
         Op::SetEvent,
         Op::Inject,
         Op::Filter,
+        Op::KprobeCreate,
+        Op::KprobeBad,
+        Op::KprobeRemove,
+        Op::KprobeTruncate,
         Op::OpenDir,
         Op::Getdents,
         Op::Seek,
@@ -218,11 +235,16 @@ impl Op {
             Op::Open => "open",
             Op::Read => "read",
             Op::ReadStale => "read_stale",
+            Op::ReadPipe => "read_pipe",
             Op::Write => "write",
             Op::WriteBad => "write_bad",
             Op::SetEvent => "set_event",
             Op::Inject => "inject",
             Op::Filter => "filter",
+            Op::KprobeCreate => "kprobe_create",
+            Op::KprobeBad => "kprobe_bad",
+            Op::KprobeRemove => "kprobe_remove",
+            Op::KprobeTruncate => "kprobe_truncate",
             Op::OpenDir => "opendir",
             Op::Getdents => "getdents",
             Op::Seek => "seek",
@@ -305,6 +327,16 @@ pub const fn expected(op: Op, scope: Scope) -> Outcomes {
         // Through an fd of an event (or group) that may have been removed, and whose
         // first field may be a number or a string.
         (Op::Inject, Shared) | (Op::Filter, Shared) => Outcomes::ok_or(&[EINVAL, ENODEV]),
+        // A thread's own kprobe events (exact: EEXIST iff it exists; ENOENT iff it does
+        // not, EBUSY iff it is enabled in some tracing directory), or a name that never
+        // exists; O_TRUNC is EBUSY while any kprobe event is enabled anywhere.
+        (Op::KprobeCreate, Shared) => Outcomes::ok_or(&[EEXIST]),
+        (Op::KprobeBad, Shared) => Outcomes::errors(&[EINVAL]),
+        (Op::KprobeRemove, Shared) => Outcomes::ok_or(&[ENOENT, EBUSY]),
+        (Op::KprobeRemove, Missing) => Outcomes::errors(&[ENOENT]),
+        (Op::KprobeTruncate, Shared) => Outcomes::ok_or(&[EBUSY]),
+        // trace_pipe of the top level or of a thread's own instance, which exist.
+        (Op::ReadPipe, Fixed) => Outcomes::ok_or(&[EAGAIN]),
         // mkdir of an existing fixed name (EEXIST), anywhere but in `instances/` (EPERM),
         // of a name with a blank or a byte that is not printable ASCII (EINVAL); of a
         // thread's own instance (EEXIST iff it exists).
@@ -491,6 +523,36 @@ mod tests {
         assert_eq!(
             expected(Op::SetEvent, Scope::Missing),
             Outcomes::errors(&[EINVAL])
+        );
+    }
+
+    #[test]
+    fn kprobe_expectations_are_in_the_shared_column() {
+        // The exact outcomes the model of a thread's kprobe events predicts (see
+        // stress/kprobe.rs).
+        let own = [
+            (Op::KprobeCreate, Outcomes::OK),
+            (Op::KprobeCreate, Outcomes::errors(&[EEXIST])),
+            (Op::KprobeBad, Outcomes::errors(&[EINVAL])),
+            (Op::KprobeRemove, Outcomes::OK),
+            (Op::KprobeRemove, Outcomes::errors(&[ENOENT])),
+            (Op::KprobeRemove, Outcomes::errors(&[EBUSY])),
+            (Op::KprobeTruncate, Outcomes::errors(&[EBUSY])),
+            (Op::Write, Outcomes::OK),
+            (Op::SetEvent, Outcomes::OK),
+        ];
+        for (op, set) in own {
+            assert!(
+                set.is_subset_of(expected(op, Scope::Shared)),
+                "{op:?} {set:?}"
+            );
+        }
+        // A definition the tool writes is valid: EINVAL only for the bad ones.
+        assert!(!expected(Op::KprobeCreate, Scope::Shared).allows_errno(Errno(EINVAL)));
+        assert!(!expected(Op::KprobeBad, Scope::Shared).allows_ok());
+        assert_eq!(
+            expected(Op::ReadPipe, Scope::Fixed),
+            Outcomes::ok_or(&[EAGAIN])
         );
     }
 

@@ -17,6 +17,7 @@ use libc::{ENOMEM, O_APPEND, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::cli::Config;
 use crate::dirent::{self, DirKind, EVENTS_DIR, INSTANCES_DIR};
 use crate::expect::Outcomes;
+use crate::kprobe::{self, Arg, ProbeDef};
 use crate::registry;
 use crate::stats::{Counts, Reporter};
 use crate::sys::{self, cpath, Errno, Fd, SysResult};
@@ -67,6 +68,28 @@ const RESIZE_TO: &str = "12";
 const FILTER_OLD: &str = "a == 1";
 /// The filter the filter_set kind writes.
 const FILTER_NEW: &str = "a == 2 || (c ~ \"x*\" && !(a & 4))";
+/// The group of the probe kinds' kprobe events.
+const PROBE_GROUP: &str = "fault_kp";
+/// Calls of `vfs_read` (reads of the mount's `README`) to see whether a probe is armed.
+const PROBE_CALLS: usize = 8;
+
+/// The kprobe events of the probe kinds: an entry probe and a return probe on
+/// `vfs_read` (`fault_kp/kp`, `fault_kp/kr`), with a register, the task's name, the return
+/// value and an entry argument (which the return probe's entry handler saves).
+fn probe_defs() -> [ProbeDef; 2] {
+    let def = |ret: bool, event: &str, args: &[(&str, &str)]| ProbeDef {
+        ret,
+        maxactive: None,
+        group: PROBE_GROUP.to_string(),
+        event: event.to_string(),
+        func: "vfs_read".to_string(),
+        args: args.iter().map(|(n, f)| Arg::new(n, f)).collect(),
+    };
+    [
+        def(false, "kp", &[("di", "%di"), ("comm", "$comm")]),
+        def(true, "kr", &[("ret", "$retval"), ("a1", "$arg1")]),
+    ]
+}
 
 /// The kinds of operations tested, each with an operation that allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,11 +150,17 @@ pub enum Kind {
     /// `write(buffer_size_kb)` of an instance whose buffer holds a record: the kernel's
     /// ring buffer allocates the new pages' descriptors.
     Resize,
+    /// `write(kprobe_events)` of two definitions, an entry and a return probe: each
+    /// registers its kprobe (a return probe also its instances), applied whole or not at
+    /// all.
+    ProbeCreate,
+    /// `write(enable, "1")` of a kprobe event in an instance: arms its probe.
+    ProbeEnable,
 }
 
 impl Kind {
     /// Every kind, in run order.
-    pub const ALL: [Kind; 27] = [
+    pub const ALL: [Kind; 29] = [
         Kind::Mount,
         Kind::CreateNewGroup,
         Kind::CreateInGroup,
@@ -159,6 +188,8 @@ impl Kind {
         Kind::Inject,
         Kind::FilterSet,
         Kind::Resize,
+        Kind::ProbeCreate,
+        Kind::ProbeEnable,
     ];
 
     /// The name used in reports.
@@ -191,6 +222,8 @@ impl Kind {
             Kind::Inject => "inject",
             Kind::FilterSet => "filter_set",
             Kind::Resize => "resize",
+            Kind::ProbeCreate => "probe_create",
+            Kind::ProbeEnable => "probe_enable",
         }
     }
 
@@ -205,6 +238,7 @@ impl Kind {
                 | Kind::WriteMarker
                 | Kind::Inject
                 | Kind::Resize
+                | Kind::ProbeEnable
         )
     }
 
@@ -374,6 +408,7 @@ struct Prebuilt {
     filter_new: String,
     remount_to: CString,
     instance: CString,
+    probe_create: String,
 }
 
 /// The state of the fault mode.
@@ -383,6 +418,8 @@ struct Faults<'r> {
     rep: &'r Reporter,
     nth: FailNth,
     dyn_fd: Fd,
+    /// `kprobe_events`, open for appending.
+    kp_fd: Fd,
     pre: Prebuilt,
     /// Root ownership at start (restored after every remount).
     owner: (u32, u32),
@@ -501,6 +538,60 @@ impl Faults<'_> {
     /// Writes `-:fault/lk` unarmed; returns the outcome.
     fn remove_lk(&self) -> SysResult<usize> {
         sys::write(&self.dyn_fd, text::remove_line("fault", "lk").as_bytes())
+    }
+
+    /// Makes kprobe event `def` present (disabled) or absent (unarmed).
+    fn ensure_probe(&mut self, def: &ProbeDef, present: bool) -> Result<(), String> {
+        let rel = format!("{}/{}", def.group, def.event);
+        let path = cpath(&self.ev(&rel));
+        if sys::stat(&path).is_ok() == present {
+            return Ok(());
+        }
+        let line = if present {
+            def.command(true)
+        } else {
+            def.remove_command(true)
+        };
+        sys::write(&self.kp_fd, line.as_bytes()).map_err(|e| format!("write {line:?}: {e}"))?;
+        if sys::stat(&path).is_ok() == present {
+            Ok(())
+        } else {
+            Err(format!(
+                "{rel} still {}",
+                if present { "absent" } else { "present" }
+            ))
+        }
+    }
+
+    /// `kprobe_profile`, parsed.
+    fn profile(&self) -> Result<Vec<kprobe::Profile>, String> {
+        let text = self.read_root("kprobe_profile")?;
+        kprobe::parse_profile(&String::from_utf8_lossy(&text))
+            .map_err(|e| format!("kprobe_profile: {e}"))
+    }
+
+    /// The hits of kprobe event `event`, which must have one line in `kprobe_profile`.
+    fn probe_hits(&self, event: &str) -> Result<u64, String> {
+        let profile = self.profile()?;
+        match profile
+            .iter()
+            .filter(|p| p.event == event)
+            .collect::<Vec<_>>()[..]
+        {
+            [p] => Ok(p.hits),
+            ref found => Err(format!(
+                "kprobe_profile has {} lines for {event}",
+                found.len()
+            )),
+        }
+    }
+
+    /// Makes `vfs_read` run: reads of the mount's `README`.
+    fn call_vfs_read(&self) {
+        let readme = self.path("README");
+        for _ in 0..PROBE_CALLS {
+            let _ = sys::read_file(&readme, 4096);
+        }
     }
 
     /// Reads `rel` (under the mount) whole.
@@ -671,6 +762,34 @@ impl Faults<'_> {
                     .map_err(|e| format!("write {FILTER_OLD:?} to {rel}: {e}"))?;
                 self.fd = Some(self.open_unarmed(rel, O_WRONLY)?);
             }
+            Kind::ProbeCreate => {
+                for def in &probe_defs() {
+                    self.ensure_probe(def, false)?;
+                }
+            }
+            Kind::ProbeEnable => {
+                // fault_kp/kp defined afresh, disabled: its id is one the instance never
+                // enabled (a tracing directory keeps the name and fields of every event it
+                // enabled, which the first enable of an id allocates), so that every n
+                // sees the same allocations. The
+                // instance's buffer exists (made by a marker write, 4 KiB), empty: a
+                // probe's handler cannot allocate it, so enabling makes it when missing,
+                // and the ring buffer WARNs when its per-CPU parts fail (see
+                // write_marker).
+                self.ensure_instance(true)?;
+                let [kp, kr] = probe_defs();
+                self.ensure_probe(&kr, false)?;
+                self.ensure_probe(&kp, false)?;
+                self.ensure_probe(&kp, true)?;
+                let rel = Self::inst("buffer_size_kb");
+                sys::write_file(&self.path(&rel), "4").map_err(|e| format!("write {rel}: {e}"))?;
+                let rel = Self::inst("trace_marker");
+                sys::write_file(&self.path(&rel), "setup\n")
+                    .map_err(|e| format!("write {rel}: {e}"))?;
+                self.open_root_unarmed(&Self::inst("trace"), O_WRONLY | O_TRUNC)?;
+                let rel = Self::inst("events/fault_kp/kp/enable");
+                self.fd = Some(self.open_root_unarmed(&rel, O_RDWR)?);
+            }
         }
         Ok(())
     }
@@ -709,12 +828,13 @@ impl Faults<'_> {
                 Some(fd) => sys::pread(fd, &mut self.buf, 0),
                 None => Err(Errno(libc::EBADF)),
             },
-            Kind::WriteEnable | Kind::WriteGroupEnable | Kind::WriteInstanceEnable => {
-                match &self.fd {
-                    Some(fd) => sys::write(fd, b"1"),
-                    None => Err(Errno(libc::EBADF)),
-                }
-            }
+            Kind::WriteEnable
+            | Kind::WriteGroupEnable
+            | Kind::WriteInstanceEnable
+            | Kind::ProbeEnable => match &self.fd {
+                Some(fd) => sys::write(fd, b"1"),
+                None => Err(Errno(libc::EBADF)),
+            },
             Kind::WriteDisable => match &self.fd {
                 Some(fd) => sys::write(fd, b"0"),
                 None => Err(Errno(libc::EBADF)),
@@ -739,6 +859,7 @@ impl Faults<'_> {
                 Some(fd) => sys::write(fd, p.set_event_lk.as_bytes()),
                 None => Err(Errno(libc::EBADF)),
             },
+            Kind::ProbeCreate => sys::write(&self.kp_fd, p.probe_create.as_bytes()),
             Kind::MkdirInstance => sys::mkdir(&p.instance, 0o755).map(|()| 0),
             Kind::RmdirInstance => sys::rmdir(&p.instance).map(|()| 0),
             Kind::Readdir => match &self.fd {
@@ -1179,8 +1300,131 @@ impl Faults<'_> {
                     .map_err(|e| format!("write 0 to {rel}: {e}"))?;
                 self.expect_content("events/fault/lk/filter", b"none\n", "a write of 0")?;
             }
+            Kind::ProbeCreate => self.check_probe_create(ok)?,
+            Kind::ProbeEnable => self.check_probe_enable(ok)?,
         }
         self.fd = None;
+        Ok(())
+    }
+
+    /// After the probe_create kind: both probes defined, listed as written and in
+    /// `kprobe_profile` with no hits and no misses (never armed), or neither anywhere
+    /// (the batch undone whole: its registered probe unregistered).
+    fn check_probe_create(&mut self, ok: bool) -> Result<(), String> {
+        let how = if ok { "succeeded" } else { "failed" };
+        let text = String::from_utf8_lossy(&self.read_root("kprobe_events")?).into_owned();
+        let listing =
+            kprobe::parse_kprobe_listing(&text).map_err(|e| format!("kprobe_events: {e}"))?;
+        let ours: Vec<&kprobe::ProbeLine> =
+            listing.iter().filter(|l| l.group == PROBE_GROUP).collect();
+        let profile = self.profile()?;
+        let defs = probe_defs();
+        let listed_right = if ok {
+            ours.len() == defs.len() && defs.iter().all(|d| ours.iter().any(|l| d.listed_as(l)))
+        } else {
+            ours.is_empty()
+        };
+        if !listed_right {
+            self.violation(format!(
+                "kprobe_events lists {ours:?} after a definition of fault_kp/kp and fault_kp/kr that {how}"
+            ));
+        }
+        for def in &defs {
+            let rel = format!("{}/{}", def.group, def.event);
+            if sys::stat(&cpath(&self.ev(&rel))).is_ok() != ok {
+                self.violation(format!(
+                    "{rel} is {} after a definition that {how}",
+                    if ok { "absent" } else { "present" }
+                ));
+            }
+            let lines: Vec<&kprobe::Profile> =
+                profile.iter().filter(|p| p.event == def.event).collect();
+            let right = match lines[..] {
+                [p] => ok && p.hits == 0 && p.misses == 0,
+                [] => !ok,
+                _ => false,
+            };
+            if !right {
+                self.violation(format!(
+                    "kprobe_profile has {lines:?} for {} after a definition that {how}",
+                    def.event
+                ));
+            }
+        }
+        if !ok && sys::stat(&cpath(&self.ev(PROBE_GROUP))).is_ok() {
+            self.violation(format!(
+                "{PROBE_GROUP} is present after a definition that failed"
+            ));
+        }
+        for def in &defs {
+            self.ensure_probe(def, false)?;
+        }
+        Ok(())
+    }
+
+    /// After the probe_enable kind: `fault_kp/kp` enabled in the instance and armed (its
+    /// hits grow with calls of `vfs_read`, whose records reach the instance's `trace`), or
+    /// disabled and disarmed (no hits, no record); either way, once disabled, nothing
+    /// holds it: it can be removed.
+    fn check_probe_enable(&mut self, ok: bool) -> Result<(), String> {
+        let after = if ok {
+            "an enable that succeeded"
+        } else {
+            "an enable that failed"
+        };
+        let (want, listed): (&[u8], &[u8]) = if ok {
+            (b"1\n", b"fault_kp:kp\n")
+        } else {
+            (b"0\n", b"")
+        };
+        self.expect_content(&Self::inst("events/fault_kp/kp/enable"), want, after)?;
+        self.expect_content(&Self::inst("set_event"), listed, after)?;
+        // The top level's state is its own.
+        self.expect_content("events/fault_kp/kp/enable", b"0\n", after)?;
+        let before = self.probe_hits("kp")?;
+        self.call_vfs_read();
+        let hits = self.probe_hits("kp")?;
+        if (ok && hits <= before) || (!ok && hits != before) {
+            self.violation(format!(
+                "kprobe_profile: kp went from {before} to {hits} hits over {PROBE_CALLS} reads after {after} (armed iff enabled)"
+            ));
+        }
+        let [kp, _] = probe_defs();
+        let trace = String::from_utf8_lossy(&self.read_root(&Self::inst("trace"))?).into_owned();
+        let records: Vec<&str> = trace.lines().filter(|l| !l.starts_with('#')).collect();
+        if ok == records.is_empty() {
+            self.violation(format!(
+                "{} holds {} records after {after} and {PROBE_CALLS} reads",
+                Self::inst("trace"),
+                records.len()
+            ));
+        }
+        // Each record is one of kp (a line that is no record, such as a note of lost
+        // events, is not checked).
+        for line in &records {
+            let Some(t) = text::split_trace_line(line) else {
+                continue;
+            };
+            let checked = Some(t)
+                .filter(|t| t.event == kp.event)
+                .ok_or_else(|| "not a kp record".to_string())
+                .and_then(|t| kprobe::parse_probe_body(t.body))
+                .and_then(|b| kp.check_record(&b));
+            if let Err(e) = checked {
+                self.violation(format!("{}: {e}: {line:?}", Self::inst("trace")));
+                break;
+            }
+        }
+        if let Some(fd) = self.fd.take() {
+            if ok {
+                sys::write(&fd, b"0").map_err(|e| format!("disable again: {e}"))?;
+            }
+        }
+        if let Err(e) = sys::write(&self.kp_fd, kp.remove_command(true).as_bytes()) {
+            self.violation(format!(
+                "removing fault_kp/kp, disabled after {after}: {e} (its enable state outlived it)"
+            ));
+        }
         Ok(())
     }
 
@@ -1263,7 +1507,10 @@ pub fn run(cfg: &Config) -> i32 {
         return 1;
     }
     println!("note: the truncate kind removes every event of the mount");
-    let setup = (|| -> Result<(Failslab, FailNth, Fd, (u32, u32)), String> {
+    // The failslab knobs, fail-nth, `dynamic_events` and `kprobe_events` open for
+    // appending, the root's owner.
+    type Setup = (Failslab, FailNth, [Fd; 2], (u32, u32));
+    let setup = (|| -> Result<Setup, String> {
         match sys::mkdir(&cpath(&cfg.scratch), 0o755) {
             Ok(()) | Err(Errno(libc::EEXIST)) => {}
             Err(e) => return Err(format!("mkdir {}: {e}", cfg.scratch)),
@@ -1272,11 +1519,14 @@ pub fn run(cfg: &Config) -> i32 {
         let dynamic = format!("{mnt}/dynamic_events");
         let dyn_fd = sys::open(&cpath(&dynamic), O_WRONLY | O_APPEND)
             .map_err(|e| format!("open {dynamic}: {e}"))?;
+        let kprobe_events = format!("{mnt}/kprobe_events");
+        let kp_fd = sys::open(&cpath(&kprobe_events), O_WRONLY | O_APPEND)
+            .map_err(|e| format!("open {kprobe_events}: {e}"))?;
         let failslab = Failslab::setup()?;
         let nth = FailNth::open()?;
-        Ok((failslab, nth, dyn_fd, (root.st_uid, root.st_gid)))
+        Ok((failslab, nth, [dyn_fd, kp_fd], (root.st_uid, root.st_gid)))
     })();
-    let (failslab, nth, dyn_fd, owner) = match setup {
+    let (failslab, nth, [dyn_fd, kp_fd], owner) = match setup {
         Ok(s) => s,
         Err(e) => {
             println!("error: {e}");
@@ -1298,6 +1548,7 @@ pub fn run(cfg: &Config) -> i32 {
         set_event_lk: "fault:lk\n".to_string(),
         filter_new: FILTER_NEW.to_string(),
         instance: cpath(&format!("{mnt}/{INSTANCES_DIR}/{INSTANCE}")),
+        probe_create: probe_defs().iter().map(|d| d.command(true)).collect(),
         remount_to: cpath(&format!("uid={},gid={}", owner.0 + 1, owner.1 + 1)),
     };
     let mut f = Faults {
@@ -1306,6 +1557,7 @@ pub fn run(cfg: &Config) -> i32 {
         rep: &rep,
         nth,
         dyn_fd,
+        kp_fd,
         pre,
         owner,
         buf: vec![0xa5; BUF],
@@ -1329,6 +1581,11 @@ pub fn run(cfg: &Config) -> i32 {
     f.who = "fault cleanup".to_string();
     if let Err(e) = f.ensure_instance(false) {
         f.violation(format!("cleanup: {e}"));
+    }
+    for def in &probe_defs() {
+        if let Err(e) = f.ensure_probe(def, false) {
+            f.violation(format!("cleanup: {e}"));
+        }
     }
     for (g, e) in [
         ("fault", "ev"),
@@ -1406,6 +1663,26 @@ mod tests {
         assert!(st
             .describe(Kind::Remount, 200)
             .contains("cap n=200 reached"));
+    }
+
+    #[test]
+    fn probe_definitions() {
+        let [kp, kr] = probe_defs();
+        assert_eq!(
+            kp.command(true),
+            "p:fault_kp/kp vfs_read di=%di comm=$comm\n"
+        );
+        assert_eq!(
+            kr.command(true),
+            "r:fault_kp/kr vfs_read ret=$retval a1=$arg1\n"
+        );
+        assert_eq!(kp.remove_command(true), "-:fault_kp/kp\n");
+        // The kernel lists the return probe with its default MAXACTIVE.
+        let l = kprobe::parse_probe_line("r10:fault_kp/kr vfs_read ret=$retval a1=$arg1").unwrap();
+        assert!(kr.listed_as(&l) && !kp.listed_as(&l));
+        assert!(Kind::ProbeEnable.uses_instance() && !Kind::ProbeCreate.uses_instance());
+        assert_eq!(Kind::ALL.len(), 29);
+        assert_eq!(Kind::ALL[27..], [Kind::ProbeCreate, Kind::ProbeEnable]);
     }
 
     #[test]

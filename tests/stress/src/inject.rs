@@ -30,6 +30,7 @@ use libc::{O_APPEND, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY};
 
 use crate::rng::mix64;
 use crate::sys::{self, cpath, Errno, Fd};
+use crate::text;
 
 /// The group of the events the checks create.
 const GROUP: &str = "inj";
@@ -68,35 +69,14 @@ impl Rec {
 /// gives the event name and the `NAME=VALUE` fields in order. `None` if the line is not
 /// laid out so.
 pub fn parse_line(line: &str) -> Option<(&str, Vec<(&str, &str)>)> {
-    let (task, rest) = line.split_once(" [")?;
-    let (_comm, pid) = task.trim().rsplit_once('-')?;
-    if pid.is_empty() || !pid.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (cpu, rest) = rest.split_once("] ")?;
-    if cpu.is_empty() || !cpu.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (head, rest) = rest.split_once(": ")?;
-    let ts = head.split_whitespace().last()?;
-    let (secs, usecs) = ts.split_once('.')?;
-    if secs.is_empty()
-        || usecs.is_empty()
-        || !secs.bytes().all(|c| c.is_ascii_digit())
-        || !usecs.bytes().all(|c| c.is_ascii_digit())
-    {
-        return None;
-    }
-    let (event, fields) = rest.split_once(':')?;
-    if event.is_empty() || event.contains(' ') {
-        return None;
-    }
-    let fields = fields
+    let l = text::split_trace_line(line)?;
+    let fields = l
+        .body
         .split(' ')
         .filter(|f| !f.is_empty())
         .map(|f| f.split_once('='))
         .collect::<Option<Vec<_>>>()?;
-    Some((event, fields))
+    Some((l.event, fields))
 }
 
 /// The record of a [`EVENT`] line (exactly `seq`, `keep`, `who`, in decimal).

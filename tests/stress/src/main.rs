@@ -23,8 +23,9 @@
 //!
 //! The layout it checks is tracefs': the root holds `README`, `available_events`,
 //! `available_tracers`, `buffer_size_kb`, `current_tracer`, `dynamic_events`,
-//! `error_log`, `set_event`, `synthetic_events`, `trace`, `trace_marker`, `trace_pipe`,
-//! `tracing_on` (in this readdir order, inode 2 like every file),
+//! `error_log`, `kprobe_events`, `kprobe_profile`, `set_event`, `synthetic_events`,
+//! `trace`, `trace_marker`, `trace_pipe`, `tracing_on` (in this readdir order, inode 2
+//! like every file),
 //! then `events/` (inode 16) and `instances/` (a number above 16); groups live in
 //! `events/` after its `enable`: `events/GROUP/enable`,
 //! `events/GROUP/EVENT/{enable,id,format}`. `mkdir instances/NAME` makes an instance:
@@ -48,22 +49,28 @@
 //!   exact outcome of every operation on them;
 //! - instances: `instances/sN` belongs to worker N alone, which models it (which
 //!   shared events it enabled there: those cannot be removed by anyone while they are,
-//!   so the model is exact) and removes it before it ends.
+//!   so the model is exact) and removes it before it ends;
+//! - kprobe events: `kprobes/tNp0..tNp3` belong to worker N alone, which models them
+//!   (definition, enabled at the top level, enabled in `instances/sN`) and so knows the
+//!   exact outcome of every operation on them. They probe functions the workload itself
+//!   calls all the time: `vfs_read`, `vfs_write`, `kernel_clone` (the action spawns
+//!   threads) and `do_sys_openat2`, those of them that `/proc/kallsyms` names once.
 //!
 //! A reader-writer lock, the *gate*, is held shared by the checks that rely on the
-//! pinned or own events, and exclusively by the three actions that change them behind
-//! their owners' backs: O_TRUNC, disabling every event (0 to `events/enable`, or
-//! O_TRUNC of `set_event`), and remount.
+//! pinned or own events or on the threads' kprobe events, and exclusively by the actions
+//! that change them behind their owners' backs: O_TRUNC (of `dynamic_events`, or of
+//! `kprobe_events`), disabling every event (0 to `events/enable`, or O_TRUNC of
+//! `set_event`), and remount.
 //!
 //! Actions (weight per 10,000):
 //!
 //! | action | weight | what it does |
 //! |---|---|---|
-//! | create | 1500 | `s:gX/eY` with 1–4 random fields, through a fresh or a kept fd |
+//! | create | 1450 | `s:gX/eY` with 1–4 random fields, through a fresh or a kept fd |
 //! | remove | 1200 | `-:gX/eY`; 5 % a never-existing name |
 //! | batch | 200 | create and remove one event in a single write |
 //! | truncate | 100 | `open(dynamic_events, O_WRONLY\|O_TRUNC)` (gate exclusive) |
-//! | stat | 1130 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
+//! | stat | 1080 | the root, its files, `events/`, pinned / shared / never-existing (incl. a 255-byte name, a group at the root) / 300-byte name / through a file |
 //! | readdir | 1100 | one complete `getdents64` pass (40-byte or 32 KiB buffer, sometimes a second pass after `lseek(0)`) over the root, `events/`, a group or an event dir |
 //! | read_file | 1000 | open, read in 1–4096-byte chunks to EOF, close: `enable`, `id`, `format`, a file of the root |
 //! | write_enable | 700 | `0`/`1` to an event's or group's `enable`, mostly off |
@@ -79,6 +86,7 @@
 //! | drop_caches | 30 | write `2` to `/proc/sys/vm/drop_caches` (`--no-drop-caches`) |
 //! | instance | 250 | the thread's instance `instances/sN`: its life (mkdir, enable a shared event through its `enable` or `set_event`, rmdir refused while one of its files is held, rmdir), enable/disable in it (`enable`, group `enable`, `set_event` tokens), state and isolation checks, its `tracing_on`, a pass over `instances/`, refused mkdir/rmdir, work in a working directory inside it while it is removed, an own event enabled in it; afterwards, now and then, O_TRUNC of its `set_event` or rmdir, so that it does not keep shared events enabled for long (see invariant 11) |
 //! | inject_filter | 150 | a shared event: write `f0=N` or `f0="sN"` to its `inject`, or set (one of five expressions, for a numeric or a string `f0`) or clear (`0`) its `filter` or its group's, or read its `filter`: `none` or one of the five |
+//! | kprobe | 100 | the thread's kprobe events `kprobes/tNpK`: define one (`p` or `r`, maybe `rN`, on one of the functions, 0–3 of `%di`, `$comm`, `$arg2`, `%dx:u32`, `$stack0` / `$retval`, `$retval:s32`, `$comm`, `$arg1`; through `kprobe_events` or `dynamic_events`, with or without the group), remove one (`-:kprobes/tNpK` or `-:tNpK`, either file; 5 % a never-existing name), enable it at the top level, in `instances/sN` (whose `buffer_size_kb` it sets to 64 first) or both (`enable`, or a `set_event` token `kprobes:tNpK`, `*:tNpK`, `tNpK`), call its function, read its hits and records, disable it (mostly everywhere; now and then by rmdir of the instance), a refused definition, the listings; now and then O_TRUNC of `kprobe_events` (gate exclusive) |
 //!
 //! Remount and drop_caches are also off when the directory is not an eventfs (statfs
 //! magic), so that the tool can be tried on a plain directory.
@@ -96,7 +104,7 @@
 //!    appears twice and no two subdirectories share an inode number; `d_type` is
 //!    `DT_DIR` for directories and `DT_REG` for the control files, whose inode number is
 //!    2; the order is `.`, `..`, the files, the fixed directories, then the children;
-//!    the root has exactly its nine files, `events` (inode 16) and `instances` (above
+//!    the root has exactly its fifteen files, `events` (inode 16) and `instances` (above
 //!    16), no group; an instance exactly its five files and `events` (inode 16);
 //!    `instances/` only instances (printable names without blanks); groups, events,
 //!    `instances/` and instances have inode numbers above 16; event directories have no
@@ -126,21 +134,31 @@
 //!    a file of it, `events/`, `events/enable`, `pinned`, a pinned event and its
 //!    `enable` are owned by N:M,
 //!    chowned or not; own entries fall back to N:M unless chowned again.
-//! 7. **O_TRUNC**: on success, `pinned` and every `tN` are gone at once; on EBUSY,
-//!    the pinned events are all still there.
+//! 7. **O_TRUNC**: on success, `pinned`, every `tN` and every kprobe event are gone at
+//!    once (`kprobe_events` lists nothing); on EBUSY, the pinned events are all still
+//!    there and `kprobe_events` is unchanged. O_TRUNC of `kprobe_events` is EBUSY while
+//!    one of the thread's kprobe events is enabled anywhere; on success, every kprobe
+//!    event is gone (`kprobe_events` and `kprobe_profile` are empty, `events/kprobes`
+//!    too) and nothing else (the pinned and own events are there); on EBUSY
+//!    `kprobe_events` is unchanged.
 //! 8. **Types and contents**: files are regular and directories are directories with
 //!    nlink 1 (docs/RULES.md rule 7); `enable` reads `0\n`/`1\n` (`X\n` too for groups and
 //!    `events/enable`), `id` a positive decimal, `format` the tracefs layout (header, four common fields,
 //!    declared fields with offset/size/signed, `print fmt:`); listing lines are
-//!    `s:GROUP/EVENT FIELDS` and no event is listed twice; `available_events` and
+//!    `s:GROUP/EVENT FIELDS` (or a kprobe event's `p:GROUP/EVENT PLACE ARGS`,
+//!    `r[N]:GROUP/EVENT PLACE ARGS`, as `kprobe_events` lists it) and no event is listed
+//!    twice; `kprobe_profile` lines are `  EVENT HITS MISSES`; `available_events` and
 //!    `set_event` are `GROUP:EVENT` lines, `synthetic_events` `[GROUP/]EVENT FIELDS`
 //!    lines, `README` starts with `tracing mini-HOWTO:`, `available_tracers` and
 //!    `current_tracer` read `nop\n`, `tracing_on` `0\n`/`1\n`; writes are never short.
 //! 9. **End of run**: after removing everything it created, the views of the registry
 //!    agree (every listed event has a directory in `events/` and vice versa, no empty
-//!    group; `available_events` and `synthetic_events` name each listed event once and
-//!    nothing else; `set_event` names exactly the events whose `enable` reads `1`; the
-//!    root and `events/` pass the readdir checks) and none of the run's groups is left.
+//!    group; `available_events` names each listed event once and nothing else,
+//!    `synthetic_events` each synthetic one; `kprobe_events` is exactly the kprobe lines
+//!    of `dynamic_events`, in order, and `kprobe_profile` has one line per kprobe event;
+//!    `set_event` names exactly the events whose `enable` reads `1`; the root and
+//!    `events/` pass the readdir checks) and none of the run's groups, nor any `tNpK`, is
+//!    left.
 //! 10. **Liveness**: no action runs longer than 30 s (a blocked system call); workers
 //!     still running 60 s after the deadline are abandoned (exit 1).
 //! 11. **Instances** (exact, from the model of `instances/sN`): mkdir succeeds, or gives
@@ -169,6 +187,31 @@
 //!     rmdir of anything but an instance is EPERM. `instances/` lists only the threads'
 //!     instances (and those there before the run), the thread's exactly when it has
 //!     one; at the end of the run none is left.
+//! 12. **kprobe events** (exact, from the model of `kprobes/tNp0..tNp3`): a definition
+//!     gives EEXIST iff the probe exists (whatever the new definition: one probe per
+//!     event), else it exists at once: its directory, an `id` no enabled event ever had,
+//!     a `format` with the probe's fields (`__probe_ip`, or `__probe_func` and
+//!     `__probe_ret_ip`, then the arguments), `enable` `0`, one line in `kprobe_events`
+//!     and in `dynamic_events` as written (the group added; a return probe with the
+//!     kernel's `MAXACTIVE` unless one was given), one line in `kprobe_profile` with 0
+//!     hits and 0 misses (registered disarmed). A refused definition (a symbol the kernel
+//!     does not have, a bad register, `$retval` in an entry probe, an offset in a return
+//!     probe) is EINVAL and defines nothing. A removal gives ENOENT iff it does not
+//!     exist, EBUSY iff it is enabled at the top level or in `instances/sN`, else it is
+//!     gone at once (directory, listings, `kprobe_profile`). `kprobe_events`,
+//!     `dynamic_events` and `kprobe_profile` list the thread's probes exactly as the
+//!     model has them, `available_events` names them, the top level's `set_event` lists
+//!     those enabled there and the instance's those enabled in it, their `enable` files
+//!     read so. While a probe is enabled in some tracing directory (even one with
+//!     `tracing_on` 0) its hits grow over calls of its function; once it is disabled
+//!     everywhere they stop growing (an entry probe's exactly; a return probe's by at
+//!     most its `MAXACTIVE`: calls that entered while it was armed still return). Every
+//!     record of a `tNpK` probe read from a `trace_pipe` parses as `EVENT: (SYM+0xOFF/
+//!     0xSIZE) ARGS` (`(PLACE <- FUNC)` for a return probe), those of the thread's own
+//!     probes name their function and arguments (hex, decimal or quoted string, as
+//!     their types print); after the calls, `instances/sN/trace_pipe` (when its
+//!     `tracing_on` is 1) has a record of the probe written by the thread, unless the
+//!     reads did not reach its end.
 //!
 //! ### Errno table
 //!
@@ -192,11 +235,16 @@
 //! | open | ok | ok, ENOENT | ENOENT |
 //! | read | ok | ok, ENODEV | — |
 //! | read_stale | ok | ok, ENODEV | — |
+//! | read_pipe | ok, EAGAIN | — | — |
 //! | write | ok | ok, ENODEV | — |
 //! | write_bad | EINVAL | ENODEV, EINVAL | — |
 //! | set_event | ok | ok, EINVAL | EINVAL |
 //! | inject | — | ok, ENODEV, EINVAL | — |
 //! | filter | — | ok, ENODEV, EINVAL | — |
+//! | kprobe_create | — | ok, EEXIST | — |
+//! | kprobe_bad | — | EINVAL | — |
+//! | kprobe_remove | — | ok, ENOENT, EBUSY | ENOENT |
+//! | kprobe_truncate | — | ok, EBUSY | — |
 //! | opendir | ok | ok, ENOENT | ENOENT |
 //! | getdents | ok | ok, ENOENT, ENODEV | — |
 //! | seek | ok | ok | — |
@@ -221,7 +269,11 @@
 //! or number, and ENODEV when it was removed after the open. mkdir's fixed column is three
 //! exact cases (an existing name, outside `instances/`, a bad name), each checked for
 //! its own errno; an own instance's mkdir is EEXIST iff it exists, its rmdir ENOENT iff
-//! it does not, EBUSY iff one of its state's files is open.
+//! it does not, EBUSY iff one of its state's files is open. The kprobe rows are the
+//! thread's own kprobe events, each call with one exact outcome from the model (a
+//! never-existing name: ENOENT); `kprobe_truncate` is exactly EBUSY when one of the
+//! thread's probes is enabled, either outcome otherwise (other threads' may be).
+//! `read_pipe` is a read of a `trace_pipe` opened with `O_NONBLOCK`: EAGAIN when empty.
 //!
 //! ### Output
 //!
@@ -249,8 +301,9 @@
 //!    the registry is consistent (invariant 9 of the stress mode): every
 //!    `dynamic_events` line has its directory in `events/` and every event directory its
 //!    line, no empty group, `available_events` and `synthetic_events` agree with the
-//!    listing, `set_event` with the `enable` files (of the top level); the root,
-//!    `instances/` and each instance pass complete readdir checks.
+//!    listing, `kprobe_events` and `kprobe_profile` with its kprobe events, `set_event`
+//!    with the `enable` files (of the top level); the root, `instances/` and each
+//!    instance pass complete readdir checks.
 //!
 //! Group and event paths in the table are under `events/`; `I/` is `instances/fault_i/`.
 //!
@@ -283,6 +336,8 @@
 //! | inject | write 300 blanks and `a=7\n` to `I/events/fault/lk/inject` (allocates, as write_marker), `fault/lk` enabled in the instance, no filter (its buffer, 4 KiB, made by an inject and emptied before arming) | `I/trace` holds the one record (`lk: a=7`) iff ok, else nothing; the next inject records |
 //! | filter_set | write `a == 2 \|\| (c ~ "x*" && !(a & 4))` to `fault/lk/filter`, which holds `a == 1` | it reads the new text iff ok, else `a == 1` (never `none`, never half); `0` then clears it |
 //! | resize | write `12` to `I/buffer_size_kb`, which is `4`, its buffer holding one record | it reads `12` iff ok, else `4`; the record is kept and the next `trace_marker` write records |
+//! | probe_create | write `p:fault_kp/kp vfs_read di=%di comm=$comm` and `r:fault_kp/kr vfs_read ret=$retval a1=$arg1` to `kprobe_events` in one write | both exist, `kprobe_events` lists both as written and `kprobe_profile` has both with 0 hits and 0 misses iff ok; else neither is anywhere (nor `fault_kp`): the batch is undone whole, its registered probe unregistered |
+//! | probe_enable | write `1` to `I/events/fault_kp/kp/enable`, `fault_kp/kp` defined afresh for each n (its buffer, 4 KiB, made by a marker write and emptied before arming) | it reads `1` and `I/set_event` lists `fault_kp:kp` iff ok, else `0` and empty; the top level's `enable` `0`; armed iff ok: its hits grow over 8 reads of `README` iff ok, else stay; `I/trace` holds its records (each a well-formed `kp: (vfs_read+0x…/0x…) di=0x… comm="…"` line) iff ok, else none; once disabled it can be removed |
 //!
 //! fail-nth counts every fault-injection point of the task, nested ones included: with
 //! kmemleak on (the test kernel), each slab allocation is followed by one for kmemleak's
@@ -341,6 +396,7 @@ mod dirent;
 mod expect;
 mod faults;
 mod inject;
+mod kprobe;
 mod mountapi;
 mod pipe;
 mod registry;

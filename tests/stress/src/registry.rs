@@ -1,12 +1,14 @@
 //! Whole-registry consistency: the `dynamic_events` listing, the directory tree under
-//! `events/`, `available_events` and `synthetic_events` must describe the same events,
-//! and `set_event` must list exactly the events whose `enable` reads 1 (all of the top
-//! level; instances have their own). Only meaningful while nobody changes the registry
-//! (the fault mode, and the end of a stress run).
+//! `events/` and `available_events` must describe the same events, `synthetic_events`
+//! its synthetic events, `kprobe_events` (the same lines) and `kprobe_profile` (one line
+//! each) its kprobe events, and `set_event` must list exactly the events whose `enable`
+//! reads 1 (all of the top level; instances have their own). Only meaningful while nobody
+//! changes the registry (the fault mode, and the end of a stress run).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::dirent::{self, DirKind, EVENTS_DIR, INSTANCES_DIR};
+use crate::kprobe::{self, Profile};
 use crate::sys::{self, cpath};
 use crate::text::{self, Listed};
 
@@ -28,6 +30,10 @@ pub struct Snapshot {
     pub available: Vec<(String, String)>,
     /// `synthetic_events`: (group, event) per line.
     pub synthetic: Vec<(String, String)>,
+    /// `kprobe_events`: its lines, with their newlines.
+    pub kprobes: Vec<String>,
+    /// `kprobe_profile`.
+    pub profile: Vec<Profile>,
     /// `set_event`: (group, event) per line.
     pub set_event: Vec<(String, String)>,
     /// The events of the tree whose `enable` reads `1`.
@@ -120,11 +126,21 @@ pub fn snapshot(mnt: &str) -> Result<Snapshot, String> {
     let set_event = names("set_event")?;
     let synthetic = text::parse_synthetic(&read_whole(mnt, "synthetic_events")?)
         .map_err(|e| format!("synthetic_events: {e}"))?;
+    let kprobe_text = read_whole(mnt, "kprobe_events")?;
+    kprobe::parse_kprobe_listing(&kprobe_text).map_err(|e| format!("kprobe_events: {e}"))?;
+    let kprobes = kprobe_text
+        .split_inclusive('\n')
+        .map(String::from)
+        .collect();
+    let profile = kprobe::parse_profile(&read_whole(mnt, "kprobe_profile")?)
+        .map_err(|e| format!("kprobe_profile: {e}"))?;
     Ok(Snapshot {
         listed,
         tree,
         available,
         synthetic,
+        kprobes,
+        profile,
         set_event,
         enabled,
         instances,
@@ -155,10 +171,17 @@ pub fn compare(s: &Snapshot) -> Vec<String> {
     for (g, e) in in_tree.difference(&listed) {
         problems.push(format!("{g}/{e} has a directory but is not listed"));
     }
-    // The name lists: each event of the listing once, nothing else.
-    for (file, names) in [
-        ("available_events", &s.available),
-        ("synthetic_events", &s.synthetic),
+    // The name lists: each event of the listing once, nothing else (synthetic_events:
+    // each synthetic event).
+    let synthetic: BTreeSet<(&str, &str)> = s
+        .listed
+        .iter()
+        .filter(|l| !l.probe)
+        .map(|l| (l.group.as_str(), l.event.as_str()))
+        .collect();
+    for (file, names, want) in [
+        ("available_events", &s.available, &listed),
+        ("synthetic_events", &s.synthetic, &synthetic),
     ] {
         let mut seen = BTreeSet::new();
         for (g, e) in names {
@@ -166,12 +189,40 @@ pub fn compare(s: &Snapshot) -> Vec<String> {
                 problems.push(format!("{g}:{e} twice in {file}"));
             }
         }
-        for (g, e) in listed.difference(&seen) {
+        for (g, e) in want.difference(&seen) {
             problems.push(format!("{g}/{e} is listed but not in {file}"));
         }
-        for (g, e) in seen.difference(&listed) {
+        for (g, e) in seen.difference(want) {
             problems.push(format!("{g}:{e} is in {file} but not listed"));
         }
+    }
+    // kprobe_events: the kprobe lines of the listing, in the same order; kprobe_profile:
+    // one line per kprobe event (by name: it shows no group).
+    let probe_lines: Vec<&str> = s
+        .listed
+        .iter()
+        .filter(|l| l.probe)
+        .map(|l| l.line.as_str())
+        .collect();
+    let kprobes: Vec<&str> = s.kprobes.iter().map(String::as_str).collect();
+    if probe_lines != kprobes {
+        problems.push(format!(
+            "kprobe_events lists {kprobes:?}, dynamic_events {probe_lines:?}"
+        ));
+    }
+    let mut probe_names: Vec<&str> = s
+        .listed
+        .iter()
+        .filter(|l| l.probe)
+        .map(|l| l.event.as_str())
+        .collect();
+    probe_names.sort_unstable();
+    let mut profiled: Vec<&str> = s.profile.iter().map(|p| p.event.as_str()).collect();
+    profiled.sort_unstable();
+    if probe_names != profiled {
+        problems.push(format!(
+            "kprobe_profile names {profiled:?}, the kprobe events are {probe_names:?}"
+        ));
     }
     // set_event: exactly the enabled events.
     let mut set = BTreeSet::new();
@@ -240,6 +291,8 @@ mod tests {
                 .collect(),
             available: names.clone(),
             synthetic: names,
+            kprobes: Vec::new(),
+            profile: Vec::new(),
             set_event: Vec::new(),
             enabled: BTreeSet::new(),
             instances: Vec::new(),
@@ -257,6 +310,71 @@ mod tests {
         s.enabled = pairs(&[("a", "x"), ("b", "z")]).into_iter().collect();
         assert!(compare(&s).is_empty(), "{:?}", compare(&s));
         assert!(compare(&snap("", &[])).is_empty());
+    }
+
+    /// `snap` with kprobe events: they are not in `synthetic_events`, and
+    /// `kprobe_events` and `kprobe_profile` list them.
+    fn with_probes(listing: &str, tree: &[(&str, &[&str])]) -> Snapshot {
+        let mut s = snap(listing, tree);
+        s.synthetic = s
+            .listed
+            .iter()
+            .filter(|l| !l.probe)
+            .map(|l| (l.group.clone(), l.event.clone()))
+            .collect();
+        s.kprobes = s
+            .listed
+            .iter()
+            .filter(|l| l.probe)
+            .map(|l| l.line.clone())
+            .collect();
+        s.profile = s
+            .listed
+            .iter()
+            .filter(|l| l.probe)
+            .map(|l| Profile {
+                event: l.event.clone(),
+                hits: 0,
+                misses: 0,
+            })
+            .collect();
+        s
+    }
+
+    #[test]
+    fn views_with_kprobe_events() {
+        let listing = "s:a/x u8 f0\np:kprobes/k vfs_read di=%di\nr10:kprobes/r vfs_read\n";
+        let tree: &[(&str, &[&str])] = &[("a", &["x"]), ("kprobes", &["k", "r"])];
+        let s = with_probes(listing, tree);
+        assert!(compare(&s).is_empty(), "{:?}", compare(&s));
+        // synthetic_events must not name a kprobe event.
+        let mut bad = s.clone();
+        bad.synthetic.push(("kprobes".into(), "k".into()));
+        let p = compare(&bad).join("\n");
+        assert!(
+            p.contains("kprobes:k is in synthetic_events but not listed"),
+            "{p}"
+        );
+        // kprobe_events: the same lines in the same order.
+        let mut bad = s.clone();
+        bad.kprobes.reverse();
+        assert!(compare(&bad).join("\n").contains("kprobe_events lists"));
+        let mut bad = s.clone();
+        bad.kprobes.pop();
+        assert!(compare(&bad).join("\n").contains("kprobe_events lists"));
+        // kprobe_profile: each kprobe event once.
+        let mut bad = s.clone();
+        bad.profile.pop();
+        assert!(compare(&bad).join("\n").contains("kprobe_profile names"));
+        let mut bad = s.clone();
+        let dup = bad.profile[0].clone();
+        bad.profile.push(dup);
+        assert!(compare(&bad).join("\n").contains("kprobe_profile names"));
+        // A kprobe event with no directory is caught as any other.
+        let s = with_probes(listing, &[("a", &["x"]), ("kprobes", &["k"])]);
+        assert!(compare(&s)
+            .join("\n")
+            .contains("kprobes/r is listed but has no directory"));
     }
 
     #[test]

@@ -134,6 +134,20 @@ pub fn open(path: &CStr, flags: c_int) -> SysResult<Fd> {
     check(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o600) }).map(Fd)
 }
 
+/// `pipe2(2)` (with `O_CLOEXEC`): the read end and the write end.
+pub fn pipe() -> SysResult<(Fd, Fd)> {
+    let mut fds: [c_int; 2] = [-1, -1];
+    // SAFETY: `fds` has room for the two descriptors.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((Fd(fds[0]), Fd(fds[1])))
+}
+
+/// The calling thread's id (what trace lines show as the pid).
+pub fn gettid() -> u32 {
+    // SAFETY: No arguments; cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
+
 /// `read(2)`.
 pub fn read(fd: &Fd, buf: &mut [u8]) -> SysResult<usize> {
     // SAFETY: `buf` is valid for `buf.len()` bytes.
@@ -457,6 +471,22 @@ mod tests {
     fn cpath_never_fails() {
         assert_eq!(cpath("/a/b").as_bytes(), b"/a/b");
         assert_eq!(cpath("a\0b").as_bytes(), b"a?b");
+    }
+
+    #[test]
+    fn pipes_and_tids() {
+        let (r, w) = pipe().unwrap();
+        assert_eq!(write(&w, b"ab"), Ok(2));
+        let mut buf = [0u8; 4];
+        assert_eq!(read(&r, &mut buf), Ok(2));
+        assert_eq!(&buf[..2], b"ab");
+        r.close().unwrap();
+        w.close().unwrap();
+        let me = gettid();
+        assert!(me > 0);
+        assert_eq!(gettid(), me);
+        let other = std::thread::spawn(gettid).join().unwrap();
+        assert_ne!(other, me);
     }
 
     #[test]

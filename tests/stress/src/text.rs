@@ -2,6 +2,7 @@
 //! contents of `enable`, `id` and `format`, and of the other files of the root
 //! (`available_events`, `set_event`, `synthetic_events`, `README`, ...).
 
+use crate::kprobe;
 use crate::rng::Rng;
 
 /// The scalar field types of `dynamic_events`.
@@ -85,9 +86,13 @@ pub struct Listed {
     pub event: String,
     /// The whole line, with its newline.
     pub line: String,
+    /// A kprobe event (a `p:`/`r:` line) rather than a synthetic one (`s:`).
+    pub probe: bool,
 }
 
-/// Parses a `dynamic_events` listing: one `s:GROUP/EVENT FIELDS` line per event.
+/// Parses a `dynamic_events` listing: one `s:GROUP/EVENT FIELDS` line per synthetic
+/// event, one `p:GROUP/EVENT PLACE ARGS` or `r[N]:GROUP/EVENT PLACE ARGS` line per kprobe
+/// event (see [`kprobe::parse_probe_line`]).
 pub fn parse_listing(text: &str) -> Result<Vec<Listed>, String> {
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("listing does not end with a newline".to_string());
@@ -95,9 +100,18 @@ pub fn parse_listing(text: &str) -> Result<Vec<Listed>, String> {
     text.split_inclusive('\n')
         .map(|line| {
             let body = line.trim_end_matches('\n');
+            if body.starts_with('p') || body.starts_with('r') {
+                let l = kprobe::parse_probe_line(body)?;
+                return Ok(Listed {
+                    group: l.group,
+                    event: l.event,
+                    line: line.to_string(),
+                    probe: true,
+                });
+            }
             let rest = body
                 .strip_prefix("s:")
-                .ok_or_else(|| format!("listing line without 's:': {body:?}"))?;
+                .ok_or_else(|| format!("listing line without 's:', 'p:' or 'r:': {body:?}"))?;
             let (target, fields) = rest
                 .split_once(' ')
                 .ok_or_else(|| format!("listing line without fields: {body:?}"))?;
@@ -111,6 +125,7 @@ pub fn parse_listing(text: &str) -> Result<Vec<Listed>, String> {
                 group: group.to_string(),
                 event: event.to_string(),
                 line: line.to_string(),
+                probe: false,
             })
         })
         .collect()
@@ -178,10 +193,52 @@ pub fn check_root_file(name: &str, text: &[u8]) -> Result<(), String> {
         "available_events" | "set_event" => parse_event_names(s).map(drop),
         "synthetic_events" => parse_synthetic(s).map(drop),
         "dynamic_events" => parse_listing(s).map(drop),
+        "kprobe_events" => kprobe::parse_kprobe_listing(s).map(drop),
+        "kprobe_profile" => kprobe::parse_profile(s).map(drop),
         // Entries of failed writes: free text, whole lines.
         "error_log" if s.is_empty() || s.ends_with('\n') => Ok(()),
         _ => Err(bad()),
     }
+}
+
+/// A `trace`/`trace_pipe` line split up: `<comm>-<pid> [CPU] FLAGS TS: EVENT:BODY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceLine<'a> {
+    /// The writer's pid (a thread id).
+    pub pid: u32,
+    /// The event name.
+    pub event: &'a str,
+    /// What follows `EVENT:` (usually a blank, then the fields).
+    pub body: &'a str,
+}
+
+/// Splits a trace line; `None` if it is not laid out so (a comment, a lost-events note).
+pub fn split_trace_line(line: &str) -> Option<TraceLine<'_>> {
+    let (task, rest) = line.split_once(" [")?;
+    let (_comm, pid) = task.trim().rsplit_once('-')?;
+    if pid.is_empty() || !pid.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let pid = pid.parse().ok()?;
+    let (cpu, rest) = rest.split_once("] ")?;
+    if cpu.is_empty() || !cpu.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (head, rest) = rest.split_once(": ")?;
+    let ts = head.split_whitespace().last()?;
+    let (secs, usecs) = ts.split_once('.')?;
+    if secs.is_empty()
+        || usecs.is_empty()
+        || !secs.bytes().all(|c| c.is_ascii_digit())
+        || !usecs.bytes().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let (event, body) = rest.split_once(':')?;
+    if event.is_empty() || event.contains(' ') {
+        return None;
+    }
+    Some(TraceLine { pid, event, body })
 }
 
 /// Checks the content of an event's `enable` (`0` or `1`), or with `aggregate` that of
@@ -368,9 +425,24 @@ mod tests {
         assert_eq!((l[1].group.as_str(), l[1].event.as_str()), ("g1", "e5"));
         assert_eq!(l[0].line, "s:pinned/p0 u64 a; char c[8]\n");
         assert!(parse_listing("").unwrap().is_empty());
+        assert!(l.iter().all(|x| !x.probe));
+        // kprobe events are listed too (kprobe_events.tc).
+        let text = "s:synthetic/keep u64 a\np:kprobes/myprobe vfs_read count=%dx\n\
+            r10:kprobes/myret vfs_read ret=$retval\np:g/e kernel_clone\n";
+        let l = parse_listing(text).unwrap();
+        assert_eq!(l.len(), 4);
+        assert!(!l[0].probe && l[1].probe && l[2].probe && l[3].probe);
+        assert_eq!(
+            (l[2].group.as_str(), l[2].event.as_str()),
+            ("kprobes", "myret")
+        );
+        assert_eq!(l[2].line, "r10:kprobes/myret vfs_read ret=$retval\n");
         for bad in [
             "s:g/e u8 a",
             "p:g/e u8 a\n",
+            "p:g/e\n",
+            "r:e vfs_read\n",
+            "x:g/e u8 a\n",
             "s:e u8 a\n",
             "s:g/e\n",
             "s:g/e \n",
@@ -417,6 +489,17 @@ mod tests {
             ("set_event", ""),
             ("synthetic_events", "g/e\tu8 x\n"),
             ("dynamic_events", "s:g/e u8 x\n"),
+            (
+                "dynamic_events",
+                "s:g/e u8 x\nr10:kprobes/r vfs_read ret=$retval\n",
+            ),
+            ("kprobe_events", ""),
+            ("kprobe_events", "p:kprobes/p vfs_read di=%di\n"),
+            ("kprobe_profile", ""),
+            (
+                "kprobe_profile",
+                "  p                                                          3               0\n",
+            ),
             ("error_log", ""),
         ] {
             assert_eq!(check_root_file(name, good.as_bytes()), Ok(()), "{name}");
@@ -431,6 +514,8 @@ mod tests {
             ("trace", "hello\n"),
             ("set_event", "g/e\n"),
             ("dynamic_events", "g:e\n"),
+            ("kprobe_events", "s:g/e u8 x\n"),
+            ("kprobe_profile", "p 3 0\n"),
             ("error_log", "x"),
             ("enable", "0\n"),
         ] {
@@ -438,6 +523,35 @@ mod tests {
                 check_root_file(name, bad.as_bytes()).is_err(),
                 "{name} {bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn trace_lines() {
+        let l = "  eventfs-stress-123     [002] .....    45.678901: ev: seq=5 keep=1";
+        assert_eq!(
+            split_trace_line(l),
+            Some(TraceLine {
+                pid: 123,
+                event: "ev",
+                body: " seq=5 keep=1"
+            })
+        );
+        let l = "worker0-77 [001] d..1.   3.000001: t0p1: (vfs_read+0x4/0x1a0) di=0x1";
+        let t = split_trace_line(l).unwrap();
+        assert_eq!((t.pid, t.event), (77, "t0p1"));
+        assert_eq!(t.body, " (vfs_read+0x4/0x1a0) di=0x1");
+        for bad in [
+            "",
+            "# tracer: nop",
+            "CPU:1 [LOST 3 EVENTS]",
+            "x-a [000] ..... 1.000000: ev: a=1",
+            "x-1 [0a0] ..... 1.000000: ev: a=1",
+            "x-1 [000] ..... 1: ev: a=1",
+            "x [000] ..... 1.000000: ev: a=1",
+            "x-1 [000] ..... 1.000000: e v: a=1",
+        ] {
+            assert_eq!(split_trace_line(bad), None, "{bad:?}");
         }
     }
 

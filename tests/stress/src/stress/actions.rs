@@ -41,6 +41,12 @@ impl Worker<'_> {
     pub(super) fn act_truncate(&mut self) {
         let ctx = self.ctx;
         let mut gate = ctx.write_gate();
+        // Nobody defines or removes kprobe events while we hold the gate.
+        let kprobes_before = if ctx.kprobes {
+            self.read_snapshot("kprobe_events")
+        } else {
+            None
+        };
         let what = format!("open {} with O_TRUNC", self.full("dynamic_events"));
         let r = sys::open(&self.path("dynamic_events"), O_WRONLY | O_TRUNC);
         match self.check(
@@ -58,12 +64,34 @@ impl Worker<'_> {
                 for t in 0..ctx.threads {
                     self.stat(&group_dir(&format!("t{t}")), gone);
                 }
+                // The kprobe events too.
+                if ctx.kprobes {
+                    self.stat(&group_dir(DEFAULT_PROBE_GROUP), gone);
+                    if let Some(text) = self
+                        .read_snapshot("kprobe_events")
+                        .filter(|t| !t.is_empty())
+                    {
+                        let shown = self.full("kprobe_events");
+                        self.violation("truncate", format!("{shown} after {what}: {text:?}"));
+                    }
+                }
                 self.create_pinned(&mut gate);
             }
             Err(Errno(EBUSY)) => {
-                // Refused as a whole: the pinned events are still there.
+                // Refused as a whole: the pinned events are still there, and the kprobe
+                // events.
                 for k in 0..PINNED {
                     self.stat(&format!("{PINNED_DIR}/p{k}"), Outcomes::OK);
+                }
+                if let Some(before) = kprobes_before {
+                    if let Some(after) = self.read_snapshot("kprobe_events") {
+                        if after != before {
+                            self.violation(
+                                "truncate",
+                                format!("{what} was EBUSY but changed kprobe_events from {before:?} to {after:?}"),
+                            );
+                        }
+                    }
                 }
             }
             Err(_) => {}

@@ -253,7 +253,7 @@ impl Worker<'_> {
     /// mkdir of the own instance: must succeed, or give EEXIST if this thread left it.
     /// A new one is checked: a new inode number, its listing, nothing enabled in it.
     /// Returns whether the instance exists afterwards (as the model has it).
-    fn inst_mkdir(&mut self) -> bool {
+    pub(super) fn inst_mkdir(&mut self) -> bool {
         let rel = self.inst.dir();
         let present = self.inst.present;
         let expect = if present {
@@ -307,7 +307,7 @@ impl Worker<'_> {
 
     /// Reads the enable file `rel` and checks that it reads one of `want`. `exact`: it
     /// exists throughout (else it may be gone: the shared outcomes).
-    fn inst_enable_reads(&mut self, rel: &str, exact: bool, want: &[char]) {
+    pub(super) fn inst_enable_reads(&mut self, rel: &str, exact: bool, want: &[char]) {
         let (open, read) = if exact {
             (Outcomes::OK, Outcomes::OK)
         } else {
@@ -331,7 +331,7 @@ impl Worker<'_> {
 
     /// Reads the instance's `set_event`: it must list exactly the model's events.
     /// Returns what it lists (None if it could not be read).
-    fn inst_set_event_listing(&mut self) -> Option<BTreeSet<(String, String)>> {
+    pub(super) fn inst_set_event_listing(&mut self) -> Option<BTreeSet<(String, String)>> {
         let rel = self.inst.file("set_event");
         let text = self.read_snapshot(&rel)?;
         let what = format!("read {}", self.full(&rel));
@@ -477,7 +477,7 @@ impl Worker<'_> {
 
     /// rmdir of the instance (no file of it open): must succeed. An `id` or `format`
     /// kept open through it does not hold it, and reads on afterwards.
-    fn inst_rmdir(&mut self, gate: &Gate) -> bool {
+    pub(super) fn inst_rmdir(&mut self, gate: &Gate) -> bool {
         let dir = self.inst.dir();
         let (k, _) = self.pinned_event();
         let file = *self.rng.pick(&["id", "format"]);

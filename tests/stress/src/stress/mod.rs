@@ -23,6 +23,7 @@ use libc::{O_TRUNC, O_WRONLY};
 use crate::cli::Config;
 use crate::dirent::{self, DirKind, Dirent, EVENTS_DIR, INSTANCES_DIR, INSTANCE_FILES, ROOT_FILES};
 use crate::expect::{expected, Op, Outcomes, Scope, GETDENTS_TINY_EXTRA};
+use crate::kprobe::DEFAULT_GROUP as DEFAULT_PROBE_GROUP;
 use crate::registry;
 use crate::rng::Rng;
 use crate::stats::{Reporter, Stats};
@@ -32,9 +33,11 @@ use crate::text::{self, Field};
 mod actions;
 mod instance;
 mod own;
+mod probes;
 
 use instance::Inst;
 use own::Own;
+use probes::Probes;
 
 /// Shared groups `g0..g3`.
 const GROUPS: u64 = 4;
@@ -125,15 +128,16 @@ enum Action {
     DropCaches,
     Instance,
     InjectFilter,
+    Kprobe,
 }
 
 /// Actions and their weights (per 10,000 steps).
-const ACTIONS: [(Action, u64); 20] = [
-    (Action::Create, 1500),
+const ACTIONS: [(Action, u64); 21] = [
+    (Action::Create, 1450),
     (Action::Remove, 1200),
     (Action::Batch, 200),
     (Action::Truncate, 100),
-    (Action::Stat, 1130),
+    (Action::Stat, 1080),
     (Action::Readdir, 1100),
     (Action::ReadFile, 1000),
     (Action::WriteEnable, 700),
@@ -149,6 +153,7 @@ const ACTIONS: [(Action, u64); 20] = [
     (Action::DropCaches, 30),
     (Action::Instance, 250),
     (Action::InjectFilter, 150),
+    (Action::Kprobe, 100),
 ];
 
 impl Action {
@@ -174,6 +179,7 @@ impl Action {
             Action::DropCaches => "drop_caches",
             Action::Instance => "instance",
             Action::InjectFilter => "inject_filter",
+            Action::Kprobe => "kprobe",
         }
     }
 }
@@ -183,6 +189,8 @@ impl Action {
 struct Gate {
     /// Successful O_TRUNCs of `dynamic_events` (each removed every event).
     generation: u64,
+    /// Successful O_TRUNCs of `kprobe_events` (each removed every kprobe event).
+    probe_generation: u64,
     /// Writes of 0 to `events/enable` and O_TRUNCs of `set_event` (each disabled every
     /// event).
     enable_epoch: u64,
@@ -226,6 +234,10 @@ struct Ctx {
     foreign_instances: BTreeSet<String>,
     /// What the top level's `tracing_on` read before the run (nobody writes it).
     top_tracing_on: Option<String>,
+    /// Whether the mount has kprobe events (`kprobe_events`): the `kprobe` action.
+    kprobes: bool,
+    /// The functions the `kprobe` action puts probes on.
+    probe_funcs: Vec<&'static str>,
     slots: Vec<Slot>,
 }
 
@@ -310,6 +322,7 @@ struct Worker<'c> {
     violations: u64,
     own: Own,
     inst: Inst,
+    probes: Probes,
     stale: Vec<Stale>,
     dyn_fd: Option<Fd>,
     can_chdir: bool,
@@ -369,6 +382,7 @@ impl<'c> Worker<'c> {
             violations: 0,
             own: Own::new(format!("t{index}")),
             inst: Inst::new(format!("s{index}")),
+            probes: Probes::new(index),
             stale: Vec::new(),
             dyn_fd: None,
             can_chdir: false,
@@ -518,11 +532,14 @@ impl<'c> Worker<'c> {
     }
 
     /// Reads `fd` to its end in chunks of a random size (not the smallest for the
-    /// listings of every event, which may take more than [`MAX_READS`] bytes).
+    /// listings of every event, which may take more than [`MAX_READS`] bytes, nor for
+    /// `trace`, whose buffer kprobe events fill: up to `buffer_size_kb` per CPU).
     fn read_all(&mut self, fd: &Fd, expect: Outcomes, rel: &str) -> Option<Vec<u8>> {
         let what = format!("read {}", self.full(rel));
         let sizes: &[usize] = match rel {
-            "dynamic_events" | "available_events" | "set_event" | "synthetic_events" => &[64, 4096],
+            "dynamic_events" | "available_events" | "set_event" | "synthetic_events"
+            | "kprobe_events" | "kprobe_profile" => &[64, 4096],
+            _ if rel.rsplit('/').next() == Some("trace") => &[4096, 65536],
             _ => &[1, 2, 7, 64, 4096],
         };
         let chunk = *self.rng.pick(sizes);
@@ -740,6 +757,7 @@ impl<'c> Worker<'c> {
                 Action::Remount if !self.ctx.remount => 0,
                 Action::DropCaches if !self.ctx.drop_caches => 0,
                 Action::Chdir if !self.can_chdir => 0,
+                Action::Kprobe if !self.ctx.kprobes => 0,
                 _ => w,
             })
             .collect();
@@ -790,6 +808,7 @@ impl<'c> Worker<'c> {
             Action::DropCaches => self.act_drop_caches(),
             Action::Instance => self.act_instance(),
             Action::InjectFilter => self.act_inject_filter(),
+            Action::Kprobe => self.act_kprobe(),
         }
     }
 }
@@ -848,6 +867,18 @@ fn setup(main: &mut Worker<'_>) -> Option<RootAttrs> {
             let _ = sys::write_file(&dynamic, &text::remove_line(&g, &ev));
         }
     }
+    if ctx.kprobes {
+        let kprobe_events = format!("{}/kprobe_events", ctx.mnt);
+        for t in 0..ctx.threads {
+            for k in 0..probes::PROBES {
+                let name = probes::probe_name(t, k);
+                let dir = format!("{}/{EVENTS_DIR}/{DEFAULT_PROBE_GROUP}/{name}", ctx.mnt);
+                let _ = sys::write_file(&format!("{dir}/enable"), "0");
+                let _ =
+                    sys::write_file(&kprobe_events, &format!("-:{DEFAULT_PROBE_GROUP}/{name}\n"));
+            }
+        }
+    }
     let mut gate = ctx.write_gate();
     if !main.create_pinned(&mut gate) {
         return None;
@@ -900,6 +931,16 @@ fn teardown(main: &mut Worker<'_>, root: RootAttrs) {
         let line = text::remove_line(PINNED_GROUP, &format!("p{k}"));
         let _ = main.write_dyn(Op::Remove, expected(Op::Remove, Scope::Fixed), &line);
     }
+    // The threads' kprobe events, disabled everywhere by now.
+    if ctx.kprobes {
+        let gone = Outcomes::ok_or(&[ENOENT]);
+        for t in 0..ctx.threads {
+            for k in 0..probes::PROBES {
+                let line = format!("-:{DEFAULT_PROBE_GROUP}/{}\n", probes::probe_name(t, k));
+                let _ = main.write_dyn(Op::KprobeRemove, gone, &line);
+            }
+        }
+    }
     if gate.remounted {
         let (uid, gid) = (root.uid, root.gid);
         let data = cpath(&format!("uid={uid},gid={gid}"));
@@ -930,6 +971,17 @@ fn teardown(main: &mut Worker<'_>, root: RootAttrs) {
             for g in snap.tree.keys() {
                 if ours.contains(g) {
                     main.violation("consistency", format!("group {g} left after the teardown"));
+                }
+            }
+            for l in snap.listed.iter().filter(|l| l.probe) {
+                if l.group == DEFAULT_PROBE_GROUP && probes::is_probe_name(&l.event) {
+                    main.violation(
+                        "consistency",
+                        format!(
+                            "kprobe event {}/{} left after the teardown",
+                            l.group, l.event
+                        ),
+                    );
                 }
             }
             for i in &snap.instances {
@@ -966,6 +1018,18 @@ pub fn run(cfg: &Config) -> i32 {
         );
     }
     let (foreign_instances, top_tracing_on) = prescan(&cfg.mount);
+    let kprobes = is_eventfs && sys::stat(&cpath(&format!("{}/kprobe_events", cfg.mount))).is_ok();
+    let mut probe_funcs = match std::fs::File::open("/proc/kallsyms") {
+        Ok(f) => probes::funcs_in(std::io::BufReader::new(f)),
+        Err(_) => Vec::new(),
+    };
+    if probe_funcs.is_empty() {
+        // No kallsyms to ask: the two the kernel always has.
+        probe_funcs = vec!["vfs_read", "vfs_write"];
+    }
+    if kprobes {
+        println!("kprobes: on {}", probe_funcs.join(", "));
+    }
     if !foreign_instances.is_empty() {
         println!("note: instances before the run (left alone): {foreign_instances:?}");
     }
@@ -982,6 +1046,8 @@ pub fn run(cfg: &Config) -> i32 {
         ids: Mutex::new(HashMap::new()),
         foreign_instances,
         top_tracing_on,
+        kprobes,
+        probe_funcs,
         slots: (0..cfg.threads).map(|_| Slot::default()).collect(),
     });
     let mut main_stats = Stats::default();

@@ -210,10 +210,19 @@ impl<T: ProbeTarget> Kprobe<T> {
     }
 
     /// Hits the kernel could not run the handler for (a probe hit inside another
-    /// handler, ...): the `kprobe`'s count, which mainline's `kprobe_profile` shows.
+    /// handler, no free return instance, ...), as mainline's `kprobe_profile` counts
+    /// them: the `kprobe`'s, and for a return probe also the `kretprobe`'s.
     pub(crate) fn missed(&self) -> u64 {
-        // SAFETY: A plain read of a counter the kernel updates (an aligned word).
-        unsafe { (*self.kp()).nmissed as u64 }
+        let rp = self.raw.rp.get();
+        // SAFETY: Plain reads of counters the kernel updates (aligned words).
+        unsafe {
+            let kp = (*rp).kp.nmissed as u64;
+            if self.raw.is_return {
+                kp + (*rp).nmissed as u64
+            } else {
+                kp
+            }
+        }
     }
 
     /// For a return probe, its `MAXACTIVE`: as given, or the kernel's default once

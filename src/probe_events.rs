@@ -17,7 +17,9 @@
 use core::fmt;
 
 use crate::events::COMMON_FORMAT;
-use crate::probe::{self, AnySymbol, ByteWrite, FuncEntry, Kernel, ProbeDef, SymbolCheck};
+use crate::probe::{
+    self, AnySymbol, ByteWrite, Config, DentryOffsets, FuncEntry, Kernel, ProbeDef, SymbolCheck,
+};
 use crate::probe_fetch::Symbolizer;
 use crate::record::LineOut;
 use crate::vfs::{kprobe, SeqOut};
@@ -35,6 +37,20 @@ impl Kernel for RunningKernel {
             FuncEntry::Entry
         } else {
             FuncEntry::NotEntry
+        }
+    }
+
+    /// This kernel's structure offsets for `%pd`/`%pD` (`struct dentry` and `struct
+    /// file` change with the configuration, e.g. lockdep grows their locks).
+    fn config(&self) -> Config {
+        use core::mem::offset_of;
+        use kernel::bindings::{dentry, file, path, qstr};
+        Config {
+            dentry: DentryOffsets {
+                name: (offset_of!(dentry, __bindgen_anon_1) + offset_of!(qstr, name)) as u64,
+                dentry: (offset_of!(file, __bindgen_anon_1) + offset_of!(path, dentry)) as u64,
+            },
+            ..Config::X86_64
         }
     }
 }

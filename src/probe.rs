@@ -572,7 +572,7 @@ pub(crate) trait ByteWrite {
 }
 
 /// Lets `write!` format into a [`ByteWrite`].
-struct Text<'w, W: ?Sized>(&'w mut W);
+pub(crate) struct Text<'w, W: ?Sized>(pub(crate) &'w mut W);
 
 impl<W: ByteWrite + ?Sized> fmt::Write for Text<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {

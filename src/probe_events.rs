@@ -19,6 +19,7 @@ use core::fmt;
 use crate::events::COMMON_FORMAT;
 use crate::probe::{
     self, AnySymbol, ByteWrite, Config, DentryOffsets, FuncEntry, Kernel, ProbeDef, SymbolCheck,
+    Text,
 };
 use crate::probe_fetch::Symbolizer;
 use crate::record::LineOut;
@@ -90,15 +91,6 @@ pub(crate) struct LineBytes<'a>(pub(crate) &'a mut dyn LineOut);
 impl ByteWrite for LineBytes<'_> {
     fn write_bytes(&mut self, bytes: &[u8]) -> fmt::Result {
         self.0.raw(bytes)
-    }
-}
-
-/// Lets `write!` format into a [`ByteWrite`].
-struct Text<'w, W: ?Sized>(&'w mut W);
-
-impl<W: ByteWrite + ?Sized> fmt::Write for Text<'_, W> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.write_bytes(s.as_bytes())
     }
 }
 

@@ -2791,21 +2791,31 @@ impl Work {
         })
     }
 
-    /// Makes event node `name` in `group` with data `ev` (its id allocated by the
-    /// caller, given back here on failure), and enters it into the batch.
+    /// Makes event node `name` in `group` for `info` (and `probe`, for a kprobe event),
+    /// with a new id, and enters it into the batch.
     fn add_event(
         &mut self,
         st: &mut TreeGuard,
         group: &DirRef,
         name: &[u8],
-        ev: Event,
+        info: RcuArc<EventInfo>,
+        probe: Option<ProbeData>,
     ) -> Result<DirRef> {
-        let id = ev.id;
-        let name = copy(name).inspect_err(|_| {
-            if let Some(ids) = st.ids.as_ref() {
-                ids.free(id);
-            }
-        })?;
+        let name = copy(name)?;
+        let id = st
+            .ids
+            .as_ref()
+            .ok_or(EINVAL)?
+            .alloc(FIRST_EVENT_ID, MAX_EVENT_ID)?;
+        let ev = Event {
+            id,
+            enabled_in: Atomic::new(0),
+            ever_enabled: Atomic::new(false),
+            info,
+            probe,
+        };
+        // From here the id is the node's: `abort` (or the commit of its removal) gives it
+        // back; until the node exists, it is ours.
         let e = DirNode::new(st, name, Kind::Event(ev), Some(group)).inspect_err(|_| {
             if let Some(ids) = st.ids.as_ref() {
                 ids.free(id);
@@ -2887,19 +2897,11 @@ impl Work {
             },
             GFP_KERNEL,
         )?;
-        let ids = st.ids.as_ref().ok_or(EINVAL)?;
-        let id = ids.alloc(FIRST_EVENT_ID, MAX_EVENT_ID)?;
-        let ev = Event {
-            id,
-            enabled_in: Atomic::new(0),
-            ever_enabled: Atomic::new(false),
-            info,
-            probe: Some(ProbeData {
-                kprobe,
-                hits: Atomic::new(0),
-            }),
+        let probe = ProbeData {
+            kprobe,
+            hits: Atomic::new(0),
         };
-        let e = self.add_event(st, &group, def.event(), ev)?;
+        let e = self.add_event(st, &group, def.event(), info, Some(probe))?;
         let Some(p) = e.event().and_then(|ev| ev.probe.as_ref()) else {
             return Err(EINVAL);
         };
@@ -3021,18 +3023,8 @@ impl Work {
             probe: None,
         };
         let info = RcuArc::new(info, GFP_KERNEL)?;
-        let ids = st.ids.as_ref().ok_or(EINVAL)?;
-        let id = ids.alloc(FIRST_EVENT_ID, MAX_EVENT_ID)?;
-        let ev = Event {
-            id,
-            enabled_in: Atomic::new(0),
-            ever_enabled: Atomic::new(false),
-            info,
-            probe: None,
-        };
-        // From here the id is the node's: `abort` (or the commit of its removal) gives it
-        // back; until the node exists, it is ours.
-        self.add_event(st, &group, spec.event, ev).map(|_| ())
+        self.add_event(st, &group, spec.event, info, None)
+            .map(|_| ())
     }
 
     /// Enters a new node into the indexes, unpublished. Either all of it happens or none.

@@ -45,32 +45,11 @@ impl RingBuffer {
         self.0.get()
     }
 
-    /// Writes a record of `len` bytes, which `fill` fills in (it gets them zeroed). Returns
-    /// `false` if the buffer took nothing: recording is off, or `len` is larger than
-    /// [`RingBuffer::max_record`].
-    pub(crate) fn write(&self, len: usize, fill: impl FnOnce(&mut [u8])) -> bool {
-        // SAFETY: `self` is a live buffer (type invariant of the slot that lent it).
-        let ev = unsafe { lb::ring_buffer_lock_reserve(self.as_ptr(), len as c_ulong) };
-        if ev.is_null() {
-            return false;
-        }
-        // SAFETY: `ev` was just reserved with room for `len` bytes of data, which are
-        // ours until the commit below; nothing else refers to them.
-        let data = unsafe {
-            let p = lb::ring_buffer_event_data(ev).cast::<u8>();
-            core::ptr::write_bytes(p, 0, len);
-            core::slice::from_raw_parts_mut(p, len)
-        };
-        fill(data);
-        // SAFETY: Commits the reservation made above, on the same CPU: preemption stays
-        // disabled from `ring_buffer_lock_reserve` to here.
-        unsafe { lb::ring_buffer_unlock_commit(self.as_ptr()) };
-        true
-    }
-
-    /// As [`RingBuffer::write`], but the record is committed only if `keep` accepts it
-    /// once filled; else its room is given back (`ring_buffer_discard_commit`), so a
-    /// filtered record costs no buffer space. Callable in any context, NMI included.
+    /// Writes a record of `len` bytes, which `fill` fills in (it gets them zeroed), and
+    /// commits it only if `keep` accepts it once filled; else its room is given back
+    /// (`ring_buffer_discard_commit`), so a filtered record costs no buffer space.
+    /// Returns whether a record was kept: `false` also if recording is off or `len` is
+    /// larger than [`RingBuffer::max_record`]. Callable in any context, NMI included.
     pub(crate) fn write_if(
         &self,
         len: usize,
@@ -202,14 +181,10 @@ impl Buffer {
         unsafe { Pin::new_unchecked(&self.waiters) }
     }
 
-    /// [`RingBuffer::write`], then wakes the readers waiting for a record (through an
-    /// `irq_work`: safe from any context).
+    /// [`RingBuffer::write_if`] keeping every record, then wakes the readers waiting for
+    /// a record (through an `irq_work`: safe from any context).
     pub(crate) fn write(&self, len: usize, fill: impl FnOnce(&mut [u8])) -> bool {
-        let ok = self.ring().write(len, fill);
-        if ok {
-            self.waiters().notify();
-        }
-        ok
+        self.write_if(len, fill, |_| true)
     }
 
     /// As [`RingBuffer::write_if`], waking readers of a kept record.

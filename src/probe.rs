@@ -1874,6 +1874,16 @@ enum ArgText<'a> {
         /// Where the target starts in `text`.
         target_at: usize,
     },
+    /// Copied out of the line ([`ProbeArg::kept`]): the text, and the bytes its spans
+    /// index (the text itself, or an expansion's target, which starts at `target_at`).
+    Kept {
+        /// The text.
+        text: SmallBuf<MAX_ARGSTR_LEN>,
+        /// What the spans index.
+        target: SmallBuf<MAX_ARGSTR_LEN>,
+        /// Where `target` starts in `text`.
+        target_at: usize,
+    },
 }
 
 impl<'a> ArgText<'a> {
@@ -1881,19 +1891,56 @@ impl<'a> ArgText<'a> {
     fn bytes(&self) -> &[u8] {
         match self {
             ArgText::Plain(b) => b,
-            ArgText::Dentry { text, .. } => text.as_bytes(),
+            ArgText::Dentry { text, .. } | ArgText::Kept { text, .. } => text.as_bytes(),
         }
     }
 
-    /// The bytes of `span`, borrowed from the line (spans of an expansion lie in its
-    /// target).
-    fn span(&self, span: Span) -> &'a [u8] {
-        match *self {
+    /// The bytes of `span` (spans of an expansion lie in its target).
+    fn span(&self, span: Span) -> &[u8] {
+        match self {
             ArgText::Plain(b) => b.get(span.range(0)).unwrap_or(&[]),
             ArgText::Dentry {
                 target, target_at, ..
-            } => target.get(span.range(target_at)).unwrap_or(&[]),
+            } => target.get(span.range(*target_at)).unwrap_or(&[]),
+            ArgText::Kept {
+                target, target_at, ..
+            } => target.as_bytes().get(span.range(*target_at)).unwrap_or(&[]),
         }
+    }
+
+    /// The same text, copied out of the line. `None` if it does not fit, which an
+    /// accepted argument always does (its text is at most [`MAX_ARGSTR_LEN`] bytes, an
+    /// expansion's target shorter).
+    fn kept(&self) -> Option<ArgText<'static>> {
+        let copy = |b: &[u8]| {
+            let mut buf = SmallBuf::new();
+            buf.write_bytes(b).ok().map(|()| buf)
+        };
+        Some(match *self {
+            ArgText::Plain(b) => ArgText::Kept {
+                text: copy(b)?,
+                target: copy(b)?,
+                target_at: 0,
+            },
+            ArgText::Dentry {
+                text,
+                target,
+                target_at,
+            } => ArgText::Kept {
+                text,
+                target: copy(target)?,
+                target_at,
+            },
+            ArgText::Kept {
+                text,
+                target,
+                target_at,
+            } => ArgText::Kept {
+                text,
+                target,
+                target_at,
+            },
+        })
     }
 }
 
@@ -1946,8 +1993,21 @@ impl<'a> ProbeArg<'a> {
         self.ty.size() * self.count.max(1) as usize
     }
 
+    /// The same argument with its text copied out of the line, to keep after the line
+    /// is gone (`None` only for an argument the parser did not accept).
+    pub(crate) fn kept(&self) -> Option<ProbeArg<'static>> {
+        Some(ProbeArg {
+            name: self.name,
+            text: self.text.kept()?,
+            ty: self.ty,
+            count: self.count,
+            offset: self.offset,
+            code: self.code,
+        })
+    }
+
     /// The fetch program, up to and including its [`Fetch::End`].
-    pub(crate) fn program(&self) -> impl Iterator<Item = Fetch<&'a [u8]>> + '_ {
+    pub(crate) fn program(&self) -> impl Iterator<Item = Fetch<&[u8]>> + '_ {
         let end = self
             .code
             .iter()
@@ -2155,11 +2215,6 @@ impl<'a> ProbeDef<'a> {
         self.nr_args
     }
 
-    /// The total size of the arguments' fields (mainline's `tp->size`).
-    pub(crate) fn args_size(&self) -> usize {
-        self.size
-    }
-
     /// The arguments, parsed again one at a time.
     pub(crate) fn args(&self) -> Args<'a> {
         Args {
@@ -2212,6 +2267,80 @@ impl<'a> ProbeDef<'a> {
                 .args()
                 .zip(other.args())
                 .all(|(a, b)| a.comm() == b.comm())
+    }
+}
+
+/// A probe as its records are laid out, made and printed: a [`ProbeDef`] (which parses
+/// its arguments again on each pass over them) or a [`ProbeShape`] (parsed once, for
+/// the probe handler).
+pub(crate) trait RecordLayout {
+    /// A return probe.
+    fn is_return(&self) -> bool;
+    /// The event name.
+    fn event(&self) -> &[u8];
+    /// The total size of the arguments' fields.
+    fn args_size(&self) -> usize;
+    /// Calls `f` on each argument in order, until it fails.
+    fn try_each_arg<E>(&self, f: impl FnMut(&ProbeArg<'_>) -> Result<(), E>) -> Result<(), E>;
+}
+
+impl RecordLayout for ProbeDef<'_> {
+    fn is_return(&self) -> bool {
+        self.is_return
+    }
+
+    fn event(&self) -> &[u8] {
+        self.event.as_bytes()
+    }
+
+    fn args_size(&self) -> usize {
+        self.size
+    }
+
+    fn try_each_arg<E>(&self, mut f: impl FnMut(&ProbeArg<'_>) -> Result<(), E>) -> Result<(), E> {
+        self.args().try_for_each(|a| f(&a))
+    }
+}
+
+/// What making and printing the records of a probe takes, parsed once and kept apart
+/// from its line: its kind, event name, the size of its arguments' fields, and the
+/// arguments with their fetch programs, in `S` (a vector of the caller's).
+pub(crate) struct ProbeShape<S> {
+    is_return: bool,
+    event: EventName,
+    args_size: usize,
+    args: S,
+}
+
+impl<S: core::ops::Deref<Target = [ProbeArg<'static>]>> ProbeShape<S> {
+    /// The shape of `def`, given its arguments kept ([`ProbeArg::kept`] of each of
+    /// [`ProbeDef::args`], in order). `None` if `args` are not those.
+    pub(crate) fn new(def: &ProbeDef<'_>, args: S) -> Option<Self> {
+        let same = args.len() == def.nr_args && def.args().zip(args.iter()).all(|(a, b)| a == *b);
+        same.then_some(ProbeShape {
+            is_return: def.is_return,
+            event: def.event,
+            args_size: def.size,
+            args,
+        })
+    }
+}
+
+impl<S: core::ops::Deref<Target = [ProbeArg<'static>]>> RecordLayout for ProbeShape<S> {
+    fn is_return(&self) -> bool {
+        self.is_return
+    }
+
+    fn event(&self) -> &[u8] {
+        self.event.as_bytes()
+    }
+
+    fn args_size(&self) -> usize {
+        self.args_size
+    }
+
+    fn try_each_arg<E>(&self, f: impl FnMut(&ProbeArg<'_>) -> Result<(), E>) -> Result<(), E> {
+        self.args.iter().try_for_each(f)
     }
 }
 

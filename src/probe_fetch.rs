@@ -4,7 +4,7 @@
 //! kprobe handler) and the printer of a recorded event (what `trace` shows).
 //!
 //! Who owns what: nothing here owns anything. A [`ProbeDef`] (`src/probe.rs`) borrows
-//! its line, a [`Machine`] is the probed context (the handler's `pt_regs`, the current
+//! its line (a [`probe::ProbeShape`] owns copies of its arguments' texts), a [`Machine`] is the probed context (the handler's `pt_regs`, the current
 //! task, kernel and user memory), the record is a slice the caller reserved in the ring
 //! buffer, and the printer writes into the caller's [`ByteWrite`].
 //!
@@ -42,13 +42,10 @@
 //! `kretprobed()` renaming of `kretprobe_trampoline` in the header, the `sym-addr` and
 //! `sym-offset` trace options, `raw`/`hex`/`bin` output.
 //!
-//! Cost: [`ProbeDef::args`] parses each argument again at every walk, and both passes
-//! walk all arguments, so a handler built directly on a [`ProbeDef`] parses the line
-//! twice per hit. The integration should precompile, at registration, each argument's
-//! program (`[Fetch<&[u8]>; FETCH_INSN_MAX]` with `@SYM` resolved into its
-//! [`Fetch::Imm`], `\"STRING"` copied into owned memory), type, count and offset, once,
-//! and run [`process`] on those; this file's entry points take a [`ProbeDef`] to stay
-//! simple.
+//! Cost: the entry points take any [`RecordLayout`]. A [`ProbeDef`] parses each
+//! argument again at every walk (fine for tests and for printing); the handler passes a
+//! [`probe::ProbeShape`], whose arguments were parsed once, when the probe was defined,
+//! and kept off the line ([`ProbeArg::kept`]), so a hit parses nothing.
 //!
 //! Plain Rust, no allocation, no `unsafe`, no recursion; stack use is one program (16
 //! instructions) and, for `symstr`, a `KSYM_SYMBOL_LEN` buffer. Nothing here panics or
@@ -57,7 +54,8 @@
 use core::fmt;
 
 use crate::probe::{
-    self, ByteWrite, Fetch, FetchType, ProbeArg, ProbeDef, Register, FETCH_INSN_MAX, MAX_ARRAY_LEN,
+    self, ByteWrite, Fetch, FetchType, ProbeArg, RecordLayout, Register, FETCH_INSN_MAX,
+    MAX_ARRAY_LEN,
 };
 
 /// The longest string fetched (`MAX_STRING_SIZE`, `PATH_MAX`), its NUL included.
@@ -539,7 +537,7 @@ pub(crate) fn process<M: Machine + ?Sized>(
 }
 
 /// The program of `arg`, in a fixed array.
-fn program<'a>(arg: &ProbeArg<'a>) -> [Fetch<&'a [u8]>; FETCH_INSN_MAX] {
+fn program<'a>(arg: &'a ProbeArg<'_>) -> [Fetch<&'a [u8]>; FETCH_INSN_MAX] {
     let mut code = [Fetch::End; FETCH_INSN_MAX];
     for (slot, op) in code.iter_mut().zip(arg.program()) {
         *slot = op;
@@ -549,27 +547,31 @@ fn program<'a>(arg: &ProbeArg<'a>) -> [Fetch<&'a [u8]>; FETCH_INSN_MAX] {
 
 /// Offset of the first argument's field in a record whose common fields take
 /// `common_size` bytes: after the probe's header (as [`probe::fields`] lays it out).
-pub(crate) fn args_offset(def: &ProbeDef<'_>, common_size: usize) -> usize {
+pub(crate) fn args_offset<L: RecordLayout + ?Sized>(def: &L, common_size: usize) -> usize {
     let head = common_size
         .checked_next_multiple_of(8)
         .unwrap_or(common_size);
-    head.saturating_add(if def.is_return { 16 } else { 8 })
+    head.saturating_add(if def.is_return() { 16 } else { 8 })
 }
 
 /// The size of the strings of a record (mainline's `__get_data_size()`): what follows
 /// the fixed fields. A record is `args_offset() + def.args_size() + data_size()` bytes.
-pub(crate) fn data_size<M: Machine + ?Sized>(def: &ProbeDef<'_>, m: &M) -> usize {
-    def.args()
-        .filter(|arg| arg.ty().is_string())
-        .map(|arg| process(&program(&arg), m, None).max(0) as usize)
-        .fold(0, usize::saturating_add)
+pub(crate) fn data_size<L: RecordLayout + ?Sized, M: Machine + ?Sized>(def: &L, m: &M) -> usize {
+    let mut size = 0usize;
+    let _ = def.try_each_arg(|arg| {
+        if arg.ty().is_string() {
+            size = size.saturating_add(process(&program(arg), m, None).max(0) as usize);
+        }
+        Ok::<(), ()>(())
+    });
+    size
 }
 
 /// Stores the arguments of a record (mainline's `store_trace_args()`): the fixed
 /// fields from `args_at` on, zeroed first, the strings after them, with `dsize` bytes of
 /// room ([`data_size`]). Writes nothing outside `rec`.
-pub(crate) fn store_args<M: Machine + ?Sized>(
-    def: &ProbeDef<'_>,
+pub(crate) fn store_args<L: RecordLayout + ?Sized, M: Machine + ?Sized>(
+    def: &L,
     m: &M,
     rec: &mut [u8],
     args_at: usize,
@@ -578,18 +580,19 @@ pub(crate) fn store_args<M: Machine + ?Sized>(
     window(rec, args_at, def.args_size()).fill(0);
     let mut dyndata = args_at.saturating_add(def.args_size()) as i64;
     let mut maxlen = dsize as i64;
-    for arg in def.args() {
+    let _ = def.try_each_arg(|arg| {
         let at = args_at.saturating_add(arg.offset());
         let dynamic = arg.ty().is_string();
         if dynamic {
             put_le(rec, at, 4, u64::from(make_data_loc(maxlen, dyndata)));
         }
-        let ret = process(&program(&arg), m, Some(Dest { rec, at }));
+        let ret = process(&program(arg), m, Some(Dest { rec, at }));
         if dynamic && ret > 0 {
             dyndata += ret;
             maxlen -= ret;
         }
-    }
+        Ok::<(), ()>(())
+    });
 }
 
 // --- The printer ------------------------------------------------------------------------
@@ -679,9 +682,9 @@ fn write_value(
 /// `print_kretprobe_event()`): `EVENT: (SYM+0xOFF/0xSIZE) NAME=VALUE...`, or
 /// `EVENT: (RET+0xOFF/0xSIZE <- FUNC) ...` for a return probe, then `'\n'`. `rec` is the
 /// whole record, its common fields `common_size` bytes; bytes beyond it read as zero.
-pub(crate) fn write_event(
+pub(crate) fn write_event<L: RecordLayout + ?Sized>(
     w: &mut dyn ByteWrite,
-    def: &ProbeDef<'_>,
+    def: &L,
     rec: &[u8],
     common_size: usize,
     sym: &dyn Symbolizer,
@@ -689,7 +692,7 @@ pub(crate) fn write_event(
     let args_at = args_offset(def, common_size);
     w.write_bytes(def.event())?;
     w.write_bytes(b": (")?;
-    if def.is_return {
+    if def.is_return() {
         let head = args_at.saturating_sub(16);
         write_ip(w, sym, get_le(rec, head.saturating_add(8), 8), true)?;
         w.write_bytes(b" <- ")?;
@@ -698,14 +701,13 @@ pub(crate) fn write_event(
         write_ip(w, sym, get_le(rec, args_at.saturating_sub(8), 8), true)?;
     }
     w.write_bytes(b")")?;
-    for arg in def.args() {
+    def.try_each_arg(|arg| {
         w.write_bytes(b" ")?;
         w.write_bytes(arg.name())?;
         w.write_bytes(b"=")?;
         let at = args_at.saturating_add(arg.offset());
         if arg.count() == 0 {
-            write_value(w, sym, arg.ty(), rec, at)?;
-            continue;
+            return write_value(w, sym, arg.ty(), rec, at);
         }
         w.write_bytes(b"{")?;
         for j in 0..arg.count() {
@@ -713,7 +715,8 @@ pub(crate) fn write_event(
             write_value(w, sym, arg.ty(), rec, p)?;
             w.write_bytes(if j + 1 == arg.count() { b"}" } else { b"," })?;
         }
-    }
+        Ok(())
+    })?;
     w.write_bytes(b"\n")
 }
 
@@ -751,7 +754,7 @@ impl ByteWrite for Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{fields, parse_probe_line, FieldKind, ProbeCommand};
+    use crate::probe::{fields, parse_probe_line, FieldKind, ProbeCommand, ProbeDef};
 
     /// Kernel data.
     const K: u64 = 0xffff_8880_0000_1000;

@@ -676,9 +676,24 @@ pub(crate) struct EventInfo {
     name: KVec<u8>,
     /// The declared fields of a synthetic event (none for a probe).
     fields: KVec<FieldDef>,
-    /// For a kprobe event: its definition as written (parsed again where needed, see
-    /// [`EventInfo::probe_def`]).
+    /// For a kprobe event: its definition as written (parsed again where speed does not
+    /// matter, see [`EventInfo::probe_def`]).
     probe: Option<KVec<u8>>,
+    /// For a kprobe event: what its handler and the printer of its records take, parsed
+    /// once when it was defined.
+    shape: Option<Shape>,
+}
+
+/// A kprobe event's arguments parsed once, kept apart from its line (owned here).
+type Shape = probe::ProbeShape<KVec<probe::ProbeArg<'static>>>;
+
+/// The [`Shape`] of `def`.
+fn shape_of(def: &ProbeDef<'_>) -> Result<Shape> {
+    let mut args = KVec::new();
+    for a in def.args() {
+        args.push(a.kept().ok_or(EINVAL)?, GFP_KERNEL)?;
+    }
+    probe::ProbeShape::new(def, args).ok_or(EINVAL)
 }
 
 impl EventInfo {
@@ -1078,13 +1093,13 @@ impl ProbeTarget for DirNode {
             return;
         };
         p.hits.add(1, ordering::Relaxed);
-        let Some(def) = ev.info.probe_def() else {
+        let Some(def) = ev.info.shape.as_ref() else {
             return;
         };
         let rcu = kernel::sync::rcu::read_lock();
         let top = top_of(self);
         if let Some(scope) = top.scope() {
-            record_hit(scope, self, ev, p, &def, regs, &rcu);
+            record_hit(scope, self, ev, p, def, regs, &rcu);
         }
         let Some(children) = top.children.as_ref() else {
             return;
@@ -1093,7 +1108,7 @@ impl ProbeTarget for DirNode {
             if let (Kind::Instances, Some(insts)) = (&dir.kind, dir.children.as_ref()) {
                 insts.by_pos.walk_rcu(&rcu, |inst| {
                     if let (true, Some(scope)) = (inst.is_visible(), inst.scope()) {
-                        record_hit(scope, self, ev, p, &def, regs, &rcu);
+                        record_hit(scope, self, ev, p, def, regs, &rcu);
                     }
                     true
                 });
@@ -1111,7 +1126,7 @@ fn record_hit(
     e: &DirNode,
     ev: &Event,
     p: &ProbeData,
-    def: &ProbeDef<'_>,
+    def: &Shape,
     regs: &Regs<'_>,
     rcu: &kernel::sync::rcu::Guard,
 ) {
@@ -1124,7 +1139,7 @@ fn record_hit(
     };
     let args_at = probe_fetch::args_offset(def, events::COMMON_FIELDS_SIZE);
     let dsize = probe_fetch::data_size(def, regs);
-    let len = args_at + def.args_size() + dsize;
+    let len = args_at + probe::RecordLayout::args_size(def) + dsize;
     let filter = scope.filters.load_rcu(e.seq as usize, rcu);
     buf.write_if(
         len,
@@ -2348,10 +2363,10 @@ fn event_text(
 ) -> impl Fn(u16, &[u8], &mut dyn LineOut) -> Option<core::fmt::Result> + '_ {
     move |ty, data, mut out| {
         let info = scope.printable(ty)?;
-        if let Some(def) = info.probe_def() {
+        if let Some(def) = info.shape.as_ref() {
             return Some(probe_fetch::write_event(
                 &mut LineBytes(out),
-                &def,
+                def,
                 data,
                 events::COMMON_FIELDS_SIZE,
                 &KernelSymbols,
@@ -2894,6 +2909,7 @@ impl Work {
                 name: copy(def.event())?,
                 fields: KVec::new(),
                 probe: Some(copy(probe::command(line))?),
+                shape: Some(shape_of(def)?),
             },
             GFP_KERNEL,
         )?;
@@ -3021,6 +3037,7 @@ impl Work {
             name: copy(spec.event)?,
             fields,
             probe: None,
+            shape: None,
         };
         let info = RcuArc::new(info, GFP_KERNEL)?;
         self.add_event(st, &group, spec.event, info, None)

@@ -1644,8 +1644,8 @@ mod probe_fuzz {
     use crate::probe::{
         command, fields, fuzz_one, is_good_name, is_good_system_name, parse_probe_line_with,
         write_listing, write_print_fmt, AnySymbol, Errno, Fetch, FieldKind, FuncEntry, Kernel,
-        ProbeCommand, ProbeDef, ProbeError, ProbeRefusal, Source, SymbolCheck, MAX_ARGSTR_LEN,
-        MAX_ARG_NAME_LEN, MAX_EVENT_NAME_LEN, MAX_PROBE_EVENT_SIZE, MAX_TRACE_ARGS,
+        ProbeCommand, ProbeDef, ProbeError, ProbeRefusal, RecordLayout, Source, SymbolCheck,
+        MAX_ARGSTR_LEN, MAX_ARG_NAME_LEN, MAX_EVENT_NAME_LEN, MAX_PROBE_EVENT_SIZE, MAX_TRACE_ARGS,
     };
 
     /// Inputs per `cargo test` run unless `EVENTFS_FUZZ_ITERS` says otherwise.
@@ -2420,7 +2420,9 @@ mod probe_fetch_fuzz {
     //! It follows `EVENTFS_FUZZ_SEED` and `EVENTFS_FUZZ_ITERS`.
 
     use super::{drive, mutate, Rng};
-    use crate::probe::{parse_probe_line, ByteWrite, ProbeCommand, ProbeDef, Register};
+    use crate::probe::{
+        parse_probe_line, ByteWrite, ProbeCommand, ProbeDef, ProbeShape, RecordLayout, Register,
+    };
     use crate::probe_fetch::{
         args_offset, data_size, fuzz_one, store_args, write_event, Machine, Symbolizer,
     };
@@ -2739,6 +2741,24 @@ mod probe_fetch_fuzz {
             store_args(def, m, &mut again, at, room);
             if again != rec {
                 return Err("storing twice gives different records".into());
+            }
+            // The handler's form: the arguments parsed once and kept off the line.
+            let kept: Vec<_> = def.args().map(|a| a.kept().unwrap()).collect();
+            let shape = ProbeShape::new(def, kept).ok_or("kept arguments differ")?;
+            if data_size(&shape, m) != dsize || args_offset(&shape, common) != at {
+                return Err("the kept shape measures another record".into());
+            }
+            let mut third = vec![0xa5u8; len];
+            third[..at].copy_from_slice(&rec[..at]);
+            store_args(&shape, m, &mut third, at, room);
+            if third != rec {
+                return Err("the kept shape stores another record".into());
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            write_event(&mut a, def, &rec, common, m).map_err(|_| "print failed")?;
+            write_event(&mut b, &shape, &rec, common, m).map_err(|_| "print failed")?;
+            if a != b {
+                return Err(format!("the kept shape prints {:?}", show(&b)));
             }
         }
         let mut out = Vec::new();

@@ -2008,15 +2008,31 @@ impl<'a> ProbeArg<'a> {
 
     /// The fetch program, up to and including its [`Fetch::End`].
     pub(crate) fn program(&self) -> impl Iterator<Item = Fetch<&[u8]>> + '_ {
-        let end = self
-            .code
-            .iter()
-            .position(|op| *op == Fetch::End)
-            .map_or(self.code.len(), |i| i + 1);
+        (0..self.program_len()).map(|i| self.op(i))
+    }
+
+    /// How many instructions the program has, its [`Fetch::End`] included.
+    fn program_len(&self) -> usize {
         self.code
             .iter()
-            .take(end)
-            .map(|op| op.map(|span| self.text.span(span)))
+            .position(|op| *op == Fetch::End)
+            .map_or(self.code.len(), |i| i + 1)
+    }
+
+    /// Instruction `i` of the program, [`Fetch::End`] after its end (an accepted
+    /// program has nothing but [`Fetch::Nop`] between its end and the last slot, which
+    /// is [`Fetch::End`]; those read as the end too).
+    pub(crate) fn op(&self, i: usize) -> Fetch<&[u8]> {
+        match self.code.get(i) {
+            Some(Fetch::Nop) | None => {
+                if i < self.program_len() {
+                    Fetch::Nop
+                } else {
+                    Fetch::End
+                }
+            }
+            Some(op) => op.map(|span| self.text.span(span)),
+        }
     }
 }
 

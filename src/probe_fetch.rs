@@ -54,8 +54,7 @@
 use core::fmt;
 
 use crate::probe::{
-    self, ByteWrite, Fetch, FetchType, ProbeArg, RecordLayout, Register, FETCH_INSN_MAX,
-    MAX_ARRAY_LEN,
+    self, ByteWrite, Fetch, FetchType, ProbeArg, RecordLayout, Register, MAX_ARRAY_LEN,
 };
 
 /// The longest string fetched (`MAX_STRING_SIZE`, `PATH_MAX`), its NUL included.
@@ -381,16 +380,35 @@ fn store_size(op: Fetch<&[u8]>) -> usize {
     }
 }
 
+/// A fetch program, read one instruction at a time: a parsed argument's own (no copy,
+/// its texts resolved as they are reached) or a plain array.
+pub(crate) trait Program {
+    /// Instruction `i`: [`Fetch::End`] at and after the end.
+    fn op(&self, i: usize) -> Fetch<&[u8]>;
+}
+
+impl Program for ProbeArg<'_> {
+    fn op(&self, i: usize) -> Fetch<&[u8]> {
+        self.op(i)
+    }
+}
+
+impl Program for [Fetch<&[u8]>] {
+    fn op(&self, i: usize) -> Fetch<&[u8]> {
+        self.get(i).copied().unwrap_or(Fetch::End)
+    }
+}
+
 /// Runs one fetch program (mainline's `process_fetch_insn()`): without `dest`, measures
 /// the string it would store and returns its size (or a negative errno); with `dest`,
 /// stores the value at `dest.at` and returns the dynamic bytes used (or a negative
 /// errno).
-pub(crate) fn process<M: Machine + ?Sized>(
-    code: &[Fetch<&[u8]>],
+pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
+    code: &P,
     m: &M,
     mut dest: Option<Dest<'_>>,
 ) -> i64 {
-    let op = |i: usize| code.get(i).copied().unwrap_or(Fetch::End);
+    let op = |i: usize| code.op(i);
     let mut pc = 0;
     // 1st stage: the value from the context.
     let mut val = loop {
@@ -536,15 +554,6 @@ pub(crate) fn process<M: Machine + ?Sized>(
     }
 }
 
-/// The program of `arg`, in a fixed array.
-fn program<'a>(arg: &'a ProbeArg<'_>) -> [Fetch<&'a [u8]>; FETCH_INSN_MAX] {
-    let mut code = [Fetch::End; FETCH_INSN_MAX];
-    for (slot, op) in code.iter_mut().zip(arg.program()) {
-        *slot = op;
-    }
-    code
-}
-
 /// Offset of the first argument's field in a record whose common fields take
 /// `common_size` bytes: after the probe's header (as [`probe::fields`] lays it out).
 pub(crate) fn args_offset<L: RecordLayout + ?Sized>(def: &L, common_size: usize) -> usize {
@@ -560,7 +569,7 @@ pub(crate) fn data_size<L: RecordLayout + ?Sized, M: Machine + ?Sized>(def: &L, 
     let mut size = 0usize;
     let _ = def.try_each_arg(|arg| {
         if arg.ty().is_string() {
-            size = size.saturating_add(process(&program(arg), m, None).max(0) as usize);
+            size = size.saturating_add(process(arg, m, None).max(0) as usize);
         }
         Ok::<(), ()>(())
     });
@@ -586,7 +595,7 @@ pub(crate) fn store_args<L: RecordLayout + ?Sized, M: Machine + ?Sized>(
         if dynamic {
             put_le(rec, at, 4, u64::from(make_data_loc(maxlen, dyndata)));
         }
-        let ret = process(&program(arg), m, Some(Dest { rec, at }));
+        let ret = process(arg, m, Some(Dest { rec, at }));
         if dynamic && ret > 0 {
             dyndata += ret;
             maxlen -= ret;

@@ -153,6 +153,9 @@ fn build_top(st: &mut TreeGuard) -> Result<(DirRef, DirRef, DirRef)> {
     let events = Kind::Events(Registry::new()?);
     let events = DirNode::new(st, copy(EVENTS_DIR)?, events, Some(&top))?;
     let instances = DirNode::new(st, copy(INSTANCES_DIR)?, Kind::Instances, Some(&top))?;
+    if events.pos as usize != EVENTS_POS || instances.pos as usize != INSTANCES_POS {
+        return Err(EINVAL);
+    }
     publish_fixed(st, &events)?;
     if let Err(e) = publish_fixed(st, &instances) {
         unpublish_fixed(st, &events);
@@ -658,6 +661,8 @@ const _: () = assert!(MAX_FILES < vfs::RCU_ARC_ALIGN);
 const EVENTS_DIR: &[u8] = b"events";
 /// Position of `events/` among the children of the top level.
 const EVENTS_POS: usize = 0;
+/// Position of `instances/` among the children of the top-level directory.
+const INSTANCES_POS: usize = 1;
 /// Name of the instances directory.
 const INSTANCES_DIR: &[u8] = b"instances";
 
@@ -1096,49 +1101,83 @@ impl ProbeTarget for DirNode {
         let Some(def) = ev.info.shape.as_ref() else {
             return;
         };
+        // Measured once for every scope (mainline measures for each): a string that
+        // changes in between is cut to this room, never written past its record.
+        let dsize = probe_fetch::data_size(def, regs);
+        let hit = Hit {
+            e: self,
+            ev,
+            p,
+            def,
+            regs,
+            dsize,
+        };
+        // The scopes it is enabled in: the walk ends once it has met them all (a count
+        // that races with an enable only makes that scope miss this hit).
+        let mut left = ev.enabled_in.load(ordering::Relaxed);
         let rcu = kernel::sync::rcu::read_lock();
         let top = top_of(self);
         if let Some(scope) = top.scope() {
-            record_hit(scope, self, ev, p, def, regs, &rcu);
+            if record_hit(scope, &hit, &rcu) {
+                left = left.saturating_sub(1);
+            }
         }
-        let Some(children) = top.children.as_ref() else {
+        let Some(insts) = top
+            .children
+            .as_ref()
+            .filter(|_| left > 0)
+            .and_then(|c| c.by_pos.load_rcu(INSTANCES_POS, &rcu))
+            .and_then(|dir| dir.children.as_ref())
+        else {
             return;
         };
-        children.by_pos.walk_rcu(&rcu, |dir| {
-            if let (Kind::Instances, Some(insts)) = (&dir.kind, dir.children.as_ref()) {
-                insts.by_pos.walk_rcu(&rcu, |inst| {
-                    if let (true, Some(scope)) = (inst.is_visible(), inst.scope()) {
-                        record_hit(scope, self, ev, p, def, regs, &rcu);
-                    }
-                    true
-                });
-                return false;
+        insts.by_pos.walk_rcu(&rcu, |inst| {
+            if let (true, Some(scope)) = (inst.is_visible(), inst.scope()) {
+                if record_hit(scope, &hit, &rcu) {
+                    left = left.saturating_sub(1);
+                }
             }
-            true
+            left > 0
         });
     }
 }
 
+/// One hit of a kprobe event, as [`record_hit`] writes it into each scope.
+#[derive(Clone, Copy)]
+struct Hit<'a> {
+    /// The event's node.
+    e: &'a DirNode,
+    ev: &'a Event,
+    p: &'a ProbeData,
+    def: &'a Shape,
+    /// The probed context.
+    regs: &'a Regs<'a>,
+    /// The room its strings take ([`probe_fetch::data_size`]).
+    dsize: usize,
+}
+
 /// Writes the record of one hit of kprobe event node `e` into `scope`, if it is enabled
-/// there (see [`DirNode::hit`]).
-fn record_hit(
-    scope: &Scope,
-    e: &DirNode,
-    ev: &Event,
-    p: &ProbeData,
-    def: &Shape,
-    regs: &Regs<'_>,
-    rcu: &kernel::sync::rcu::Guard,
-) {
-    if !scope.is_enabled(e) || !scope.tracing_on.load(ordering::Relaxed) {
-        return;
+/// there (see [`DirNode::hit`]); returns whether it is.
+fn record_hit(scope: &Scope, hit: &Hit<'_>, rcu: &kernel::sync::rcu::Guard) -> bool {
+    let Hit {
+        e,
+        ev,
+        p,
+        def,
+        regs,
+        dsize,
+    } = *hit;
+    if !scope.is_enabled(e) {
+        return false;
+    }
+    if !scope.tracing_on.load(ordering::Relaxed) {
+        return true;
     }
     // Allocated when the event was enabled here; freed only after a grace period.
     let Some(buf) = scope.buffer.get() else {
-        return;
+        return true;
     };
     let args_at = probe_fetch::args_offset(def, events::COMMON_FIELDS_SIZE);
-    let dsize = probe_fetch::data_size(def, regs);
     let len = args_at + probe::RecordLayout::args_size(def) + dsize;
     let filter = scope.filters.load_rcu(e.seq as usize, rcu);
     buf.write_if(
@@ -1160,6 +1199,7 @@ fn record_hit(
         },
         |rec| filter.is_none_or(|f| f.passes(rec)),
     );
+    true
 }
 
 /// `EOPNOTSUPP`, which the kernel crate does not name.

@@ -433,7 +433,7 @@ impl Machine for Regs<'_> {
     }
 
     fn comm(&self) -> [u8; 16] {
-        super::current_task().comm
+        super::current_comm()
     }
 
     fn sprint_symbol(&self, addr: u64, out: &mut [u8]) -> usize {

@@ -156,6 +156,12 @@ pub(crate) fn current_task() -> TaskState {
     }
 }
 
+/// The current task's name (only that of [`current_task`]).
+pub(crate) fn current_comm() -> [u8; 16] {
+    // SAFETY: No precondition: copies the name of `current`.
+    unsafe { local_bindings::eventfs_helper_current_comm() }.name
+}
+
 /// `num_online_cpus()`.
 pub(crate) fn online_cpus() -> u32 {
     // SAFETY: No precondition: reads the online CPU count.

@@ -38,8 +38,14 @@ events inj/ev, inj/sev and the instance instances/inj, and removes them.
   --scratch DIR     directory for the fault mode's extra mount
                     (default /tmp/eventfs-stress-mnt)
   --max-nth N       fault mode: the highest allocation to fail per kind (default 200)
+  --probe-funcs F,..  the functions kprobe events go on, among vfs_read, vfs_write,
+                    kernel_clone and do_sys_openat2 (default: all of them)
   -h, --help        this text
 ";
+
+/// The functions the stress run puts kprobe events on (each has a workload that calls
+/// it a known number of times).
+pub const PROBE_FUNCS: [&str; 4] = ["vfs_read", "vfs_write", "kernel_clone", "do_sys_openat2"];
 
 /// What a run does.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +68,8 @@ pub struct Config {
     pub scratch: String,
     /// Fault mode: highest `n` written to `fail-nth` per kind.
     pub max_nth: u32,
+    /// The functions kprobe events may go on (`None`: every one the tool knows).
+    pub probe_funcs: Option<Vec<String>>,
 }
 
 /// The result of parsing the command line.
@@ -115,6 +123,7 @@ pub fn parse(args: &[String], default_seed: u64) -> Result<Parsed, String> {
         faults: false,
         scratch: "/tmp/eventfs-stress-mnt".to_string(),
         max_nth: 200,
+        probe_funcs: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -167,6 +176,15 @@ pub fn parse(args: &[String], default_seed: u64) -> Result<Parsed, String> {
                     return Err(format!("--max-nth: {n} is not in 1..=100000"));
                 }
                 cfg.max_nth = n as u32;
+            }
+            "--probe-funcs" => {
+                let list: Vec<String> = value(&mut it)?.split(',').map(String::from).collect();
+                if let Some(f) = list.iter().find(|f| !PROBE_FUNCS.contains(&f.as_str())) {
+                    return Err(format!(
+                        "--probe-funcs: '{f}' is not one of {PROBE_FUNCS:?}"
+                    ));
+                }
+                cfg.probe_funcs = Some(list);
             }
             "--no-remount" | "--no-drop-caches" | "--faults" => {
                 if inline.is_some() {
@@ -227,6 +245,14 @@ mod tests {
         assert!(!c.remount && !c.drop_caches && c.faults);
         assert_eq!(c.scratch, "/s");
         assert_eq!(c.max_nth, 50);
+        assert_eq!(c.probe_funcs, None);
+        let c = run("--probe-funcs kernel_clone,vfs_write");
+        assert_eq!(
+            c.probe_funcs,
+            Some(vec!["kernel_clone".to_string(), "vfs_write".to_string()])
+        );
+        assert!(parse(&args("--probe-funcs kernel_clone,schedule"), 0)
+            .is_err_and(|e| e.contains("'schedule'")));
         let c = run("--seed=18446744073709551615 --threads=1 --mount=/");
         assert_eq!(c.seed, u64::MAX);
         assert_eq!(c.threads, 1);

@@ -7,6 +7,7 @@
 //! cd tests/stress && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release
 //! eventfs-stress [--mount DIR] [--threads N] [--duration SECS] [--seed U64]
 //!                [--no-remount] [--no-drop-caches] [--faults] [--scratch DIR] [--max-nth N]
+//!                [--probe-funcs F,...]
 //! eventfs-stress mountapi DIR
 //! eventfs-stress pipe DIR
 //! eventfs-stress inject MNT

@@ -1027,8 +1027,22 @@ pub fn run(cfg: &Config) -> i32 {
         // No kallsyms to ask: the two the kernel always has.
         probe_funcs = vec!["vfs_read", "vfs_write"];
     }
+    if let Some(only) = &cfg.probe_funcs {
+        probe_funcs.retain(|f| only.iter().any(|o| o == f));
+    }
+    let kprobes = kprobes && !probe_funcs.is_empty();
     if kprobes {
         println!("kprobes: on {}", probe_funcs.join(", "));
+        // The top level's buffer outlives a run: records of an earlier run's probes would
+        // print under names (tNpK) that this run's model gives other definitions.
+        let trace = format!("{}/trace", cfg.mount);
+        if let Err(e) = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&trace)
+        {
+            println!("warning: could not clear {trace}: {e}");
+        }
     }
     if !foreign_instances.is_empty() {
         println!("note: instances before the run (left alone): {foreign_instances:?}");

@@ -25,8 +25,7 @@ pub(super) const PROBES: usize = 4;
 /// The functions the probes go on, when the kernel has each exactly once: the workload
 /// calls them all the time (reads and writes of every thread, the opens, the threads
 /// this action spawns).
-pub(super) const PROBE_FUNCS: [&str; 4] =
-    ["vfs_read", "vfs_write", "kernel_clone", "do_sys_openat2"];
+pub(super) use crate::cli::PROBE_FUNCS;
 /// Calls of the probed function in one workload.
 const CALLS: usize = 8;
 /// Threads spawned in one workload of `kernel_clone`.

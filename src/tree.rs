@@ -3036,20 +3036,33 @@ impl Work {
             }
         };
         let mut found = KVVec::new();
-        // The published events, then those this batch made (not in the registry yet).
-        let registry = self.registry()?;
-        let guard = SrcuGuard::new();
-        let mut next = 0;
-        while let Some((at, e)) = registry.find(next, &guard) {
-            next = at + 1;
-            if matches(&e) {
+        if let (Some(group), false) = (rm.group, rm.event.is_empty()) {
+            // A group and an event: at most one, found by name as the batch sees the tree
+            // (a walk of every event per removal made removing N events one per write
+            // O(N^2)).
+            let guard = SrcuGuard::new();
+            if let Some(e) = child(&self.root, group, Seer::Writer, &guard)
+                .and_then(|g| child(&g, rm.event, Seer::Writer, &guard))
+                .filter(|e| matches(e))
+            {
                 found.push(e, GFP_KERNEL)?;
             }
-        }
-        drop(guard);
-        for e in self.created.iter() {
-            if e.state() & PUBLISHED == 0 && matches(e) {
-                found.push(e.clone(), GFP_KERNEL)?;
+        } else {
+            // The published events, then those this batch made (not in the registry yet).
+            let registry = self.registry()?;
+            let guard = SrcuGuard::new();
+            let mut next = 0;
+            while let Some((at, e)) = registry.find(next, &guard) {
+                next = at + 1;
+                if matches(&e) {
+                    found.push(e, GFP_KERNEL)?;
+                }
+            }
+            drop(guard);
+            for e in self.created.iter() {
+                if e.state() & PUBLISHED == 0 && matches(e) {
+                    found.push(e.clone(), GFP_KERNEL)?;
+                }
             }
         }
         if found.is_empty() {

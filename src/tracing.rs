@@ -221,6 +221,27 @@ pub(crate) fn print_record_len(text_len: usize, max_record: usize) -> (usize, us
     (PRINT_TEXT_OFFSET + n + 2, n)
 }
 
+/// The name of tracefs' group of its own record types, under `events/`.
+pub(crate) const FTRACE_GROUP: &[u8] = b"ftrace";
+/// The event of `ftrace/` that describes print records (what `trace_marker` writes).
+pub(crate) const PRINT_EVENT: &[u8] = b"print";
+
+/// Writes the `format` file of `events/ftrace/print` as tracefs writes it (the layout of
+/// [`fill_print_record`]): `common_fields` is the common-field part every format shares.
+pub(crate) fn write_print_format<W: fmt::Write>(w: &mut W, common_fields: &str) -> fmt::Result {
+    write!(w, "name: print\nID: {TYPE_PRINT}\nformat:\n")?;
+    w.write_str(common_fields)?;
+    writeln!(
+        w,
+        "\tfield:unsigned long ip;\toffset:{HEADER_SIZE};\tsize:8;\tsigned:0;"
+    )?;
+    writeln!(
+        w,
+        "\tfield:char buf[];\toffset:{PRINT_TEXT_OFFSET};\tsize:0;\tsigned:0;"
+    )?;
+    w.write_str("\nprint fmt: \"%ps: %s\", (void *)REC->ip, REC->buf\n")
+}
+
 /// Fills a print record (of the length [`print_record_len`] gave) with `text`.
 pub(crate) fn fill_print_record(rec: &mut [u8], ctx: &Context, ip: u64, text: &[u8]) {
     ctx.write_header(TYPE_PRINT, rec);
@@ -513,6 +534,28 @@ pub(crate) fn write_error<W: fmt::Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `events/ftrace/print/format` as tracefs prints it, and its offsets as
+    /// [`fill_print_record`] lays the record out.
+    #[test]
+    fn print_format_is_tracefs() {
+        let mut s = String::new();
+        write_print_format(&mut s, "<common>\n").unwrap();
+        assert_eq!(
+            s,
+            "name: print\nID: 5\nformat:\n<common>\n\
+             \tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+             \tfield:char buf[];\toffset:16;\tsize:0;\tsigned:0;\n\
+             \nprint fmt: \"%ps: %s\", (void *)REC->ip, REC->buf\n"
+        );
+        let ctx = Context::new(7, false, 0, false, 0);
+        let (len, n) = print_record_len(2, 1 << 12);
+        let mut rec = vec![0u8; len];
+        fill_print_record(&mut rec, &ctx, 0x1122, b"hi");
+        assert_eq!(n, 2);
+        assert_eq!(&rec[8..16], &0x1122u64.to_ne_bytes());
+        assert_eq!(&rec[16..], b"hi\n\0");
+    }
 
     #[test]
     fn tracing_on() {

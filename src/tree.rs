@@ -93,6 +93,8 @@ pub(crate) struct State {
     events: Option<DirRef>,
     /// Its `instances/`.
     instances: Option<DirRef>,
+    /// `events/ftrace/` and its `print/` (see [`Kind::Builtin`]).
+    builtin: Option<(DirRef, DirRef)>,
     /// Next [`Scope::id`].
     next_scope: u64,
     /// `error_log`.
@@ -114,6 +116,7 @@ impl State {
             top: None,
             events: None,
             instances: None,
+            builtin: None,
             next_scope: 1,
             errors: ErrorLog::new(),
             ids: None,
@@ -132,10 +135,11 @@ pub(crate) fn init() -> Result {
     let mut st = TREE.lock();
     st.ids = Some(Ida::new()?);
     match build_top(&mut st) {
-        Ok((top, events, instances)) => {
+        Ok((top, events, instances, builtin)) => {
             st.top = Some(top);
             st.events = Some(events);
             st.instances = Some(instances);
+            st.builtin = Some(builtin);
             Ok(())
         }
         Err(e) => {
@@ -147,8 +151,13 @@ pub(crate) fn init() -> Result {
     }
 }
 
-/// Makes the tracing directory, its `events/` and its `instances/`.
-fn build_top(st: &mut TreeGuard) -> Result<(DirRef, DirRef, DirRef)> {
+/// The nodes [`build_top`] makes: the tracing directory, its `events/`, its `instances/`,
+/// and `events/ftrace/` with its `print/`.
+type TopNodes = (DirRef, DirRef, DirRef, (DirRef, DirRef));
+
+/// Makes the tracing directory, its `events/` (with `ftrace/print/`) and its
+/// `instances/`.
+fn build_top(st: &mut TreeGuard) -> Result<TopNodes> {
     let top = DirNode::new(st, KVec::new(), Kind::Top(Scope::new(0)?), None)?;
     let events = Kind::Events(Registry::new()?);
     let events = DirNode::new(st, copy(EVENTS_DIR)?, events, Some(&top))?;
@@ -161,7 +170,29 @@ fn build_top(st: &mut TreeGuard) -> Result<(DirRef, DirRef, DirRef)> {
         unpublish_fixed(st, &events);
         return Err(e);
     }
-    Ok((top, events, instances))
+    match build_builtin(st, &events) {
+        Ok(builtin) => Ok((top, events, instances, builtin)),
+        Err(e) => {
+            unpublish_fixed(st, &instances);
+            unpublish_fixed(st, &events);
+            Err(e)
+        }
+    }
+}
+
+/// Makes `events/ftrace/print/` (see [`Kind::Builtin`]). The group is an ordinary group
+/// (kprobe events may join it, as in tracefs), which `print` keeps from ever being empty,
+/// and so from going with its last event.
+fn build_builtin(st: &mut TreeGuard, events: &DirRef) -> Result<(DirRef, DirRef)> {
+    let group = DirNode::new(st, copy(tracing::FTRACE_GROUP)?, Kind::Group, Some(events))?;
+    let print = Kind::Builtin(tracing::TYPE_PRINT);
+    let print = DirNode::new(st, copy(tracing::PRINT_EVENT)?, print, Some(&group))?;
+    publish_fixed(st, &group)?;
+    if let Err(e) = publish_fixed(st, &print) {
+        unpublish_fixed(st, &group);
+        return Err(e);
+    }
+    Ok((group, print))
 }
 
 /// Enters a directory that exists as long as its parent (`events/`) into the indexes,
@@ -220,6 +251,10 @@ pub(crate) fn exit() {
         // The log lives in a static: replace it, so that its buffer goes too.
         drop(core::mem::replace(&mut st.errors, ErrorLog::new()));
         drop(st.ids.take());
+        if let Some((group, print)) = st.builtin.take() {
+            unpublish_fixed(&st, &print);
+            unpublish_fixed(&st, &group);
+        }
         let events = st.events.take();
         if let Some(e) = events.as_ref() {
             unpublish_fixed(&st, e);
@@ -646,6 +681,9 @@ const EVENTS_FILES: [FileKind; 3] = [
     FileKind::HeaderPage,
 ];
 const GROUP_FILES: [FileKind; 2] = [FileKind::Enable, FileKind::Filter];
+/// The files of a record type of tracefs' own (`events/ftrace/print`), as tracefs has
+/// them but for its `trigger`.
+const BUILTIN_FILES: [FileKind; 2] = [FileKind::Format, FileKind::Id];
 const EVENT_FILES: [FileKind; 5] = [
     FileKind::Enable,
     FileKind::Id,
@@ -1231,6 +1269,10 @@ pub(crate) enum Kind {
     Group,
     /// An event directory.
     Event(Event),
+    /// A record type of tracefs' own that our buffers hold, by its type (`common_type`):
+    /// `events/ftrace/print`, the records of `trace_marker`. It has a `format` and an
+    /// `id`, cannot be enabled or removed, and lasts as long as `events/`.
+    Builtin(u16),
 }
 
 impl Kind {
@@ -1242,6 +1284,7 @@ impl Kind {
             Kind::Events(_) => &EVENTS_FILES,
             Kind::Group => &GROUP_FILES,
             Kind::Event(_) => &EVENT_FILES,
+            Kind::Builtin(_) => &BUILTIN_FILES,
         }
     }
 }
@@ -1339,7 +1382,7 @@ unsafe impl HashNode for DirNode {
 impl DirNode {
     fn new(st: &mut State, name: KVec<u8>, kind: Kind, parent: Option<&DirRef>) -> Result<DirRef> {
         let children = match kind {
-            Kind::Event(_) | Kind::Instance(_) => None,
+            Kind::Event(_) | Kind::Instance(_) | Kind::Builtin(_) => None,
             _ => Some(KBox::new(
                 DirIndex {
                     by_pos: Index::new()?,
@@ -1827,7 +1870,10 @@ pub(crate) fn show(
             // sub-buffers).
             writeln!(out, "{}", scope.buffer_kb.load(ordering::Relaxed))
         }
-        (FileKind::Id, Cursor::Whole) => writeln!(out, "{}", node.event().ok_or(EINVAL)?.id),
+        (FileKind::Id, Cursor::Whole) => match node.kind {
+            Kind::Builtin(ty) => writeln!(out, "{ty}"),
+            _ => writeln!(out, "{}", node.event().ok_or(EINVAL)?.id),
+        },
         // As mainline's `event_inject_read()`.
         (FileKind::Inject, _) => return Err(EPERM),
         (FileKind::Filter, Cursor::Whole) => match scope.ok_or(EINVAL)?.filter(node) {
@@ -1840,6 +1886,9 @@ pub(crate) fn show(
         (FileKind::HeaderPage, Cursor::Whole) => out.write_str(tracing::HEADER_PAGE),
         (FileKind::HeaderEvent, Cursor::Whole) => out.write_str(tracing::HEADER_EVENT),
         (FileKind::Format, Cursor::Whole) => {
+            if let Kind::Builtin(tracing::TYPE_PRINT) = node.kind {
+                return tracing::write_print_format(out, events::COMMON_FORMAT).map_err(|_| EINVAL);
+            }
             let e = node.event().ok_or(EINVAL)?;
             match e.info.probe_def() {
                 Some(def) => probe_events::write_format(out, &def, e.id),

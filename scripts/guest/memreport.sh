@@ -93,7 +93,7 @@ mkdir -p $MNT
 mount -t eventfs none $MNT
 measure efs $MNT/events/memgrp efs_create efs_remove $MNT
 # Empty again: events/ holds only its files (enable, header_event, header_page), no group.
-[ "$(ls $MNT/events | tr '\n' ' ')" = "enable header_event header_page " ] ||
+[ "$(ls $MNT/events | tr '\n' ' ')" = "enable ftrace header_event header_page " ] ||
 	{ echo "eventfs not empty after removal: $(ls $MNT/events)"; exit 1; }
 measure tfs $T/events/synthetic synth_create synth_remove $T
 umount $MNT

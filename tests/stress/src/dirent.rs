@@ -152,6 +152,11 @@ pub const INSTANCE_FILES: [&str; 9] = [
     "trace_pipe",
     "tracing_on",
 ];
+/// The group of tracefs' own record types in `events/`: always there, with [`PRINT_EVENT`]
+/// (a [`DirKind::Builtin`]) and any kprobe events made in it.
+pub const FTRACE_GROUP: &str = "ftrace";
+/// The record type of `trace_marker` writes, in [`FTRACE_GROUP`].
+pub const PRINT_EVENT: &str = "print";
 /// Inode number of the root.
 pub const ROOT_INO: u64 = 1;
 /// Inode number every regular file shares.
@@ -177,6 +182,9 @@ pub enum DirKind {
     Group,
     /// An event: `enable`, `id`, `filter`, `format`, `inject`; no subdirectories.
     Event,
+    /// A record type of tracefs' own (`events/ftrace/print`): `format`, `id`; no
+    /// subdirectories.
+    Builtin,
     /// `instances/`: no files, the instances.
     Instances,
     /// An instance: its five files, then `events/` (the top level's, inode 16); nothing
@@ -195,6 +203,7 @@ impl DirKind {
             DirKind::Events | DirKind::InstanceEvents => &["enable", "header_event", "header_page"],
             DirKind::Group => &["enable", "filter"],
             DirKind::Event => &["enable", "id", "filter", "format", "inject"],
+            DirKind::Builtin => &["format", "id"],
             DirKind::Instances => &[],
             DirKind::Instance => &INSTANCE_FILES,
         }
@@ -294,7 +303,7 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
             problems.push(format!(
                 "unexpected entry '{}' in {} directory",
                 e.name,
-                if kind == DirKind::Event {
+                if matches!(kind, DirKind::Event | DirKind::Builtin) {
                     "an event"
                 } else {
                     "an instance"
@@ -339,7 +348,7 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
             DirKind::InstanceEvents => &[(".", EVENTS_INO)],
             DirKind::Group => &[("..", EVENTS_INO)],
             DirKind::Instances => &[("..", ROOT_INO)],
-            DirKind::Event | DirKind::Instance => &[],
+            DirKind::Event | DirKind::Builtin | DirKind::Instance => &[],
         };
         for &(name, want) in fixed {
             if let Some(ino) = dot(name).filter(|&ino| ino != want) {

@@ -106,10 +106,28 @@ pub fn snapshot(mnt: &str) -> Result<Snapshot, String> {
     let mut enabled = BTreeSet::new();
     for group in dirent::subdirs(&read_dir(&events, DirKind::Events)?) {
         let entries = read_dir(&format!("{events}/{group}"), DirKind::Group)?;
-        let evs: Vec<String> = dirent::subdirs(&entries)
+        let mut evs: Vec<String> = dirent::subdirs(&entries)
             .into_iter()
             .map(String::from)
             .collect();
+        if group == dirent::FTRACE_GROUP {
+            // tracefs' own group: its `print` is always there and is no event of the
+            // registry; the group counts as one only with events of its own.
+            let at = evs
+                .iter()
+                .position(|e| e == dirent::PRINT_EVENT)
+                .ok_or_else(|| {
+                    format!("{events}/{group}: no {} in {evs:?}", dirent::PRINT_EVENT)
+                })?;
+            evs.remove(at);
+            read_dir(
+                &format!("{events}/{group}/{}", dirent::PRINT_EVENT),
+                DirKind::Builtin,
+            )?;
+            if evs.is_empty() {
+                continue;
+            }
+        }
         for e in &evs {
             let path = format!("{events}/{group}/{e}/enable");
             let bytes = sys::read_file(&path, 64).map_err(|err| format!("read {path}: {err}"))?;

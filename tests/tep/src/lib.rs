@@ -211,6 +211,7 @@ fn compare_fields(
             continue;
         };
         let ty = match l.array {
+            Some(0) => format!("{}[]", l.ty),
             Some(n) => format!("{}[{n}]", l.ty),
             None => l.ty.clone(),
         };
@@ -275,6 +276,48 @@ fn compare_def(p: &mut Vec<String>, source: &str, def: &Def, fields: &[FieldLine
                 "{source}: field {got:?}, declared {want:?} (name, type, array, offset, size, signed)"
             ));
         }
+    }
+}
+
+/// Record types of tracefs' own that eventfs describes under `events/` (group, event,
+/// id): no definition makes them, and their print fmt is tracefs', not `NAME=VALUE`.
+const BUILTIN: [(&str, &str, i64); 1] = [("ftrace", "print", 5)];
+
+/// Checks the declared fields and the rendering of tracefs' `print` (a `trace_marker`
+/// record): `ip` then the text as a flexible `char buf[]`, printed as `%ps: %s`.
+fn check_print(p: &mut Vec<String>, tep: &Tep, fields: &[FieldLine]) {
+    let want = [
+        ("unsigned long", "ip", None, 8, 8, false),
+        ("char", "buf", Some(0), 16, 0, false),
+    ];
+    let got: Vec<_> = fields
+        .iter()
+        .map(|f| {
+            (
+                f.ty.as_str(),
+                f.name.as_str(),
+                f.array,
+                f.offset,
+                f.size,
+                f.signed,
+            )
+        })
+        .collect();
+    if got != want {
+        p.push(format!(
+            "fields {got:?}, tracefs' print has {want:?} (type, name, array, offset, size, signed)"
+        ));
+    }
+    let mut data = vec![0u8; 16];
+    data[..2].copy_from_slice(&5u16.to_le_bytes());
+    data[8..16].copy_from_slice(&0x1122u64.to_le_bytes());
+    data.extend_from_slice(b"marker text\n\0");
+    match tep.render(&mut data) {
+        None => p.push("libtraceevent could not render a print record".into()),
+        Some(got) if got.trim_end() != "0x1122: marker text" => p.push(format!(
+            "libtraceevent renders a print record as {got:?}, expected \"0x1122: marker text\""
+        )),
+        Some(_) => {}
     }
 }
 
@@ -426,13 +469,19 @@ fn check_event(
                 for (l, want) in f.common.iter().zip(COMMON) {
                     expect_line(&mut p, "common field", l, want);
                 }
-                if !ev.failed() {
-                    check_render(&mut p, &tep, &ev, &f.fields);
+                match BUILTIN.iter().find(|b| (b.0, b.1) == (group, event)) {
+                    Some(b) if b.2 != f.id => {
+                        p.push(format!("ID {}, tracefs' {group}/{event} has {}", f.id, b.2))
+                    }
+                    Some(_) if !ev.failed() => check_print(&mut p, &tep, &f.fields),
+                    None if !ev.failed() => check_render(&mut p, &tep, &ev, &f.fields),
+                    _ => {}
                 }
             }
         }
     }
-    if let Some(f) = &file {
+    let builtin = BUILTIN.iter().any(|b| (b.0, b.1) == (group, event));
+    if let (Some(f), false) = (&file, builtin) {
         for (source, defs) in expects {
             match defs.iter().find(|d| d.group == group && d.event == event) {
                 Some(def) => compare_def(&mut p, source, def, &f.fields),

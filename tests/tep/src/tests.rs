@@ -81,8 +81,12 @@ fn good_sample_passes() {
     let r = check(&root, &good_expects(&root));
     let all = r.lines.join("\n");
     assert_eq!(r.failed, 0, "{all}");
-    // header_page, header_event and six events.
-    assert_eq!(r.checked, 8, "{all}");
+    // header_page, header_event, six events and tracefs' own ftrace/print.
+    assert_eq!(r.checked, 9, "{all}");
+    assert!(
+        all.contains("ok   ftrace/print: id 5, 4 common + 2 fields"),
+        "{all}"
+    );
     assert!(
         all.contains("ok   tep_c/max: id 1005, 4 common + 32 fields"),
         "{all}"
@@ -112,7 +116,8 @@ fn broken_sample_fails() {
 #[test]
 fn planted_defects_fail() {
     let arrays = "events/tep_b/arrays/format";
-    let cases: [(&str, &str, &str, &str); 12] = [
+    let print = "events/ftrace/print/format";
+    let cases: [(&str, &str, &str, &str); 16] = [
         // A field at another offset than the layout gives it.
         (arrays, "offset:32;", "offset:33;", "declared"),
         // Signedness that is not the declared type's.
@@ -170,6 +175,16 @@ fn planted_defects_fail() {
             "type == 3",
             "differs from mainline's",
         ),
+        // tracefs' print: its type, its fields, its print fmt.
+        (print, "ID: 5", "ID: 6", "tracefs' ftrace/print has 5"),
+        (
+            print,
+            "offset:16;\tsize:0",
+            "offset:24;\tsize:0",
+            "tracefs' print has",
+        ),
+        (print, "char buf[]", "char buf[8]", "tracefs' print has"),
+        (print, "%ps: %s", "%ps %s", "renders a print record as"),
     ];
     for (rel, from, to, want) in cases {
         let s = Scratch::new();

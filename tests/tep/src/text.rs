@@ -10,7 +10,7 @@ pub struct FieldLine {
     pub ty: String,
     /// The name, without `[N]`.
     pub name: String,
-    /// `N` of `NAME[N]`.
+    /// `N` of `NAME[N]` (0 for `NAME[]`).
     pub array: Option<u32>,
     /// `offset:`.
     pub offset: u32,
@@ -45,9 +45,16 @@ pub fn parse_decl(decl: &str) -> Result<(String, String, Option<u32>), String> {
         match s.find('[') {
             None => Ok((s.to_string(), None)),
             Some(i) => {
+                // `NAME[]`: a flexible array (tracefs' own `print`), length 0.
                 let n = s[i + 1..]
                     .strip_suffix(']')
-                    .and_then(|n| n.parse::<u32>().ok())
+                    .and_then(|n| {
+                        if n.is_empty() {
+                            Some(0)
+                        } else {
+                            n.parse::<u32>().ok()
+                        }
+                    })
                     .ok_or_else(|| format!("bad array length in {decl:?}"))?;
                 Ok((s[..i].to_string(), Some(n)))
             }

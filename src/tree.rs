@@ -180,11 +180,12 @@ fn build_top(st: &mut TreeGuard) -> Result<TopNodes> {
     }
 }
 
-/// Makes `events/ftrace/print/` (see [`Kind::Builtin`]). The group is an ordinary group
-/// (kprobe events may join it, as in tracefs), which `print` keeps from ever being empty,
-/// and so from going with its last event.
+/// Makes `events/ftrace/print/` (see [`Kind::Builtin`]). Kprobe events may join the group,
+/// as in tracefs; `print` keeps it from ever being empty, and so from going with its last
+/// event.
 fn build_builtin(st: &mut TreeGuard, events: &DirRef) -> Result<(DirRef, DirRef)> {
-    let group = DirNode::new(st, copy(tracing::FTRACE_GROUP)?, Kind::Group, Some(events))?;
+    let group = Kind::BuiltinGroup;
+    let group = DirNode::new(st, copy(tracing::FTRACE_GROUP)?, group, Some(events))?;
     let print = Kind::Builtin(tracing::TYPE_PRINT);
     let print = DirNode::new(st, copy(tracing::PRINT_EVENT)?, print, Some(&group))?;
     publish_fixed(st, &group)?;
@@ -1269,6 +1270,10 @@ pub(crate) enum Kind {
     Group,
     /// An event directory.
     Event(Event),
+    /// `events/ftrace/`, tracefs' group of its own record types: a group without files
+    /// (as in tracefs), whose children are [`Kind::Builtin`] nodes and any kprobe events
+    /// made in it.
+    BuiltinGroup,
     /// A record type of tracefs' own that our buffers hold, by its type (`common_type`):
     /// `events/ftrace/print`, the records of `trace_marker`. It has a `format` and an
     /// `id`, cannot be enabled or removed, and lasts as long as `events/`.
@@ -1284,6 +1289,7 @@ impl Kind {
             Kind::Events(_) => &EVENTS_FILES,
             Kind::Group => &GROUP_FILES,
             Kind::Event(_) => &EVENT_FILES,
+            Kind::BuiltinGroup => &[],
             Kind::Builtin(_) => &BUILTIN_FILES,
         }
     }
@@ -1921,7 +1927,7 @@ fn count_enabled(scope: &Scope, node: &DirNode) -> (usize, usize) {
 fn for_each_event(node: &DirNode, guard: &SrcuGuard, f: &mut dyn FnMut(&DirNode)) {
     let index = match (&node.kind, node.children.as_ref()) {
         (Kind::Events(registry), _) => registry,
-        (Kind::Group, Some(c)) => &c.by_pos,
+        (Kind::Group | Kind::BuiltinGroup, Some(c)) => &c.by_pos,
         _ => return,
     };
     index.walk_in(0, guard, |_, e| {

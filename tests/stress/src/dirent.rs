@@ -180,6 +180,8 @@ pub enum DirKind {
     Events,
     /// A group: `enable`, `filter` and the events.
     Group,
+    /// [`FTRACE_GROUP`]: no files, [`PRINT_EVENT`] and any kprobe events made in it.
+    BuiltinGroup,
     /// An event: `enable`, `id`, `filter`, `format`, `inject`; no subdirectories.
     Event,
     /// A record type of tracefs' own (`events/ftrace/print`): `format`, `id`; no
@@ -202,6 +204,7 @@ impl DirKind {
             DirKind::Root => &ROOT_FILES,
             DirKind::Events | DirKind::InstanceEvents => &["enable", "header_event", "header_page"],
             DirKind::Group => &["enable", "filter"],
+            DirKind::BuiltinGroup => &[],
             DirKind::Event => &["enable", "id", "filter", "format", "inject"],
             DirKind::Builtin => &["format", "id"],
             DirKind::Instances => &[],
@@ -224,7 +227,11 @@ impl DirKind {
     pub fn has_children(self) -> bool {
         matches!(
             self,
-            DirKind::Events | DirKind::InstanceEvents | DirKind::Group | DirKind::Instances
+            DirKind::Events
+                | DirKind::InstanceEvents
+                | DirKind::Group
+                | DirKind::BuiltinGroup
+                | DirKind::Instances
         )
     }
 }
@@ -346,7 +353,7 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
             DirKind::Root => &[(".", ROOT_INO)],
             DirKind::Events => &[(".", EVENTS_INO), ("..", ROOT_INO)],
             DirKind::InstanceEvents => &[(".", EVENTS_INO)],
-            DirKind::Group => &[("..", EVENTS_INO)],
+            DirKind::Group | DirKind::BuiltinGroup => &[("..", EVENTS_INO)],
             DirKind::Instances => &[("..", ROOT_INO)],
             DirKind::Event | DirKind::Builtin | DirKind::Instance => &[],
         };

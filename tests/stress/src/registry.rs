@@ -105,7 +105,12 @@ pub fn snapshot(mnt: &str) -> Result<Snapshot, String> {
     let mut tree = BTreeMap::new();
     let mut enabled = BTreeSet::new();
     for group in dirent::subdirs(&read_dir(&events, DirKind::Events)?) {
-        let entries = read_dir(&format!("{events}/{group}"), DirKind::Group)?;
+        let kind = if group == dirent::FTRACE_GROUP {
+            DirKind::BuiltinGroup
+        } else {
+            DirKind::Group
+        };
+        let entries = read_dir(&format!("{events}/{group}"), kind)?;
         let mut evs: Vec<String> = dirent::subdirs(&entries)
             .into_iter()
             .map(String::from)

@@ -22,6 +22,14 @@
 //! `COMM`, `comm`, `stacktrace`, `STACKTRACE`) have no place in a record: `EINVAL`, as
 //! their zero size makes them in mainline. Fields not named are 0.
 //!
+//! A kprobe event's fields ([`Fields`]) are integers and `__data_loc char[]` strings: an
+//! integer of another size than 1, 2, 4 or 8 bytes (an array) is `EINVAL` once named, as
+//! mainline's `parse_entry()` refuses it. A record of an event with `__data_loc` fields
+//! has, after its fixed part, one NUL where every string not named points (length 0,
+//! printed `(fault)`), then each string named, with its NUL, in the order written; its
+//! word is `(length << 16) | offset`, as mainline's `trace_alloc_entry()` and
+//! `parse_entry()` make them.
+//!
 //! The printed line of a record is mainline's `print_synth_event()`: `EVENT: ` and then
 //! `NAME=VALUE` per field, separated by one space, in the field's `printf` conversion. Not
 //! printed: the names of the flags of a `gfp_t` that mainline appends in parentheses
@@ -74,20 +82,87 @@ pub(crate) fn record_size(fields: impl Iterator<Item = FieldType>) -> usize {
         .map_or(COMMON_FIELDS_SIZE, |(offset, size)| offset + size)
 }
 
+/// How `inject` writes a field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SlotKind {
+    /// An integer of the slot's size (1, 2, 4 or 8 bytes; another size is refused).
+    Int,
+    /// `char[N]`: a string, at most `N - 1` bytes and NUL-padded.
+    Text,
+    /// `__data_loc char[]`: a 32-bit word, `(length << 16) | offset`, pointing at the
+    /// string, which goes after the record's fixed part.
+    DataLoc,
+}
+
 /// Where a field of a record is, and how its value is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Slot {
-    offset: usize,
-    size: usize,
-    signed: bool,
-    string: bool,
+pub(crate) struct Slot {
+    pub(crate) offset: usize,
+    pub(crate) size: usize,
+    pub(crate) signed: bool,
+    pub(crate) kind: SlotKind,
+}
+
+impl Slot {
+    /// Whether the value is a string (in quotes).
+    fn string(&self) -> bool {
+        self.kind != SlotKind::Int
+    }
+}
+
+/// The declared fields of an event, as `inject` finds them.
+pub(crate) trait Fields {
+    /// The field called `name`, if declared.
+    fn slot(&self, name: &[u8]) -> Option<Slot>;
+    /// The size of a record's fixed part: the common and the declared fields.
+    fn fixed_size(&self) -> usize;
+    /// Calls `f` on each declared field.
+    fn each_slot(&self, f: &mut dyn FnMut(Slot));
+}
+
+/// The fields of a synthetic event: `(type, name)` in order, laid out by [`layout`].
+pub(crate) struct Declared<I>(pub(crate) I);
+
+impl<'f, I: Iterator<Item = (FieldType, &'f [u8])> + Clone> Fields for Declared<I> {
+    fn slot(&self, name: &[u8]) -> Option<Slot> {
+        let offsets = layout(self.0.clone().map(|(ty, _)| ty));
+        self.0
+            .clone()
+            .zip(offsets)
+            .find(|((_, n), _)| *n == name)
+            .map(|((ty, _), (offset, size))| Slot {
+                offset,
+                size,
+                signed: ty.signed(),
+                kind: match ty {
+                    FieldType::CharArray(_) => SlotKind::Text,
+                    _ => SlotKind::Int,
+                },
+            })
+    }
+
+    fn fixed_size(&self) -> usize {
+        record_size(self.0.clone().map(|(ty, _)| ty))
+    }
+
+    fn each_slot(&self, f: &mut dyn FnMut(Slot)) {
+        let offsets = layout(self.0.clone().map(|(ty, _)| ty));
+        for ((ty, _), (offset, size)) in self.0.clone().zip(offsets) {
+            f(Slot {
+                offset,
+                size,
+                signed: ty.signed(),
+                kind: match ty {
+                    FieldType::CharArray(_) => SlotKind::Text,
+                    _ => SlotKind::Int,
+                },
+            });
+        }
+    }
 }
 
 /// Finds field `name` among the common fields and `fields`.
-fn find_slot<'f>(
-    name: &[u8],
-    fields: impl Iterator<Item = (FieldType, &'f [u8])> + Clone,
-) -> Result<Slot, InjectError> {
+fn find_slot<F: Fields + ?Sized>(name: &[u8], fields: &F) -> Result<Slot, InjectError> {
     if GENERIC_FIELDS.contains(&name) {
         return Err(InjectError::Invalid);
     }
@@ -96,20 +171,10 @@ fn find_slot<'f>(
             offset,
             size,
             signed,
-            string: false,
+            kind: SlotKind::Int,
         });
     }
-    let offsets = layout(fields.clone().map(|(ty, _)| ty));
-    fields
-        .zip(offsets)
-        .find(|((_, n), _)| *n == name)
-        .map(|((ty, _), (offset, size))| Slot {
-            offset,
-            size,
-            signed: ty.signed(),
-            string: matches!(ty, FieldType::CharArray(_)),
-        })
-        .ok_or(InjectError::NoField)
+    fields.slot(name).ok_or(InjectError::NoField)
 }
 
 /// `kstrtoull(s, 0)`: base 0 (`0x` hex, `0` octal, else decimal), an optional leading
@@ -161,9 +226,9 @@ enum Value<'a> {
 
 /// Parses the `FIELD=VALUE` at the start of `s` (after white space): the field's slot,
 /// its value and how much of `s` it took; `None` at the end of the text.
-fn parse_pair<'s, 'f>(
+fn parse_pair<'s, F: Fields + ?Sized>(
     s: &'s [u8],
-    fields: impl Iterator<Item = (FieldType, &'f [u8])> + Clone,
+    fields: &F,
 ) -> Result<Option<(Slot, Value<'s>, usize)>, InjectError> {
     if s.is_empty() {
         return Ok(None);
@@ -192,7 +257,7 @@ fn parse_pair<'s, 'f>(
     let vstart = i;
     match s.get(i) {
         Some(&c) if c.is_ascii_digit() || c == b'-' => {
-            if slot.string {
+            if slot.string() {
                 return Err(InjectError::Invalid);
             }
             if c == b'-' {
@@ -214,7 +279,7 @@ fn parse_pair<'s, 'f>(
             Ok(Some((slot, Value::Number(v), i)))
         }
         Some(&q) if q == b'\'' || q == b'"' => {
-            if !slot.string {
+            if !slot.string() {
                 return Err(InjectError::Invalid);
             }
             i += 1;
@@ -236,21 +301,87 @@ fn parse_pair<'s, 'f>(
     }
 }
 
-/// Parses a write to `inject` of an event with declared fields `fields` into `rec`, a
-/// record of [`record_size`] bytes whose common fields the caller filled: sets each named
-/// field. On error `rec` may be partly set; the caller records nothing then.
-pub(crate) fn parse_inject<'f>(
+/// Whether `fields` has a `__data_loc` field.
+fn has_data_loc<F: Fields + ?Sized>(fields: &F) -> bool {
+    let mut any = false;
+    fields.each_slot(&mut |s| any |= s.kind == SlotKind::DataLoc);
+    any
+}
+
+/// The bytes of a string value a `__data_loc` field stores: up to its first NUL (what
+/// mainline's `strlen()` of the value takes).
+fn c_string(t: &[u8]) -> &[u8] {
+    &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())]
+}
+
+/// Checks one parsed value against its slot as mainline's `parse_entry()` does when it
+/// stores it: an integer field must be 1, 2, 4 or 8 bytes.
+fn storable(slot: &Slot) -> Result<(), InjectError> {
+    match (slot.kind, slot.size) {
+        (SlotKind::Int, 1 | 2 | 4 | 8) | (SlotKind::Text | SlotKind::DataLoc, _) => Ok(()),
+        (SlotKind::Int, _) => Err(InjectError::Invalid),
+    }
+}
+
+/// The length of the record a write of `text` to `inject` makes for an event with
+/// declared fields `fields`, or why the write is refused (the same answer
+/// [`parse_inject`] gives): the fixed part, then for an event with `__data_loc` fields one
+/// NUL and each string named, with its NUL.
+pub(crate) fn inject_len<F: Fields + ?Sized>(
     text: &[u8],
-    fields: impl Iterator<Item = (FieldType, &'f [u8])> + Clone,
+    fields: &F,
+) -> Result<usize, InjectError> {
+    let mut len = fields.fixed_size();
+    if has_data_loc(fields) {
+        len += 1;
+    }
+    let mut s = text.trim_ascii();
+    while let Some((slot, value, used)) = parse_pair(s, fields)? {
+        storable(&slot)?;
+        if let (SlotKind::DataLoc, Value::Text(t)) = (slot.kind, value) {
+            len += c_string(t).len() + 1;
+        }
+        s = s.get(used..).unwrap_or(&[]);
+    }
+    Ok(len)
+}
+
+/// Parses a write to `inject` of an event with declared fields `fields` into `rec`, a
+/// record of the length [`inject_len`] gave whose common fields the caller filled: sets
+/// each named field. On error `rec` may be partly set; the caller records nothing then.
+pub(crate) fn parse_inject<F: Fields + ?Sized>(
+    text: &[u8],
+    fields: &F,
     rec: &mut [u8],
 ) -> Result<(), InjectError> {
+    // Where strings go: after the fixed part and the NUL every unset string points at.
+    let fixed = fields.fixed_size();
+    let mut tail = fixed + 1;
+    let mut unset = Ok(());
+    fields.each_slot(&mut |slot| {
+        if slot.kind == SlotKind::DataLoc && unset.is_ok() {
+            unset = put_word(rec, &slot, (fixed & 0xffff) as u32);
+        }
+    });
+    unset?;
     let mut s = text.trim_ascii();
-    while let Some((slot, value, used)) = parse_pair(s, fields.clone())? {
-        let dst = rec
-            .get_mut(slot.offset..slot.offset + slot.size)
-            .ok_or(InjectError::Invalid)?;
-        match value {
-            Value::Number(v) => {
+    while let Some((slot, value, used)) = parse_pair(s, fields)? {
+        storable(&slot)?;
+        match (slot.kind, value) {
+            (SlotKind::DataLoc, Value::Text(t)) => {
+                let t = c_string(t);
+                let n = t.len() + 1;
+                let dst = rec.get_mut(tail..tail + n).ok_or(InjectError::Invalid)?;
+                dst[..n - 1].copy_from_slice(t);
+                dst[n - 1] = 0;
+                let word = ((n as u32) << 16) | (tail & 0xffff) as u32;
+                put_word(rec, &slot, word)?;
+                tail += n;
+            }
+            (_, Value::Number(v)) => {
+                let dst = rec
+                    .get_mut(slot.offset..slot.offset + slot.size)
+                    .ok_or(InjectError::Invalid)?;
                 let bytes = v.to_ne_bytes();
                 // The field's low-order bytes, as mainline's cast to its size keeps them.
                 if cfg!(target_endian = "little") {
@@ -259,7 +390,10 @@ pub(crate) fn parse_inject<'f>(
                     dst.copy_from_slice(&bytes[8 - slot.size..]);
                 }
             }
-            Value::Text(t) => {
+            (_, Value::Text(t)) => {
+                let dst = rec
+                    .get_mut(slot.offset..slot.offset + slot.size)
+                    .ok_or(InjectError::Invalid)?;
                 // `strscpy()`: at most size - 1 bytes and a NUL; the rest stays 0.
                 let n = t.len().min(slot.size.saturating_sub(1));
                 dst.fill(0);
@@ -268,6 +402,14 @@ pub(crate) fn parse_inject<'f>(
         }
         s = s.get(used..).unwrap_or(&[]);
     }
+    Ok(())
+}
+
+/// Stores the `__data_loc` word of `slot`.
+fn put_word(rec: &mut [u8], slot: &Slot, word: u32) -> Result<(), InjectError> {
+    rec.get_mut(slot.offset..slot.offset + 4)
+        .ok_or(InjectError::Invalid)?
+        .copy_from_slice(&word.to_ne_bytes());
     Ok(())
 }
 
@@ -347,8 +489,11 @@ mod tests {
 
     fn inject(text: &str) -> Result<Vec<u8>, InjectError> {
         let f = fields();
-        let mut rec = vec![0u8; record_size(f.iter().map(|f| f.0))];
-        parse_inject(text.as_bytes(), f.iter().copied(), &mut rec)?;
+        let d = Declared(f.iter().copied());
+        let len = inject_len(text.as_bytes(), &d)?;
+        assert_eq!(len, record_size(f.iter().map(|f| f.0)));
+        let mut rec = vec![0u8; len];
+        parse_inject(text.as_bytes(), &d, &mut rec)?;
         Ok(rec)
     }
 
@@ -421,6 +566,135 @@ mod tests {
         let ok = format!("c=\"{}\"", "x".repeat(MAX_STRING - 1));
         assert!(inject(&ok).is_ok());
         assert_eq!(kstrtoll(b"-9223372036854775808"), Ok(i64::MIN as u64));
+    }
+
+    /// The fields of a kprobe event: `__probe_ip`, a `u32`, two strings, a `u8[4]`.
+    struct Probe;
+
+    const PROBE_SLOTS: [(&[u8], Slot); 5] = [
+        (
+            b"__probe_ip",
+            Slot {
+                offset: 8,
+                size: 8,
+                signed: false,
+                kind: SlotKind::Int,
+            },
+        ),
+        (
+            b"n",
+            Slot {
+                offset: 16,
+                size: 4,
+                signed: true,
+                kind: SlotKind::Int,
+            },
+        ),
+        (
+            b"s",
+            Slot {
+                offset: 20,
+                size: 4,
+                signed: false,
+                kind: SlotKind::DataLoc,
+            },
+        ),
+        (
+            b"t",
+            Slot {
+                offset: 24,
+                size: 4,
+                signed: false,
+                kind: SlotKind::DataLoc,
+            },
+        ),
+        (
+            b"arr",
+            Slot {
+                offset: 28,
+                size: 4 * 3,
+                signed: false,
+                kind: SlotKind::Int,
+            },
+        ),
+    ];
+
+    impl Fields for Probe {
+        fn slot(&self, name: &[u8]) -> Option<Slot> {
+            PROBE_SLOTS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| *s)
+        }
+        fn fixed_size(&self) -> usize {
+            40
+        }
+        fn each_slot(&self, f: &mut dyn FnMut(Slot)) {
+            PROBE_SLOTS.iter().for_each(|(_, s)| f(*s));
+        }
+    }
+
+    fn inject_probe(text: &str) -> Result<Vec<u8>, InjectError> {
+        let len = inject_len(text.as_bytes(), &Probe)?;
+        let mut rec = vec![0xaau8; len];
+        parse_inject(text.as_bytes(), &Probe, &mut rec)?;
+        Ok(rec)
+    }
+
+    fn word(rec: &[u8], at: usize) -> (usize, usize) {
+        let w = u32::from_ne_bytes(rec[at..at + 4].try_into().unwrap());
+        ((w >> 16) as usize, (w & 0xffff) as usize)
+    }
+
+    /// `__data_loc` strings as mainline's `trace_alloc_entry()` and `parse_entry()` make
+    /// them: unset ones point, empty, at the NUL after the fixed part; set ones follow it
+    /// in the order written, with their NUL.
+    #[test]
+    fn data_loc_strings() {
+        let rec = inject_probe("").unwrap();
+        assert_eq!(rec.len(), 41);
+        assert_eq!(word(&rec, 20), (0, 40));
+        assert_eq!(word(&rec, 24), (0, 40));
+        let rec = inject_probe("t=\"hello\" n=-3 s='ab' __probe_ip=0x1122").unwrap();
+        assert_eq!(rec.len(), 41 + 6 + 3);
+        assert_eq!(word(&rec, 24), (6, 41));
+        assert_eq!(&rec[41..47], b"hello\0");
+        assert_eq!(word(&rec, 20), (3, 47));
+        assert_eq!(&rec[47..50], b"ab\0");
+        assert_eq!(read_int(&rec, 16, 4, true), Some(-3));
+        assert_eq!(read_int(&rec, 8, 8, false), Some(0x1122));
+        // Set twice: both stored, the word points at the last.
+        let rec = inject_probe("s='a' s='bc'").unwrap();
+        assert_eq!(rec.len(), 41 + 2 + 3);
+        assert_eq!(word(&rec, 20), (3, 43));
+        // The empty string is one NUL, length 1 (not "(fault)").
+        let rec = inject_probe("s=''").unwrap();
+        assert_eq!(word(&rec, 20), (1, 41));
+        // A NUL inside the quotes ends the string, as strlen() ends it.
+        let rec = inject_probe("s='a\0b'").unwrap();
+        assert_eq!(word(&rec, 20), (2, 41));
+    }
+
+    #[test]
+    fn probe_errors() {
+        use InjectError::*;
+        for (text, err) in [
+            // An array is no integer of 1, 2, 4 or 8 bytes: refused when named, before
+            // a later unknown field is looked at.
+            ("arr=1", Invalid),
+            ("arr=1 nope=2", Invalid),
+            ("nope=2 arr=1", NoField),
+            ("s=1", Invalid),
+            ("n='x'", Invalid),
+            ("s=\"open", Invalid),
+        ] {
+            assert_eq!(inject_probe(text).err(), Some(err), "{text}");
+            assert_eq!(
+                inject_len(text.as_bytes(), &Probe).err(),
+                Some(err),
+                "{text}"
+            );
+        }
     }
 
     #[test]

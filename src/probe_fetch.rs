@@ -51,8 +51,10 @@
 //! instructions) and, for `symstr`, a `KSYM_SYMBOL_LEN` buffer. Nothing here panics or
 //! writes outside the record, whatever the machine answers.
 
+use core::convert::Infallible;
 use core::fmt;
 
+use crate::inject::{self, Slot, SlotKind};
 use crate::probe::{
     self, ByteWrite, Fetch, FetchType, ProbeArg, RecordLayout, Register, MAX_ARRAY_LEN,
 };
@@ -567,11 +569,11 @@ pub(crate) fn args_offset<L: RecordLayout + ?Sized>(def: &L, common_size: usize)
 /// the fixed fields. A record is `args_offset() + def.args_size() + data_size()` bytes.
 pub(crate) fn data_size<L: RecordLayout + ?Sized, M: Machine + ?Sized>(def: &L, m: &M) -> usize {
     let mut size = 0usize;
-    let _ = def.try_each_arg(|arg| {
+    let Ok(()) = def.try_each_arg(|arg| {
         if arg.ty().is_string() {
             size = size.saturating_add(process(arg, m, None).max(0) as usize);
         }
-        Ok::<(), ()>(())
+        Ok::<(), Infallible>(())
     });
     size
 }
@@ -589,7 +591,7 @@ pub(crate) fn store_args<L: RecordLayout + ?Sized, M: Machine + ?Sized>(
     window(rec, args_at, def.args_size()).fill(0);
     let mut dyndata = args_at.saturating_add(def.args_size()) as i64;
     let mut maxlen = dsize as i64;
-    let _ = def.try_each_arg(|arg| {
+    let Ok(()) = def.try_each_arg(|arg| {
         let at = args_at.saturating_add(arg.offset());
         let dynamic = arg.ty().is_string();
         if dynamic {
@@ -600,8 +602,93 @@ pub(crate) fn store_args<L: RecordLayout + ?Sized, M: Machine + ?Sized>(
             dyndata += ret;
             maxlen -= ret;
         }
-        Ok::<(), ()>(())
+        Ok::<(), Infallible>(())
     });
+}
+
+// --- Injected records -------------------------------------------------------------------
+
+/// The fields of a kprobe event's record as `inject` finds them (mainline's field list
+/// of the event, which `trace_events_inject.c` searches): the header words
+/// (`__probe_ip`, or `__probe_func` and `__probe_ret_ip`), then the arguments; strings
+/// are `__data_loc` words, everything else an integer of the field's size.
+pub(crate) struct ProbeFields<'a, L: ?Sized> {
+    def: &'a L,
+    common_size: usize,
+}
+
+impl<'a, L: RecordLayout + ?Sized> ProbeFields<'a, L> {
+    /// The fields of a record of `def` whose common fields take `common_size` bytes.
+    pub(crate) fn new(def: &'a L, common_size: usize) -> Self {
+        ProbeFields { def, common_size }
+    }
+
+    /// The header words' names, in order.
+    fn header(&self) -> &'static [&'static [u8]] {
+        if self.def.is_return() {
+            &[b"__probe_func", b"__probe_ret_ip"]
+        } else {
+            &[b"__probe_ip"]
+        }
+    }
+
+    /// Calls `f` with each field's name and slot until it returns `false`.
+    fn walk(&self, mut f: impl FnMut(&[u8], Slot) -> bool) {
+        let at = args_offset(self.def, self.common_size);
+        let header = self.header();
+        for (i, name) in header.iter().enumerate() {
+            let slot = Slot {
+                offset: at - 8 * (header.len() - i),
+                size: 8,
+                signed: false,
+                kind: SlotKind::Int,
+            };
+            if !f(name, slot) {
+                return;
+            }
+        }
+        let _ = self.def.try_each_arg(|a| {
+            let slot = Slot {
+                offset: at + a.offset(),
+                size: a.size(),
+                signed: a.ty().signed(),
+                kind: if a.ty().is_string() {
+                    SlotKind::DataLoc
+                } else {
+                    SlotKind::Int
+                },
+            };
+            if f(a.name(), slot) {
+                Ok(())
+            } else {
+                Err(())
+            }
+        });
+    }
+}
+
+impl<L: RecordLayout + ?Sized> inject::Fields for ProbeFields<'_, L> {
+    fn slot(&self, name: &[u8]) -> Option<Slot> {
+        let mut found = None;
+        self.walk(|n, slot| {
+            if n == name {
+                found = Some(slot);
+            }
+            found.is_none()
+        });
+        found
+    }
+
+    fn fixed_size(&self) -> usize {
+        args_offset(self.def, self.common_size) + self.def.args_size()
+    }
+
+    fn each_slot(&self, f: &mut dyn FnMut(Slot)) {
+        self.walk(|_, slot| {
+            f(slot);
+            true
+        });
+    }
 }
 
 // --- The printer ------------------------------------------------------------------------
@@ -941,6 +1028,55 @@ mod tests {
     fn run(line: &str, m: &Fake) -> String {
         let rec = record(line, m, VFS_READ, KSYS_READ + 0x50);
         print(line, m, &rec)
+    }
+
+    /// `inject` into a kprobe event: the header words and arguments are its fields,
+    /// strings are `__data_loc`, unset ones print `(fault)`, and the record prints as
+    /// mainline prints an injected one.
+    #[test]
+    fn inject_fields() {
+        let m = Fake::new();
+        let line = "p:ev vfs_read n=%di:s32 s=+0(%di):string a=+0(%si):u8[3] t=+0(%si):string";
+        let d = def(line);
+        let f = ProbeFields::new(&d, COMMON);
+        let slot = |n: &str| inject::Fields::slot(&f, n.as_bytes());
+        assert_eq!(slot("__probe_ip").map(|s| (s.offset, s.size)), Some((8, 8)));
+        assert_eq!(
+            slot("n").map(|s| (s.offset, s.size, s.signed)),
+            Some((16, 4, true))
+        );
+        assert_eq!(slot("s").map(|s| s.kind), Some(SlotKind::DataLoc));
+        assert_eq!(
+            slot("a").map(|s| (s.size, s.kind)),
+            Some((3, SlotKind::Int))
+        );
+        assert_eq!(slot("__probe_func"), None);
+        let text = b"n=-7 s=\"hi\" __probe_ip=0";
+        let len = inject::inject_len(text, &f).unwrap();
+        assert_eq!(len, inject::Fields::fixed_size(&f) + 1 + 3);
+        let mut rec = vec![0u8; len];
+        inject::parse_inject(text, &f, &mut rec).unwrap();
+        assert_eq!(
+            print(line, &m, &rec),
+            "ev: (0) n=-7 s=\"hi\" a={0,0,0} t=(fault)\n"
+        );
+        assert_eq!(
+            inject::inject_len(b"a=1", &f),
+            Err(inject::InjectError::Invalid)
+        );
+        // A return probe's header words.
+        let r = def("r:rv vfs_read x=$retval");
+        let f = ProbeFields::new(&r, COMMON);
+        let slot = |n: &str| inject::Fields::slot(&f, n.as_bytes()).map(|s| s.offset);
+        assert_eq!(
+            (
+                slot("__probe_func"),
+                slot("__probe_ret_ip"),
+                slot("x"),
+                slot("__probe_ip")
+            ),
+            (Some(8), Some(16), Some(24), None)
+        );
     }
 
     #[test]

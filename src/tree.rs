@@ -2196,9 +2196,11 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result
 }
 
 /// A write to `inject` of event node `node` in `scope`: parsed as mainline parses it
-/// (see `inject`), it writes one record of the event to the scope's buffer if the event
-/// is enabled there and recording is on; otherwise it is accepted and records nothing, as
-/// in mainline. A refused write records nothing.
+/// (see `inject`; a kprobe event's fields are its header words and arguments, see
+/// [`probe_fetch::ProbeFields`]), it writes one record of the event to the scope's buffer
+/// if the event is enabled there, recording is on and the record passes its filter;
+/// otherwise it is accepted and records nothing, as in mainline. A refused write records
+/// nothing.
 pub(crate) fn write_inject(
     node: &DirNode,
     scope: Option<&DirNode>,
@@ -2206,31 +2208,47 @@ pub(crate) fn write_inject(
 ) -> Result<usize> {
     let scope = scope.and_then(|s| s.scope()).ok_or(EINVAL)?;
     let ev = node.event().ok_or(EINVAL)?;
-    if ev.probe.is_some() {
-        // Not supported for kprobe events yet (mainline takes their numeric fields).
-        return Err(eopnotsupp());
-    }
     page_write(src, |n, text| {
         if node.is_freed() {
             return Err(ENODEV);
         }
-        let size = inject::record_size(ev.info.fields().map(|(ty, _)| ty));
-        with_scratch(size, |rec| {
-            record::event_header(ev.record_type(), rec);
-            inject::parse_inject(text, ev.info.fields(), rec).map_err(|e| match e {
-                inject::InjectError::Invalid => EINVAL,
-                inject::InjectError::NoField => ENOENT,
-                inject::InjectError::Range => ERANGE,
-            })?;
-            if scope.is_enabled(node)
-                && scope.tracing_on.load(ordering::Relaxed)
-                && scope.passes(node, rec)
-            {
-                // `false`: recording stopped meanwhile; nothing is recorded, as in mainline.
-                let _ = scope.buffer()?.write(rec.len(), |r| r.copy_from_slice(rec));
+        match ev.info.shape.as_ref() {
+            Some(shape) => {
+                let fields = probe_fetch::ProbeFields::new(shape, events::COMMON_FIELDS_SIZE);
+                inject_record(node, scope, ev, &fields, text)?;
             }
-            Ok(n)
-        })
+            None => inject_record(node, scope, ev, &inject::Declared(ev.info.fields()), text)?,
+        }
+        Ok(n)
+    })
+}
+
+/// Makes the record a write of `text` to `inject` of event node `node` describes (its
+/// fields `fields`) and writes it to `scope`'s buffer, as [`write_inject`] says.
+fn inject_record<F: inject::Fields + ?Sized>(
+    node: &DirNode,
+    scope: &Scope,
+    ev: &Event,
+    fields: &F,
+    text: &[u8],
+) -> Result {
+    let errno = |e| match e {
+        inject::InjectError::Invalid => EINVAL,
+        inject::InjectError::NoField => ENOENT,
+        inject::InjectError::Range => ERANGE,
+    };
+    let size = inject::inject_len(text, fields).map_err(errno)?;
+    with_scratch(size, |rec| {
+        record::event_header(ev.record_type(), rec);
+        inject::parse_inject(text, fields, rec).map_err(errno)?;
+        if scope.is_enabled(node)
+            && scope.tracing_on.load(ordering::Relaxed)
+            && scope.passes(node, rec)
+        {
+            // `false`: recording stopped meanwhile; nothing is recorded, as in mainline.
+            let _ = scope.buffer()?.write(rec.len(), |r| r.copy_from_slice(rec));
+        }
+        Ok(())
     })
 }
 

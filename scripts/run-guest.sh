@@ -76,6 +76,21 @@ step "building the guest stress tool (tests/stress)"
 	{ cat "$out/stress-build.log" >&2; die "stress tool build failed"; }
 step_done
 
+step "building the real clients (tests/clients: libtracefs, trace-cmd)"
+clients=$out/clients
+mkdir -p "$clients"
+command -v trace-cmd >/dev/null && [ -f /usr/include/tracefs/tracefs.h ] ||
+	die "no trace-cmd or libtracefs-dev: run scripts/setup.sh"
+cflags=(-O2 -Wall -Wextra -Werror -I/usr/include/tracefs -I/usr/include/traceevent)
+{
+	gcc "${cflags[@]}" -o "$clients/local-events" "$EVENTFS_TOP/tests/clients/local-events.c" \
+		-ltracefs -ltraceevent &&
+		gcc "${cflags[@]}" -shared -fPIC -o "$clients/tracefs-redirect.so" \
+			"$EVENTFS_TOP/tests/clients/tracefs-redirect.c" -ltracefs
+} >"$out/clients-build.log" 2>&1 || { cat "$out/clients-build.log" >&2; die "client build failed"; }
+cp "$(command -v trace-cmd)" "$clients/trace-cmd"
+step_done
+
 step "building the initramfs"
 root=$(mktemp -d)
 chmod 755 "$root" # mktemp makes it 0700: the guest's / must be searchable by all users
@@ -89,6 +104,15 @@ cp "$EVENTFS_TOP/scripts/guest/"{ftracetest,tc-helpers.sh,demo.sh,memreport.sh,s
 cp "$EVENTFS_TOP/scripts/splat-patterns" "$root/eventfs/"
 cp "$modsrc/eventfs.ko" "$root/eventfs/"
 objcopy --strip-debug "$EVENTFS_TOP/tests/stress/target/release/eventfs-stress" "$root/bin/eventfs-stress"
+# The real clients, and the shared libraries they load at the paths the host's ldd gives.
+mkdir -p "$root/eventfs/clients"
+cp "$clients"/{local-events,tracefs-redirect.so,trace-cmd} "$root/eventfs/clients/"
+for f in "$clients"/{local-events,tracefs-redirect.so,trace-cmd}; do
+	ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+done | sort -u | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
 guest_args=()
 if [ "$job" = test ]; then
 	[ $# -gt 0 ] || set -- "$EVENTFS_TOP/tests/test.d"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything eventfs-rs needs on a Debian 12 machine, idempotently:
 #   1. Debian packages (LLVM 19, Debian's rustc 1.96 with its sources, kernel build
-#      tools, busybox-static, QEMU, libtraceevent-dev for tests/tep);
+#      tools, busybox-static, QEMU, libtraceevent-dev for tests/tep, libtracefs-dev and
+#      trace-cmd for the real-client test, tests/test.d/17trace/clients.tc);
 #   2. bindgen-cli from crates.io, into the cache;
 #   3. Debian's linux-source-7.2 (pinned version, falling back to the newest 7.2.x);
 #   4. the debug test kernel, built from tinyconfig + kernel/test.config; or, with
@@ -18,7 +19,7 @@ PACKAGES=(clang-19 lld-19 llvm-19 libclang-19-dev
 	rustc-web rust-web-src rust-web-clippy rustfmt-web cargo-web
 	flex bison bc libelf-dev libssl-dev cpio kmod make gcc
 	busybox-static qemu-system-x86 debian-archive-keyring ca-certificates
-	libtraceevent-dev)
+	libtraceevent-dev libtracefs-dev trace-cmd)
 
 install_packages() {
 	local missing=() p

@@ -118,6 +118,12 @@ pub(crate) trait Fields {
     fn fixed_size(&self) -> usize;
     /// Calls `f` on each declared field.
     fn each_slot(&self, f: &mut dyn FnMut(Slot));
+    /// Whether a declared field is a `__data_loc` string.
+    fn has_data_loc(&self) -> bool {
+        let mut any = false;
+        self.each_slot(&mut |s| any |= s.kind == SlotKind::DataLoc);
+        any
+    }
 }
 
 /// The fields of a synthetic event: `(type, name)` in order, laid out by [`layout`].
@@ -143,6 +149,11 @@ impl<'f, I: Iterator<Item = (FieldType, &'f [u8])> + Clone> Fields for Declared<
 
     fn fixed_size(&self) -> usize {
         record_size(self.0.clone().map(|(ty, _)| ty))
+    }
+
+    fn has_data_loc(&self) -> bool {
+        // Synthetic events' strings are `char[N]`.
+        false
     }
 
     fn each_slot(&self, f: &mut dyn FnMut(Slot)) {
@@ -301,13 +312,6 @@ fn parse_pair<'s, F: Fields + ?Sized>(
     }
 }
 
-/// Whether `fields` has a `__data_loc` field.
-fn has_data_loc<F: Fields + ?Sized>(fields: &F) -> bool {
-    let mut any = false;
-    fields.each_slot(&mut |s| any |= s.kind == SlotKind::DataLoc);
-    any
-}
-
 /// The bytes of a string value a `__data_loc` field stores: up to its first NUL (what
 /// mainline's `strlen()` of the value takes).
 fn c_string(t: &[u8]) -> &[u8] {
@@ -324,17 +328,20 @@ fn storable(slot: &Slot) -> Result<(), InjectError> {
 }
 
 /// The length of the record a write of `text` to `inject` makes for an event with
-/// declared fields `fields`, or why the write is refused (the same answer
-/// [`parse_inject`] gives): the fixed part, then for an event with `__data_loc` fields one
-/// NUL and each string named, with its NUL.
+/// declared fields `fields`: the fixed part, then for an event with `__data_loc` fields one
+/// NUL and each string named, with its NUL. For such an event the text is parsed, and a
+/// refused one gets the answer [`parse_inject`] would give; otherwise the text is not
+/// looked at (its refusal comes from [`parse_inject`], which checks in the same order).
 pub(crate) fn inject_len<F: Fields + ?Sized>(
     text: &[u8],
     fields: &F,
 ) -> Result<usize, InjectError> {
     let mut len = fields.fixed_size();
-    if has_data_loc(fields) {
-        len += 1;
+    if !fields.has_data_loc() {
+        // No second pass over the text of a write of numbers and char arrays.
+        return Ok(len);
     }
+    len += 1;
     let mut s = text.trim_ascii();
     while let Some((slot, value, used)) = parse_pair(s, fields)? {
         storable(&slot)?;
@@ -355,15 +362,18 @@ pub(crate) fn parse_inject<F: Fields + ?Sized>(
     rec: &mut [u8],
 ) -> Result<(), InjectError> {
     // Where strings go: after the fixed part and the NUL every unset string points at.
-    let fixed = fields.fixed_size();
-    let mut tail = fixed + 1;
-    let mut unset = Ok(());
-    fields.each_slot(&mut |slot| {
-        if slot.kind == SlotKind::DataLoc && unset.is_ok() {
-            unset = put_word(rec, &slot, (fixed & 0xffff) as u32);
-        }
-    });
-    unset?;
+    let mut tail = 0;
+    if fields.has_data_loc() {
+        let fixed = fields.fixed_size();
+        tail = fixed + 1;
+        let mut unset = Ok(());
+        fields.each_slot(&mut |slot| {
+            if slot.kind == SlotKind::DataLoc && unset.is_ok() {
+                unset = put_word(rec, &slot, (fixed & 0xffff) as u32);
+            }
+        });
+        unset?;
+    }
     let mut s = text.trim_ascii();
     while let Some((slot, value, used)) = parse_pair(s, fields)? {
         storable(&slot)?;

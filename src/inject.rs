@@ -129,22 +129,35 @@ pub(crate) trait Fields {
 /// The fields of a synthetic event: `(type, name)` in order, laid out by [`layout`].
 pub(crate) struct Declared<I>(pub(crate) I);
 
-impl<'f, I: Iterator<Item = (FieldType, &'f [u8])> + Clone> Fields for Declared<I> {
-    fn slot(&self, name: &[u8]) -> Option<Slot> {
+impl<'f, I: Iterator<Item = (FieldType, &'f [u8])> + Clone> Declared<I> {
+    /// Each field's name and slot, in order.
+    fn slots(&self) -> impl Iterator<Item = (&'f [u8], Slot)> + '_ {
         let offsets = layout(self.0.clone().map(|(ty, _)| ty));
         self.0
             .clone()
             .zip(offsets)
-            .find(|((_, n), _)| *n == name)
-            .map(|((ty, _), (offset, size))| Slot {
-                offset,
-                size,
-                signed: ty.signed(),
-                kind: match ty {
+            .map(|((ty, name), (offset, size))| {
+                let kind = match ty {
                     FieldType::CharArray(_) => SlotKind::Text,
                     _ => SlotKind::Int,
-                },
+                };
+                let signed = ty.signed();
+                (
+                    name,
+                    Slot {
+                        offset,
+                        size,
+                        signed,
+                        kind,
+                    },
+                )
             })
+    }
+}
+
+impl<'f, I: Iterator<Item = (FieldType, &'f [u8])> + Clone> Fields for Declared<I> {
+    fn slot(&self, name: &[u8]) -> Option<Slot> {
+        self.slots().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
 
     fn fixed_size(&self) -> usize {
@@ -157,18 +170,7 @@ impl<'f, I: Iterator<Item = (FieldType, &'f [u8])> + Clone> Fields for Declared<
     }
 
     fn each_slot(&self, f: &mut dyn FnMut(Slot)) {
-        let offsets = layout(self.0.clone().map(|(ty, _)| ty));
-        for ((ty, _), (offset, size)) in self.0.clone().zip(offsets) {
-            f(Slot {
-                offset,
-                size,
-                signed: ty.signed(),
-                kind: match ty {
-                    FieldType::CharArray(_) => SlotKind::Text,
-                    _ => SlotKind::Int,
-                },
-            });
-        }
+        self.slots().for_each(|(_, s)| f(s));
     }
 }
 

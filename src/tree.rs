@@ -2199,8 +2199,8 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result
 /// (see `inject`; a kprobe event's fields are its header words and arguments, see
 /// [`probe_fetch::ProbeFields`]), it writes one record of the event to the scope's buffer
 /// if the event is enabled there, recording is on and the record passes its filter;
-/// otherwise it is accepted and records nothing, as in mainline. A refused write records
-/// nothing.
+/// otherwise it is accepted and records nothing (mainline records into a disabled event;
+/// the recording issue asks for enable to decide). A refused write records nothing.
 pub(crate) fn write_inject(
     node: &DirNode,
     scope: Option<&DirNode>,

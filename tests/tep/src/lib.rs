@@ -263,14 +263,7 @@ fn compare_def(p: &mut Vec<String>, source: &str, def: &Def, fields: &[FieldLine
             size,
             signed,
         );
-        let got = (
-            f.name.as_str(),
-            f.ty.as_str(),
-            f.array,
-            f.offset,
-            f.size,
-            f.signed,
-        );
+        let got = f.key();
         if got != want {
             p.push(format!(
                 "{source}: field {got:?}, declared {want:?} (name, type, array, offset, size, signed)"
@@ -287,25 +280,13 @@ const BUILTIN: [(&str, &str, i64); 1] = [("ftrace", "print", 5)];
 /// record): `ip` then the text as a flexible `char buf[]`, printed as `%ps: %s`.
 fn check_print(p: &mut Vec<String>, tep: &Tep, fields: &[FieldLine]) {
     let want = [
-        ("unsigned long", "ip", None, 8, 8, false),
-        ("char", "buf", Some(0), 16, 0, false),
+        ("ip", "unsigned long", None, 8, 8, false),
+        ("buf", "char", Some(0), 16, 0, false),
     ];
-    let got: Vec<_> = fields
-        .iter()
-        .map(|f| {
-            (
-                f.ty.as_str(),
-                f.name.as_str(),
-                f.array,
-                f.offset,
-                f.size,
-                f.signed,
-            )
-        })
-        .collect();
+    let got: Vec<_> = fields.iter().map(FieldLine::key).collect();
     if got != want {
         p.push(format!(
-            "fields {got:?}, tracefs' print has {want:?} (type, name, array, offset, size, signed)"
+            "fields {got:?}, tracefs' print has {want:?} (name, type, array, offset, size, signed)"
         ));
     }
     let mut data = vec![0u8; 16];

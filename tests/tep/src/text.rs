@@ -20,6 +20,20 @@ pub struct FieldLine {
     pub signed: bool,
 }
 
+impl FieldLine {
+    /// Name, type, array length, offset, size and signedness, for comparisons.
+    pub fn key(&self) -> (&str, &str, Option<u32>, u32, u32, bool) {
+        (
+            self.name.as_str(),
+            self.ty.as_str(),
+            self.array,
+            self.offset,
+            self.size,
+            self.signed,
+        )
+    }
+}
+
 /// A format file, as far as the checker reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Format {

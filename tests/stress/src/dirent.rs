@@ -245,8 +245,29 @@ impl DirKind {
 /// numbers above [`EVENTS_INO`]. Returns the problems found (empty if none).
 pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<String> {
     let mut problems = Vec::new();
+    let files = kind.files();
+    let dirs = kind.dirs();
     for (name, n) in duplicates(entries.iter().map(|e| e.name.as_str())) {
-        problems.push(format!("'{name}' appears {n} times in one pass"));
+        // A child removed and created again during the pass is a new directory with a
+        // new inode number and a new position: POSIX leaves open whether readdir reports
+        // it, so both incarnations may be listed. The same directory twice, or a fixed
+        // entry twice, is a defect.
+        let same: Vec<&Dirent> = entries.iter().filter(|e| e.name == name).collect();
+        let child = !files.contains(&name.as_str())
+            && !dirs.contains(&name.as_str())
+            && name != "."
+            && name != "..";
+        let mut inos: Vec<u64> = same.iter().map(|e| e.ino).collect();
+        inos.sort_unstable();
+        inos.dedup();
+        let incarnations = child && inos.len() == n && same.iter().all(|e| e.dtype == DT_DIR);
+        if !incarnations {
+            let inos: Vec<String> = same.iter().map(|e| e.ino.to_string()).collect();
+            problems.push(format!(
+                "'{name}' appears {n} times in one pass (inodes {})",
+                inos.join(", ")
+            ));
+        }
     }
     // Every directory has its own inode number (docs/RULES.md rule 7): no two subdirectories of one
     // pass may share one.
@@ -261,8 +282,6 @@ pub fn check_pass(entries: &[Dirent], kind: DirKind, complete: bool) -> Vec<Stri
             }
         }
     }
-    let files = kind.files();
-    let dirs = kind.dirs();
     // Readdir order: the rank of each entry must not decrease along the pass.
     let order: Vec<&str> = [".", ".."]
         .into_iter()
@@ -603,13 +622,24 @@ mod tests {
             (2, DT_REG, "enable"),
             (16, DT_DIR, "e1"),
             (16, DT_DIR, "e2"),
-            (18, DT_DIR, "e1"),
+            (18, DT_DIR, "e4"),
+            (18, DT_DIR, "e4"),
             (19, DT_REG, "e3"),
             (20, DT_DIR, "bad-name"),
+            (21, DT_DIR, "e5"),
+            (22, DT_DIR, "e5"),
+            (2, DT_REG, "enable"),
         ]);
         let p = check_pass(&d, DirKind::Group, true);
         let all = p.join("\n");
-        assert!(all.contains("'e1' appears 2 times"), "{all}");
+        // The same directory twice; a fixed file twice.
+        assert!(
+            all.contains("'e4' appears 2 times in one pass (inodes 18, 18)"),
+            "{all}"
+        );
+        assert!(all.contains("'enable' appears 2 times"), "{all}");
+        // Removed and created again during the pass: two directories, both may be listed.
+        assert!(!all.contains("'e5' appears"), "{all}");
         assert!(all.contains("share inode 16"), "{all}");
         assert!(all.contains("'e3' has d_type 8"), "{all}");
         assert!(all.contains("invalid name 'bad-name'"), "{all}");

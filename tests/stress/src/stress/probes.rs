@@ -550,10 +550,11 @@ impl Worker<'_> {
         let name = &def.event;
         let func = &def.func;
         if armed && a <= b && calls > 0 {
+            let state = self.probe_state(k, &def.func);
             self.violation(
                 "kprobe",
                 format!(
-                    "kprobe_profile: {name} (on {func}, enabled in {where_}) has {a} hits after {calls} calls, {b} before",
+                    "kprobe_profile: {name} (on {func}, enabled in {where_}) has {a} hits after {calls} calls, {b} before; {state}",
                 ),
             );
         }
@@ -570,6 +571,35 @@ impl Worker<'_> {
                 format!("kprobe_profile: {name} (on {func}) went from {b} to {a} hits although it is disabled everywhere (disarmed)"),
             );
         }
+    }
+
+    /// What the kernel says of probe `k` on `func`, for a violation's message: its
+    /// `enable` at the top level and in the thread's instance, its misses, and the
+    /// kernel's own list of kprobes on `func` (`/sys/kernel/debug/kprobes/list`, when
+    /// debugfs is mounted): whether the probe is registered, disabled or gone.
+    fn probe_state(&mut self, k: usize, func: &str) -> String {
+        let read = |path: std::ffi::CString| -> String {
+            match std::fs::read_to_string(path.to_string_lossy().as_ref()) {
+                Ok(t) => t.trim_end().to_string(),
+                Err(e) => format!("({e})"),
+            }
+        };
+        let name = self.probes.name(k);
+        let top = read(self.path(&format!("{}/enable", self.probes.dir(k))));
+        let inst = read(self.path(&self.inst.ev(&format!("{DEFAULT_GROUP}/{name}/enable"))));
+        let misses = self
+            .probe_profile()
+            .and_then(|l| l.into_iter().find(|p| p.event == name))
+            .map_or("?".to_string(), |p| p.misses.to_string());
+        let list = match std::fs::read_to_string("/sys/kernel/debug/kprobes/list") {
+            Ok(t) => t
+                .lines()
+                .filter(|l| l.contains(func))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Err(e) => format!("({e})"),
+        };
+        format!("enable: top {top}, instance {inst}; misses {misses}; kprobes/list: {list}")
     }
 
     /// Makes the probed function run: reads and opens of the mount's `README`, writes

@@ -4,7 +4,10 @@
 //! how `trace` prints them. The layout and text are `tracing`'s (plain Rust); the buffer
 //! is the kernel's (`vfs::ring_buffer`).
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::atomic::{ordering, Atomic},
+};
 
 use crate::{
     tracing::{self, Context, SavedComms, COMM_LEN},
@@ -22,12 +25,37 @@ pub(crate) fn init() {
     unsafe { COMMS.init() };
 }
 
+/// Per slot of [`COMMS`], the key ([`comm_key`]) of the name it was last given: a writer
+/// whose name is already there passes by without the lock (most records come from a
+/// task that wrote the previous one). Stored under the lock, read without it.
+static SAVED: [Atomic<u64>; tracing::SAVED_COMMS] =
+    [const { Atomic::new(0) }; tracing::SAVED_COMMS];
+
+/// A key of task `pid` named `comm`: the pid and a hash of the name (a rename to a name
+/// of the same hash keeps the old name in `trace`, as a rename between two scheduler
+/// switches does in tracefs).
+fn comm_key(pid: i32, comm: &[u8; COMM_LEN]) -> u64 {
+    let (lo, hi) = comm.split_at(8);
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(b);
+        u64::from_ne_bytes(w)
+    };
+    let h = (word(lo) ^ word(hi).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (u64::from(pid as u32) << 32) | (h >> 32)
+}
+
 /// The context of the current task, for a record's header; keeps its name for `trace`.
 fn current_context() -> Context {
     let t = vfs::current_task();
+    let key = comm_key(t.pid, &t.comm);
+    let saved = &SAVED[SavedComms::slot(t.pid)];
     // Writers in atomic context must not wait for a reader: a busy table skips the name.
-    if let Some(mut comms) = COMMS.try_lock() {
-        comms.save(t.pid, &t.comm);
+    if t.pid > 0 && saved.load(ordering::Relaxed) != key {
+        if let Some(mut comms) = COMMS.try_lock() {
+            comms.save(t.pid, &t.comm);
+            saved.store(key, ordering::Relaxed);
+        }
     }
     Context::new(
         t.pid,

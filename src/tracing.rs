@@ -407,7 +407,8 @@ impl SavedComms {
         }
     }
 
-    fn slot(pid: i32) -> usize {
+    /// The slot of `pid`.
+    pub(crate) fn slot(pid: i32) -> usize {
         pid.unsigned_abs() as usize % SAVED_COMMS
     }
 

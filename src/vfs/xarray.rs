@@ -39,6 +39,19 @@ const XA_RETRY_ENTRY: usize = (256 << 2) | 2;
 /// `XAS_RESTART`: a cursor that has not walked yet.
 const XAS_RESTART: *mut bindings::xa_node = core::ptr::without_provenance_mut(3);
 
+/// `xa_empty()`: whether the array holds nothing (no entry, no reservation), read
+/// without a lock, as `READ_ONCE(xa->xa_head)`. An answer that races with a writer is
+/// either state's, as a lookup's would be.
+///
+/// # Safety
+///
+/// `xa` is an initialised xarray.
+unsafe fn is_empty_raw(xa: *mut bindings::xarray) -> bool {
+    // SAFETY: `xa` is valid (per the caller); a volatile read of the head pointer is the
+    // `READ_ONCE()` that `xa_empty()` does.
+    unsafe { core::ptr::read_volatile(&raw const (*xa).xa_head) }.is_null()
+}
+
 /// An index from `usize` to counted references of `T`, read without locks under SRCU.
 ///
 /// `W` is the guard of the writers' lock: every method that changes
@@ -79,6 +92,13 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
 
     fn raw(&self) -> *mut bindings::xarray {
         self.xa.get()
+    }
+
+    /// Whether the array holds no entry and no reservation: lets a hot path skip a
+    /// lookup. Lock-free.
+    pub(crate) fn is_empty(&self) -> bool {
+        // SAFETY: `raw()` is an initialised xarray (type invariant).
+        unsafe { is_empty_raw(self.raw()) }
     }
 
     /// Reserves slot `index` for a later [`RcuXArray::store_reserved`] (allocating the
@@ -356,8 +376,13 @@ impl<W> XSet<W> {
         self.xa.get()
     }
 
-    /// Whether `index` is in the set. Lock-free (`xa_load` reads under RCU).
+    /// Whether `index` is in the set. Lock-free (`xa_load` reads under RCU); an empty
+    /// set is answered without a lookup.
     pub(crate) fn contains(&self, index: usize) -> bool {
+        // SAFETY: `raw()` is an initialised xarray (type invariant).
+        if unsafe { is_empty_raw(self.raw()) } {
+            return false;
+        }
         // SAFETY: `raw()` is an initialised xarray; `xa_load` takes the RCU read lock.
         !unsafe { bindings::xa_load(self.raw(), index) }.is_null()
     }

@@ -16,6 +16,7 @@
 //!   in process context before the `Kprobe` is dropped (a `Kprobe` dropped while still
 //!   registered is leaked, with an error in the log, rather than freed under the kernel).
 
+use core::cell::Cell;
 use core::ffi::{c_int, c_void};
 use core::pin::Pin;
 
@@ -269,6 +270,7 @@ impl<T: ProbeTarget> Kprobe<T> {
             regs,
             entry: &[],
             ret: None,
+            comm: Cell::new(None),
         };
         // SAFETY: `kp` is the first member of the first member of a `Raw<T>` (invariant).
         unsafe { Self::run(p.cast(), &r) };
@@ -302,6 +304,7 @@ impl<T: ProbeTarget> Kprobe<T> {
             regs,
             entry: &[],
             ret: None,
+            comm: Cell::new(None),
         };
         // SAFETY: The instance has `data_size` = `8 * n` bytes of data, 8-aligned after
         // its header, which are ours during the probed call.
@@ -342,6 +345,7 @@ impl<T: ProbeTarget> Kprobe<T> {
             regs,
             entry,
             ret: Some((func, ret)),
+            comm: Cell::new(None),
         };
         // SAFETY: A live `Raw` of ours.
         unsafe { Self::run(raw, &r) };
@@ -372,6 +376,9 @@ pub(crate) struct Regs<'a> {
     regs: *mut bindings::pt_regs,
     entry: &'a [u64],
     ret: Option<(u64, u64)>,
+    /// The task's name, read once per hit: the room a `$comm` takes and the bytes
+    /// stored (once per scope the hit is recorded in) are the same name.
+    comm: Cell<Option<[u8; 16]>>,
 }
 
 impl Regs<'_> {
@@ -433,7 +440,12 @@ impl Machine for Regs<'_> {
     }
 
     fn comm(&self) -> [u8; 16] {
-        super::current_comm()
+        if let Some(c) = self.comm.get() {
+            return c;
+        }
+        let c = super::current_comm();
+        self.comm.set(Some(c));
+        c
     }
 
     fn sprint_symbol(&self, addr: u64, out: &mut [u8]) -> usize {

@@ -2022,6 +2022,7 @@ impl<'a> ProbeArg<'a> {
     /// Instruction `i` of the program, [`Fetch::End`] after its end (an accepted
     /// program has nothing but [`Fetch::Nop`] between its end and the last slot, which
     /// is [`Fetch::End`]; those read as the end too).
+    #[inline]
     pub(crate) fn op(&self, i: usize) -> Fetch<&[u8]> {
         match self.code.get(i) {
             Some(Fetch::Nop) | None => {

@@ -155,6 +155,31 @@ pub(crate) trait Machine {
     }
 }
 
+/// [`copy_string`] of a string in our own memory, `src` (its end reads as a NUL): the
+/// bytes up to its first NUL and that NUL, or `out.len()` bytes with the last one NUL.
+fn copy_str(out: &mut [u8], src: &[u8]) -> Option<usize> {
+    let count = out.len();
+    let len = src.iter().position(|&c| c == 0).unwrap_or(src.len());
+    match (out.get_mut(..len), src.get(..len)) {
+        (Some(dst), Some(s)) if len < count => {
+            dst.copy_from_slice(s);
+            if let Some(nul) = out.get_mut(len) {
+                *nul = 0;
+            }
+            Some(len + 1)
+        }
+        _ => {
+            if let (Some(dst), Some(s)) = (out.get_mut(..count), src.get(..count)) {
+                dst.copy_from_slice(s);
+            }
+            if let Some(last) = out.last_mut() {
+                *last = 0;
+            }
+            Some(count)
+        }
+    }
+}
+
 /// `strncpy_from_*_nofault()` on a byte reader: `read(i, c)` reads byte `i`.
 fn copy_string(out: &mut [u8], mut read: impl FnMut(usize, &mut [u8; 1]) -> bool) -> Option<usize> {
     let count = out.len();
@@ -212,6 +237,12 @@ fn update_data_loc(loc: u32, consumed: i64) -> u32 {
 
 /// Reads the little-endian `N` bytes at `at` in `rec`, zeros where it ends.
 fn get_le(rec: &[u8], at: usize, n: usize) -> u64 {
+    let n = n.min(8);
+    if let Some(src) = at.checked_add(n).and_then(|end| rec.get(at..end)) {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(src);
+        return u64::from_le_bytes(b);
+    }
     let mut v = 0u64;
     for i in (0..n.min(8)).rev() {
         let b = at
@@ -226,7 +257,12 @@ fn get_le(rec: &[u8], at: usize, n: usize) -> u64 {
 
 /// Writes the low `n` bytes of `v` at `at` in `rec`, little-endian, what fits.
 fn put_le(rec: &mut [u8], at: usize, n: usize, v: u64) {
-    for i in 0..n.min(8) {
+    let n = n.min(8);
+    if let Some(dst) = at.checked_add(n).and_then(|end| rec.get_mut(at..end)) {
+        dst.copy_from_slice(&v.to_le_bytes()[..n]);
+        return;
+    }
+    for i in 0..n {
         if let Some(b) = at.checked_add(i).and_then(|j| rec.get_mut(j)) {
             *b = (v >> (8 * i)) as u8;
         }
@@ -340,17 +376,8 @@ fn string_store<M: Machine + ?Sized>(
             }
             return n as i64;
         }
-        (Fetch::StString(..) | Fetch::StUString(..), Val::Comm) => {
-            let comm = comm(m);
-            copy_string(out, |i, c| {
-                c[0] = comm.get(i).copied().unwrap_or(0);
-                true
-            })
-        }
-        (Fetch::StString(..) | Fetch::StUString(..), Val::Data(d)) => copy_string(out, |i, c| {
-            c[0] = d.get(i).copied().unwrap_or(0);
-            true
-        }),
+        (Fetch::StString(..) | Fetch::StUString(..), Val::Comm) => copy_str(out, &comm(m)),
+        (Fetch::StString(..) | Fetch::StUString(..), Val::Data(d)) => copy_str(out, d),
         (Fetch::StString(o, _), Val::Num(a)) => {
             m.kernel_string(a.wrapping_add(i64::from(o) as u64), out)
         }
@@ -390,6 +417,7 @@ pub(crate) trait Program {
 }
 
 impl Program for ProbeArg<'_> {
+    #[inline]
     fn op(&self, i: usize) -> Fetch<&[u8]> {
         self.op(i)
     }
@@ -398,6 +426,34 @@ impl Program for ProbeArg<'_> {
 impl Program for [Fetch<&[u8]>] {
     fn op(&self, i: usize) -> Fetch<&[u8]> {
         self.get(i).copied().unwrap_or(Fetch::End)
+    }
+}
+
+/// The instructions of a program as [`process`] reads them: each decoded once while it
+/// is the current one (the stages look at the same instruction several times).
+struct Ops<'p, P: Program + ?Sized> {
+    code: &'p P,
+    /// The index of `op`, `usize::MAX` before the first read.
+    pc: usize,
+    op: Fetch<&'p [u8]>,
+}
+
+impl<'p, P: Program + ?Sized> Ops<'p, P> {
+    fn new(code: &'p P) -> Self {
+        Ops {
+            code,
+            pc: usize::MAX,
+            op: Fetch::End,
+        }
+    }
+
+    /// Instruction `pc`.
+    fn at(&mut self, pc: usize) -> Fetch<&'p [u8]> {
+        if pc != self.pc {
+            self.pc = pc;
+            self.op = self.code.op(pc);
+        }
+        self.op
     }
 }
 
@@ -410,11 +466,11 @@ pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
     m: &M,
     mut dest: Option<Dest<'_>>,
 ) -> i64 {
-    let op = |i: usize| code.op(i);
+    let mut ops = Ops::new(code);
     let mut pc = 0;
     // 1st stage: the value from the context.
     let mut val = loop {
-        let v = match op(pc) {
+        let v = match ops.at(pc) {
             Fetch::Reg(r) => Val::Num(m.reg(r.offset())),
             Fetch::Stack(n) => Val::Num(m.stack_nth(n)),
             Fetch::StackPointer => Val::Num(m.reg(Register::Sp.offset())),
@@ -438,7 +494,7 @@ pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
     loop {
         // 2nd stage: dereferences.
         loop {
-            let user = match op(pc) {
+            let user = match ops.at(pc) {
                 Fetch::Deref(o) => (false, o),
                 Fetch::UDeref(o) => (true, o),
                 _ => break,
@@ -456,7 +512,7 @@ pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
         let s3 = pc;
         loop {
             // 3rd stage: store.
-            let st = op(pc);
+            let st = ops.at(pc);
             match dest.as_mut() {
                 None => {
                     if !matches!(
@@ -509,7 +565,7 @@ pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
                         basesize,
                         lshift,
                         rshift,
-                    } = op(pc)
+                    } = ops.at(pc)
                     {
                         let n = usize::from(basesize);
                         if matches!(n, 1 | 2 | 4 | 8) {
@@ -525,13 +581,13 @@ pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
                 }
             }
             // The last stage: the array loop.
-            if let Fetch::LoopArray(n) = op(pc) {
+            if let Fetch::LoopArray(n) = ops.at(pc) {
                 ret = ret.max(0);
                 total += ret;
                 i += 1;
                 if i < n.min(MAX_ARRAY_LEN) {
                     pc = s3;
-                    let st = op(s3);
+                    let st = ops.at(s3);
                     if !matches!(st, Fetch::StString(..) | Fetch::StUString(..)) {
                         let size = store_size(st);
                         if let Some(d) = dest.as_mut() {
@@ -551,7 +607,11 @@ pub(crate) fn process<P: Program + ?Sized, M: Machine + ?Sized>(
                 pc += 1;
                 ret = total;
             }
-            return if op(pc) == Fetch::End { ret } else { EILSEQ };
+            return if ops.at(pc) == Fetch::End {
+                ret
+            } else {
+                EILSEQ
+            };
         }
     }
 }

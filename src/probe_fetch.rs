@@ -1093,6 +1093,34 @@ mod tests {
     /// `inject` into a kprobe event: the header words and arguments are its fields,
     /// strings are `__data_loc`, unset ones print `(fault)`, and the record prints as
     /// mainline prints an injected one.
+    /// The whole-slice copy of an in-memory string stores and returns what the byte
+    /// reader does (`strncpy_from_kernel_nofault()`), for every room and NUL position.
+    #[test]
+    fn copy_str_is_copy_string() {
+        let mut srcs: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=20 {
+            let s: Vec<u8> = (0..len).map(|i| b'a' + i as u8).collect();
+            srcs.push(s.clone());
+            for nul in 0..len {
+                let mut t = s.clone();
+                t[nul] = 0;
+                srcs.push(t);
+            }
+        }
+        for src in &srcs {
+            for room in 0..=24 {
+                let mut a = vec![0xeeu8; room];
+                let mut b = vec![0xeeu8; room];
+                let ra = copy_str(&mut a, src);
+                let rb = copy_string(&mut b, |i, c| {
+                    c[0] = src.get(i).copied().unwrap_or(0);
+                    true
+                });
+                assert_eq!((ra, &a), (rb, &b), "src {src:?}, room {room}");
+            }
+        }
+    }
+
     #[test]
     fn inject_fields() {
         let m = Fake::new();

@@ -78,8 +78,6 @@ pub(super) struct Probes {
     probe_generation: u64,
     enable_epoch: u64,
     pub(super) probes: Vec<OwnProbe>,
-    /// Calls of the probed function the last workload made for sure.
-    calls: usize,
 }
 
 impl Probes {
@@ -90,7 +88,6 @@ impl Probes {
             probe_generation: 0,
             enable_epoch: 0,
             probes: vec![OwnProbe::default(); PROBES],
-            calls: 0,
         }
     }
 
@@ -504,14 +501,14 @@ impl Worker<'_> {
         }
         self.probe_kept_id(k);
         let inst_name = self.inst.name.clone();
-        self.probe_hits_grow(k, &def, true, &places(at_top, in_inst, &inst_name));
+        let calls = self.probe_hits_grow(k, &def, true, &places(at_top, in_inst, &inst_name));
         if in_inst {
             let dir = self.inst.dir();
-            let on = self.inst.tracing_on;
-            self.probe_pipe(&dir, Some(k), on);
+            let require = (self.inst.tracing_on && calls > 0).then_some(calls);
+            self.probe_pipe(&dir, Some(k), require);
         }
         if at_top && self.rng.chance(300) {
-            self.probe_pipe("", Some(k), false);
+            self.probe_pipe("", Some(k), None);
         }
         if self.rng.chance(300) {
             // Enabled: its removal is refused.
@@ -538,14 +535,14 @@ impl Worker<'_> {
 
     /// Reads the hits of probe `k`, makes its function run, reads them again: they must
     /// grow if it is `armed`, else stay (a return probe's may still grow by the calls that
-    /// entered while it was armed and return now: at most its `MAXACTIVE`).
-    fn probe_hits_grow(&mut self, k: usize, def: &ProbeDef, armed: bool, where_: &str) {
+    /// entered while it was armed and return now: at most its `MAXACTIVE`). Returns the
+    /// calls the workload made for sure.
+    fn probe_hits_grow(&mut self, k: usize, def: &ProbeDef, armed: bool, where_: &str) -> usize {
         let before = self.probe_hits(k);
         let calls = self.probe_workload(&def.func);
-        self.probes.calls = calls;
         let after = self.probe_hits(k);
         let (Some(b), Some(a)) = (before, after) else {
-            return;
+            return calls;
         };
         let name = &def.event;
         let func = &def.func;
@@ -571,6 +568,7 @@ impl Worker<'_> {
                 format!("kprobe_profile: {name} (on {func}) went from {b} to {a} hits although it is disabled everywhere (disarmed)"),
             );
         }
+        calls
     }
 
     /// What the kernel says of probe `k` on `func`, for a violation's message: its
@@ -578,21 +576,19 @@ impl Worker<'_> {
     /// kernel's own list of kprobes on `func` (`/sys/kernel/debug/kprobes/list`, when
     /// debugfs is mounted): whether the probe is registered, disabled or gone.
     fn probe_state(&mut self, k: usize, func: &str) -> String {
-        let read = |path: std::ffi::CString| -> String {
-            match std::fs::read_to_string(path.to_string_lossy().as_ref()) {
-                Ok(t) => t.trim_end().to_string(),
-                Err(e) => format!("({e})"),
-            }
+        let read = |path: &str| match sys::read_file(path, 64 * 1024) {
+            Ok(t) => String::from_utf8_lossy(&t).trim_end().to_string(),
+            Err(e) => format!("({e})"),
         };
         let name = self.probes.name(k);
-        let top = read(self.path(&format!("{}/enable", self.probes.dir(k))));
-        let inst = read(self.path(&self.inst.ev(&format!("{DEFAULT_GROUP}/{name}/enable"))));
+        let top = read(&self.full(&format!("{}/enable", self.probes.dir(k))));
+        let inst = read(&self.full(&self.inst.ev(&format!("{DEFAULT_GROUP}/{name}/enable"))));
         let misses = self
             .probe_profile()
             .and_then(|l| l.into_iter().find(|p| p.event == name))
             .map_or("?".to_string(), |p| p.misses.to_string());
-        let list = match std::fs::read_to_string("/sys/kernel/debug/kprobes/list") {
-            Ok(t) => t
+        let list = match sys::read_file("/sys/kernel/debug/kprobes/list", 1 << 20) {
+            Ok(t) => String::from_utf8_lossy(&t)
                 .lines()
                 .filter(|l| l.contains(func))
                 .collect::<Vec<_>>()
@@ -753,10 +749,10 @@ impl Worker<'_> {
 
     /// Reads `trace_pipe` of tracing directory `dir` (`""`: the top level) without
     /// waiting, a bounded number of times: every record of a stress probe (`tNpK`) must
-    /// parse, and those of probe `k` match its definition. With `require`, a record of
-    /// probe `k` written by this thread (its workload) must be among them, unless the
-    /// reads did not reach the end.
-    fn probe_pipe(&mut self, dir: &str, k: Option<usize>, require: bool) {
+    /// parse, and those of probe `k` match its definition. With `require` (the calls its
+    /// workload made), a record of probe `k` written by this thread must be among them,
+    /// unless the reads did not reach the end.
+    fn probe_pipe(&mut self, dir: &str, k: Option<usize>, require: Option<usize>) {
         let rel = join(dir, "trace_pipe");
         let Some(fd) = self.open(&rel, O_RDONLY | O_NONBLOCK, Op::Open, Outcomes::OK) else {
             return;
@@ -808,8 +804,7 @@ impl Worker<'_> {
                 }
             }
         }
-        let calls = self.probes.calls;
-        if let (true, true, 0, 1.., Some(def)) = (require, drained, mine, calls, def.as_ref()) {
+        if let (Some(calls), true, 0, Some(def)) = (require, drained, mine, def.as_ref()) {
             self.violation(
                 "read_pipe",
                 format!(

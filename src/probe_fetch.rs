@@ -158,25 +158,19 @@ pub(crate) trait Machine {
 /// [`copy_string`] of a string in our own memory, `src` (its end reads as a NUL): the
 /// bytes up to its first NUL and that NUL, or `out.len()` bytes with the last one NUL.
 fn copy_str(out: &mut [u8], src: &[u8]) -> Option<usize> {
-    let count = out.len();
     let len = src.iter().position(|&c| c == 0).unwrap_or(src.len());
-    match (out.get_mut(..len), src.get(..len)) {
-        (Some(dst), Some(s)) if len < count => {
-            dst.copy_from_slice(s);
-            if let Some(nul) = out.get_mut(len) {
-                *nul = 0;
-            }
-            Some(len + 1)
+    // The bytes that fit before the NUL.
+    let n = len.min(out.len().saturating_sub(1));
+    let (Some(dst), Some(s)) = (out.get_mut(..n), src.get(..n)) else {
+        return Some(0);
+    };
+    dst.copy_from_slice(s);
+    match out.get_mut(n) {
+        Some(nul) => {
+            *nul = 0;
+            Some(n + 1)
         }
-        _ => {
-            if let (Some(dst), Some(s)) = (out.get_mut(..count), src.get(..count)) {
-                dst.copy_from_slice(s);
-            }
-            if let Some(last) = out.last_mut() {
-                *last = 0;
-            }
-            Some(count)
-        }
+        None => Some(0),
     }
 }
 
@@ -244,7 +238,7 @@ fn get_le(rec: &[u8], at: usize, n: usize) -> u64 {
         return u64::from_le_bytes(b);
     }
     let mut v = 0u64;
-    for i in (0..n.min(8)).rev() {
+    for i in (0..n).rev() {
         let b = at
             .checked_add(i)
             .and_then(|j| rec.get(j))
@@ -1090,9 +1084,6 @@ mod tests {
         print(line, m, &rec)
     }
 
-    /// `inject` into a kprobe event: the header words and arguments are its fields,
-    /// strings are `__data_loc`, unset ones print `(fault)`, and the record prints as
-    /// mainline prints an injected one.
     /// The whole-slice copy of an in-memory string stores and returns what the byte
     /// reader does (`strncpy_from_kernel_nofault()`), for every room and NUL position.
     #[test]
@@ -1121,6 +1112,9 @@ mod tests {
         }
     }
 
+    /// `inject` into a kprobe event: the header words and arguments are its fields,
+    /// strings are `__data_loc`, unset ones print `(fault)`, and the record prints as
+    /// mainline prints an injected one.
     #[test]
     fn inject_fields() {
         let m = Fake::new();

@@ -968,9 +968,6 @@ impl Scope {
 
     /// The filter set here on node `n` (an event or a group).
     fn filter(&self, n: &DirNode) -> Option<RcuArc<ScopeFilter>> {
-        if self.filters.is_empty() {
-            return None;
-        }
         self.filters.get(n.seq as usize, &SrcuGuard::new())
     }
 
@@ -1221,12 +1218,7 @@ fn record_hit(scope: &Scope, hit: &Hit<'_>, rcu: &kernel::sync::rcu::Guard) -> b
     };
     let args_at = probe_fetch::args_offset(def, events::COMMON_FIELDS_SIZE);
     let len = args_at + probe::RecordLayout::args_size(def) + dsize;
-    // Most scopes have no filter at all: no lookup then.
-    let filter = if scope.filters.is_empty() {
-        None
-    } else {
-        scope.filters.load_rcu(e.seq as usize, rcu)
-    };
+    let filter = scope.filters.load_rcu(e.seq as usize, rcu);
     buf.write_if(
         len,
         |rec| {

@@ -266,12 +266,7 @@ impl<T: ProbeTarget> Kprobe<T> {
     ///
     /// Called by the kernel with the registered `kprobe` of a `Raw<T>` and live regs.
     unsafe extern "C" fn pre_handler(p: *mut lb::kprobe, regs: *mut bindings::pt_regs) -> c_int {
-        let r = Regs {
-            regs,
-            entry: &[],
-            ret: None,
-            comm: Cell::new(None),
-        };
+        let r = Regs::new(regs, &[], None);
         // SAFETY: `kp` is the first member of the first member of a `Raw<T>` (invariant).
         unsafe { Self::run(p.cast(), &r) };
         0
@@ -300,12 +295,7 @@ impl<T: ProbeTarget> Kprobe<T> {
         let raw = unsafe { Self::raw_of(ri) };
         // SAFETY: A live `Raw` (the kernel runs no handler after unregistering).
         let n = unsafe { (*raw).entry_args } as usize;
-        let r = Regs {
-            regs,
-            entry: &[],
-            ret: None,
-            comm: Cell::new(None),
-        };
+        let r = Regs::new(regs, &[], None);
         // SAFETY: The instance has `data_size` = `8 * n` bytes of data, 8-aligned after
         // its header, which are ours during the probed call.
         let data =
@@ -341,12 +331,7 @@ impl<T: ProbeTarget> Kprobe<T> {
         // SAFETY: What the entry handler stored, in the same instance.
         let entry =
             unsafe { core::slice::from_raw_parts((&raw const (*ri).data).cast::<u64>(), n) };
-        let r = Regs {
-            regs,
-            entry,
-            ret: Some((func, ret)),
-            comm: Cell::new(None),
-        };
+        let r = Regs::new(regs, entry, Some((func, ret)));
         // SAFETY: A live `Raw` of ours.
         unsafe { Self::run(raw, &r) };
         0
@@ -381,7 +366,18 @@ pub(crate) struct Regs<'a> {
     comm: Cell<Option<[u8; 16]>>,
 }
 
-impl Regs<'_> {
+impl<'a> Regs<'a> {
+    /// The context of a hit: live `regs` (the type invariant), the entry arguments a
+    /// return probe saved, and (return probes) the function and the return address.
+    fn new(regs: *mut bindings::pt_regs, entry: &'a [u64], ret: Option<(u64, u64)>) -> Self {
+        Regs {
+            regs,
+            entry,
+            ret,
+            comm: Cell::new(None),
+        }
+    }
+
     /// For a return probe: the probed function's address and the address it returns to.
     pub(crate) fn ret(&self) -> Option<(u64, u64)> {
         self.ret

@@ -39,17 +39,22 @@ const XA_RETRY_ENTRY: usize = (256 << 2) | 2;
 /// `XAS_RESTART`: a cursor that has not walked yet.
 const XAS_RESTART: *mut bindings::xa_node = core::ptr::without_provenance_mut(3);
 
-/// `xa_empty()`: whether the array holds nothing (no entry, no reservation), read
-/// without a lock, as `READ_ONCE(xa->xa_head)`. An answer that races with a writer is
-/// either state's, as a lookup's would be.
+/// `xa_load()`, answering an empty array (no entry, no reservation: most of the ones a
+/// record writer looks in) from its head pointer without the walk, as `xa_empty()` reads
+/// it (`READ_ONCE(xa->xa_head)`). An answer that races with a writer is either state's,
+/// as the walk's would be.
 ///
 /// # Safety
 ///
 /// `xa` is an initialised xarray.
-unsafe fn is_empty_raw(xa: *mut bindings::xarray) -> bool {
+unsafe fn load(xa: *mut bindings::xarray, index: usize) -> *mut c_void {
     // SAFETY: `xa` is valid (per the caller); a volatile read of the head pointer is the
     // `READ_ONCE()` that `xa_empty()` does.
-    unsafe { core::ptr::read_volatile(&raw const (*xa).xa_head) }.is_null()
+    if unsafe { core::ptr::read_volatile(&raw const (*xa).xa_head) }.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: As above; `xa_load` takes the RCU read lock.
+    unsafe { bindings::xa_load(xa, index) }
 }
 
 /// An index from `usize` to counted references of `T`, read without locks under SRCU.
@@ -92,13 +97,6 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
 
     fn raw(&self) -> *mut bindings::xarray {
         self.xa.get()
-    }
-
-    /// Whether the array holds no entry and no reservation: lets a hot path skip a
-    /// lookup. Lock-free.
-    pub(crate) fn is_empty(&self) -> bool {
-        // SAFETY: `raw()` is an initialised xarray (type invariant).
-        unsafe { is_empty_raw(self.raw()) }
     }
 
     /// Reserves slot `index` for a later [`RcuXArray::store_reserved`] (allocating the
@@ -191,9 +189,9 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
     /// Whether an entry is present at `index` (a reserved slot is not). Lock-free; takes
     /// no reference.
     pub(crate) fn contains(&self, index: usize) -> bool {
-        // SAFETY: `raw()` is an initialised xarray; `xa_load` reads under RCU, and gives
+        // SAFETY: `raw()` is an initialised xarray; `load` reads under RCU, and gives
         // NULL for a reserved slot.
-        let p = unsafe { bindings::xa_load(self.raw(), index) };
+        let p = unsafe { load(self.raw(), index) };
         !p.is_null() && !is_internal(p)
     }
 
@@ -207,9 +205,9 @@ impl<T: Send + Sync + 'static, W> RcuXArray<T, W> {
         index: usize,
         _rcu: &'a kernel::sync::rcu::Guard,
     ) -> Option<&'a T> {
-        // SAFETY: `raw()` is an initialised xarray; `xa_load` reads under RCU, and
-        // gives NULL for a reserved slot.
-        let p = unsafe { bindings::xa_load(self.raw(), index) };
+        // SAFETY: `raw()` is an initialised xarray; `load` reads under RCU, and gives
+        // NULL for a reserved slot.
+        let p = unsafe { load(self.raw(), index) };
         if p.is_null() || is_internal(p) {
             return None;
         }
@@ -376,15 +374,10 @@ impl<W> XSet<W> {
         self.xa.get()
     }
 
-    /// Whether `index` is in the set. Lock-free (`xa_load` reads under RCU); an empty
-    /// set is answered without a lookup.
+    /// Whether `index` is in the set. Lock-free (`load` reads under RCU).
     pub(crate) fn contains(&self, index: usize) -> bool {
-        // SAFETY: `raw()` is an initialised xarray (type invariant).
-        if unsafe { is_empty_raw(self.raw()) } {
-            return false;
-        }
-        // SAFETY: `raw()` is an initialised xarray; `xa_load` takes the RCU read lock.
-        !unsafe { bindings::xa_load(self.raw(), index) }.is_null()
+        // SAFETY: `raw()` is an initialised xarray.
+        !unsafe { load(self.raw(), index) }.is_null()
     }
 
     /// Adds `index`; returns whether it was new. May allocate (`GFP_KERNEL`).
